@@ -1,0 +1,198 @@
+namespace AuditOrleans;
+
+/// <summary>The five preconfigured alerts (SPEC section 4). Names are a public contract.</summary>
+public enum AlertName
+{
+    ApiKeyCreated = 1,
+    ApiKeyCreationUnauthorized = 2,
+    ApiKeyDeleted = 3,
+    ApiKeyDeletionUnauthorized = 4,
+    HttpForbiddenErrorRateHigh = 5,
+}
+
+/// <summary>Severity of an alert.</summary>
+public enum AlertSeverity
+{
+    Low = 1,
+    Medium = 2,
+    High = 3,
+}
+
+/// <summary>A preconfigured alert: what it detects, how bad it is and what to do about it.</summary>
+public sealed record AlertDefinition(
+    AlertName Name,
+    string Description,
+    AlertSeverity Severity,
+    IReadOnlyList<string> RecommendedActions);
+
+/// <summary>The catalogue of preconfigured alerts.</summary>
+public static class AlertCatalog
+{
+    /// <summary>Number of HTTP 403 events that must be exceeded within the window.</summary>
+    public const int ForbiddenThreshold = 20;
+
+    /// <summary>Length of the HttpForbiddenErrorRateHigh sliding window.</summary>
+    public static readonly TimeSpan ForbiddenWindow = TimeSpan.FromMinutes(5);
+
+    public static IReadOnlyList<AlertDefinition> All { get; } =
+    [
+        new(AlertName.ApiKeyCreated,
+            "An API key was created (iam CreateAPIKey succeeded).",
+            AlertSeverity.Medium,
+            [
+                "Check that the principal who created the key is expected to do so.",
+                "If the creation is not expected, delete the key in IAM and review the principal's permissions.",
+                "Look for calls made with the new access key since its creation.",
+            ]),
+        new(AlertName.ApiKeyCreationUnauthorized,
+            "An attempt to create an API key was refused (CreateAPIKey returned 401 or 403).",
+            AlertSeverity.High,
+            [
+                "Identify the principal and source IP of the attempt in the audit log.",
+                "If the principal is unknown or the source IP unexpected, revoke the principal's credentials now.",
+                "Check whether other privileged calls were attempted from the same source IP.",
+            ]),
+        new(AlertName.ApiKeyDeleted,
+            "An API key was deleted (iam DeleteAPIKey succeeded).",
+            AlertSeverity.Medium,
+            [
+                "Check that the deletion was planned: workloads that used the key will now fail.",
+                "If it was not planned, review the principal that deleted it and its recent activity.",
+            ]),
+        new(AlertName.ApiKeyDeletionUnauthorized,
+            "An attempt to delete an API key was refused (DeleteAPIKey returned 401 or 403).",
+            AlertSeverity.High,
+            [
+                "Identify the principal and source IP of the attempt in the audit log.",
+                "If the attempt is not expected, revoke the principal's credentials and rotate exposed keys.",
+                "Check whether other destructive calls were attempted from the same source IP.",
+            ]),
+        new(AlertName.HttpForbiddenErrorRateHigh,
+            "More than 20 HTTP 403 (Forbidden) responses within 5 minutes.",
+            AlertSeverity.High,
+            [
+                "Look at the top principals and source IPs below: a single source often means a leaked or misused credential, or permission probing.",
+                "If the calls come from an unknown source, revoke the credentials involved and block the source IP.",
+                "If they come from your own automation, fix its permissions or its policy; it may be failing silently.",
+            ]),
+    ];
+
+    public static AlertDefinition Get(AlertName name) => All[(int)name - 1];
+
+    /// <summary>The valid names, for error messages and completion.</summary>
+    public static string ValidNames { get; } = string.Join(", ", All.Select(static a => a.Name));
+
+    /// <summary>Parses an alert name (case-insensitive); false for anything that is not one of the five.</summary>
+    public static bool TryParse(string? text, out AlertName name)
+    {
+        name = default;
+        if (string.IsNullOrWhiteSpace(text) || text.Trim().All(char.IsDigit))
+        {
+            return false;
+        }
+
+        return Enum.TryParse(text.Trim(), ignoreCase: true, out name) && Enum.IsDefined(name);
+    }
+}
+
+/// <summary>Which alerts are active in one project-region.</summary>
+[GenerateSerializer, Immutable]
+[Alias("AuditOrleans.AlertConfiguration")]
+public sealed record AlertConfiguration(
+    [property: Id(0)] string ProjectId,
+    [property: Id(1)] string Region,
+    [property: Id(2)] IReadOnlySet<AlertName> Active,
+    [property: Id(3)] long Version,
+    [property: Id(4)] DateTimeOffset? UpdatedAt)
+{
+    public bool IsActive(AlertName name) => Active.Contains(name);
+}
+
+/// <summary>An alert that fired, as recorded in the outbox and shown by Get-AuditAlertHistory.</summary>
+[GenerateSerializer, Immutable]
+[Alias("AuditOrleans.FiredAlert")]
+public sealed record FiredAlert
+{
+    /// <summary>Stable id of the firing (also the base of the email Message-Id).</summary>
+    [Id(0)] public required string Id { get; init; }
+
+    [Id(1)] public required string ProjectId { get; init; }
+
+    [Id(2)] public required string Region { get; init; }
+
+    [Id(3)] public required AlertName Alert { get; init; }
+
+    [Id(4)] public required AlertSeverity Severity { get; init; }
+
+    /// <summary>When the engine detected the condition (UTC, wall clock).</summary>
+    [Id(5)] public required DateTimeOffset TriggeredAt { get; init; }
+
+    /// <summary>recorded_at of the event that made the condition true.</summary>
+    [Id(6)] public required DateTimeOffset EventTime { get; init; }
+
+    /// <summary>Start and end of the time frame the alert is about (the 403 window, or around the event).</summary>
+    [Id(7)] public required DateTimeOffset WindowStart { get; init; }
+
+    [Id(8)] public required DateTimeOffset WindowEnd { get; init; }
+
+    [Id(9)] public required AlertFacts Facts { get; init; }
+
+    /// <summary>True for a Test-AuditAlert firing.</summary>
+    [Id(10)] public bool IsTest { get; init; }
+
+    /// <summary>Delivery state per recipient (filled in when read back from the outbox).</summary>
+    [Id(11)] public IReadOnlyList<AlertDelivery> Deliveries { get; init; } = [];
+}
+
+/// <summary>The facts that explain a firing.</summary>
+[GenerateSerializer, Immutable]
+[Alias("AuditOrleans.AlertFacts")]
+public sealed record AlertFacts
+{
+    /// <summary>Number of 403 events in the window (HttpForbiddenErrorRateHigh).</summary>
+    [Id(0)] public int? ForbiddenCount { get; init; }
+
+    [Id(1)] public IReadOnlyList<CountedValue> TopPrincipals { get; init; } = [];
+
+    [Id(2)] public IReadOnlyList<CountedValue> TopSourceIps { get; init; } = [];
+
+    /// <summary>The event that triggered the alert.</summary>
+    [Id(3)] public string? EventId { get; init; }
+
+    [Id(4)] public string? ApiKeyId { get; init; }
+
+    [Id(5)] public string? PrincipalId { get; init; }
+
+    [Id(6)] public string? SourceIp { get; init; }
+
+    [Id(7)] public string? MethodName { get; init; }
+
+    [Id(8)] public int? StatusCode { get; init; }
+
+    [Id(9)] public string? UserAgent { get; init; }
+}
+
+/// <summary>A value and how many times it occurred.</summary>
+[GenerateSerializer, Immutable]
+[Alias("AuditOrleans.CountedValue")]
+public sealed record CountedValue([property: Id(0)] string Value, [property: Id(1)] int Count);
+
+/// <summary>State of the delivery of one firing to one recipient.</summary>
+public enum DeliveryState
+{
+    Pending = 0,
+    Retrying = 1,
+    Delivered = 2,
+    Failed = 3,
+}
+
+/// <summary>Delivery of one firing to one recipient.</summary>
+[GenerateSerializer, Immutable]
+[Alias("AuditOrleans.AlertDelivery")]
+public sealed record AlertDelivery(
+    [property: Id(0)] string Recipient,
+    [property: Id(1)] DeliveryState State,
+    [property: Id(2)] int Attempts,
+    [property: Id(3)] string? LastError,
+    [property: Id(4)] DateTimeOffset? DeliveredAt,
+    [property: Id(5)] DateTimeOffset? NextAttemptAt);

@@ -1,0 +1,276 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace AuditOrleans;
+
+/// <summary>
+/// The provider's snake_case JSON form of an audit event (one object per line in exports).
+/// Writing is deterministic (fixed property order, no whitespace), so the same event always
+/// gives the same bytes: the log's hash chain is computed over this form.
+/// </summary>
+public static class AuditEventJson
+{
+    private static readonly JsonWriterOptions WriterOptions = new() { Indented = false, SkipValidation = false };
+
+    /// <summary>Formats a timestamp as ISO 8601 UTC with 100 ns precision.</summary>
+    public static string FormatTime(DateTimeOffset value) =>
+        value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>Writes one event as a compact JSON object.</summary>
+    public static string Serialize(AuditEvent e)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            Write(w, e);
+        }
+
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    /// <summary>Writes one event to a JSON writer.</summary>
+    public static void Write(Utf8JsonWriter w, AuditEvent e)
+    {
+        w.WriteStartObject();
+        WriteString(w, "id", e.Id);
+        if (e.RecordedAt is { } at)
+        {
+            w.WriteString("recorded_at", FormatTime(at));
+        }
+
+        WriteString(w, "locality", e.Locality);
+        WriteString(w, "region", e.Region);
+        if (e.PrincipalId is not null)
+        {
+            w.WriteStartObject("principal");
+            w.WriteString("id", e.PrincipalId);
+            w.WriteEndObject();
+        }
+
+        WriteString(w, "organization_id", e.OrganizationId);
+        WriteString(w, "project_id", e.ProjectId);
+        WriteString(w, "source_ip", e.SourceIp);
+        WriteString(w, "user_agent", e.UserAgent);
+        WriteString(w, "product_name", e.ProductName);
+        WriteString(w, "service_name", e.ServiceName);
+        WriteString(w, "method_name", e.MethodName);
+        WriteString(w, "request_id", e.RequestId);
+        if (e.RequestBody is not null)
+        {
+            w.WritePropertyName("request_body");
+            w.WriteRawValue(e.RequestBody, skipInputValidation: false);
+        }
+
+        if (e.StatusCode is { } status)
+        {
+            w.WriteNumber("status_code", status);
+        }
+
+        if (e.Resources is { Count: > 0 } resources)
+        {
+            w.WriteStartArray("resources");
+            foreach (var r in resources)
+            {
+                w.WriteStartObject();
+                WriteString(w, "id", r.Id);
+                WriteString(w, "type", r.Type);
+                WriteString(w, "name", r.Name);
+                if (r.Details is not null)
+                {
+                    using var details = JsonDocument.Parse(r.Details);
+                    foreach (var p in details.RootElement.EnumerateObject())
+                    {
+                        p.WriteTo(w);
+                    }
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        }
+
+        w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Reads one event in the provider's format. Accepts the nested <c>principal.id</c> and a flat
+    /// <c>principal_id</c>; an empty <c>source_ip</c> means absent.
+    /// </summary>
+    /// <exception cref="FormatException">The text is not a JSON object or a field has the wrong JSON type; the message names the field.</exception>
+    public static AuditEvent Parse(string json)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json);
+        }
+        catch (JsonException ex)
+        {
+            throw new FormatException($"The event is not valid JSON: {ex.Message}", ex);
+        }
+
+        using (doc)
+        {
+            return FromElement(doc.RootElement);
+        }
+    }
+
+    /// <summary>Reads one event from a parsed JSON object.</summary>
+    public static AuditEvent FromElement(JsonElement o)
+    {
+        if (o.ValueKind != JsonValueKind.Object)
+        {
+            throw new FormatException("An event must be a JSON object.");
+        }
+
+        string? principal = null;
+        if (o.TryGetProperty("principal", out var p) && p.ValueKind == JsonValueKind.Object)
+        {
+            principal = GetString(p, "id", "principal.id");
+        }
+
+        principal ??= GetString(o, "principal_id");
+
+        DateTimeOffset? recordedAt = null;
+        if (GetString(o, "recorded_at") is { } at)
+        {
+            recordedAt = ParseTime(at) ?? throw new FormatException($"recorded_at '{Scope.Printable(at)}' is not an ISO 8601 timestamp.");
+        }
+
+        int? status = null;
+        if (o.TryGetProperty("status_code", out var s) && s.ValueKind != JsonValueKind.Null)
+        {
+            status = s.ValueKind switch
+            {
+                JsonValueKind.Number when s.TryGetInt32(out var n) => n,
+                JsonValueKind.String when int.TryParse(s.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) => n,
+                _ => throw new FormatException("status_code must be an integer."),
+            };
+        }
+
+        string? body = null;
+        if (o.TryGetProperty("request_body", out var b) && b.ValueKind != JsonValueKind.Null)
+        {
+            body = b.GetRawText();
+        }
+
+        List<AuditResource>? resources = null;
+        if (o.TryGetProperty("resources", out var rs) && rs.ValueKind == JsonValueKind.Array)
+        {
+            resources = [];
+            foreach (var r in rs.EnumerateArray())
+            {
+                resources.Add(ResourceFromElement(r));
+            }
+        }
+
+        var sourceIp = GetString(o, "source_ip");
+        return new AuditEvent
+        {
+            Id = GetString(o, "id"),
+            RecordedAt = recordedAt,
+            Locality = GetString(o, "locality"),
+            Region = GetString(o, "region"),
+            OrganizationId = GetString(o, "organization_id"),
+            ProjectId = GetString(o, "project_id"),
+            PrincipalId = principal,
+            SourceIp = string.IsNullOrEmpty(sourceIp) ? null : sourceIp,
+            UserAgent = GetString(o, "user_agent"),
+            ProductName = GetString(o, "product_name"),
+            ServiceName = GetString(o, "service_name"),
+            MethodName = GetString(o, "method_name"),
+            RequestId = GetString(o, "request_id"),
+            RequestBody = body,
+            StatusCode = status,
+            Resources = resources,
+        };
+    }
+
+    /// <summary>Reads one resource object; fields other than id, type and name are kept in <see cref="AuditResource.Details"/>.</summary>
+    public static AuditResource ResourceFromElement(JsonElement r)
+    {
+        if (r.ValueKind != JsonValueKind.Object)
+        {
+            throw new FormatException("Each entry of resources must be an object with id, type and name.");
+        }
+
+        string? details = null;
+        var extra = r.EnumerateObject().Where(static p => p.Name is not ("id" or "type" or "name")).ToList();
+        if (extra.Count > 0)
+        {
+            using var buffer = new MemoryStream();
+            using (var w = new Utf8JsonWriter(buffer))
+            {
+                w.WriteStartObject();
+                foreach (var p in extra)
+                {
+                    p.WriteTo(w);
+                }
+
+                w.WriteEndObject();
+            }
+
+            details = Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        }
+
+        return new AuditResource
+        {
+            Id = GetString(r, "id", "resources[].id"),
+            Type = GetString(r, "type", "resources[].type"),
+            Name = GetString(r, "name", "resources[].name"),
+            Details = details,
+        };
+    }
+
+    /// <summary>Parses an ISO 8601 timestamp with up to 9 fractional digits; a value without offset is UTC.</summary>
+    public static DateTimeOffset? ParseTime(string text)
+    {
+        var t = text.Trim();
+
+        // .NET keeps 7 fractional digits: cut nanoseconds down to 100 ns before parsing.
+        var dot = t.IndexOf('.');
+        if (dot > 0)
+        {
+            var end = dot + 1;
+            while (end < t.Length && char.IsAsciiDigit(t[end]))
+            {
+                end++;
+            }
+
+            if (end - dot - 1 > 7)
+            {
+                t = string.Concat(t.AsSpan(0, dot + 8), t.AsSpan(end));
+            }
+        }
+
+        return DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value)
+            ? value
+            : null;
+    }
+
+    private static string? GetString(JsonElement o, string name, string? field = null)
+    {
+        if (!o.TryGetProperty(name, out var v))
+        {
+            return null;
+        }
+
+        return v.ValueKind switch
+        {
+            JsonValueKind.String => v.GetString(),
+            JsonValueKind.Null => null,
+            JsonValueKind.Number => v.GetRawText(),
+            _ => throw new FormatException($"{field ?? name} must be a string."),
+        };
+    }
+
+    private static void WriteString(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is not null)
+        {
+            w.WriteString(name, value);
+        }
+    }
+}

@@ -1,0 +1,108 @@
+namespace AuditOrleans;
+
+/// <summary>
+/// Entry point for events: validates them, routes each to its project-region and hands them
+/// over in batches. A stateless worker: call it with key 0.
+/// </summary>
+[Alias("AuditOrleans.IIngestGrain")]
+public interface IIngestGrain : IGrainWithIntegerKey
+{
+    /// <summary>
+    /// Validates and stores a batch. Valid events are stored durably before this returns;
+    /// invalid ones are answered in <see cref="IngestResult.Errors"/> by position.
+    /// </summary>
+    /// <param name="defaultProjectId">Project for events that carry neither project_id nor organization_id.</param>
+    /// <param name="events">The batch.</param>
+    [Alias("IngestAsync")]
+    Task<IngestResult> IngestAsync(string defaultProjectId, IReadOnlyList<AuditEvent> events);
+}
+
+/// <summary>Which preconfigured alerts are active in one project-region (key <c>{projectId}/{region}</c>). Persisted.</summary>
+[Alias("AuditOrleans.IAlertConfigGrain")]
+public interface IAlertConfigGrain : IGrainWithStringKey
+{
+    /// <summary>The current configuration.</summary>
+    [Alias("GetAsync")]
+    Task<AlertConfiguration> GetAsync();
+
+    /// <summary>Sets several alerts active or inactive in one atomic, persisted change.</summary>
+    [Alias("SetActiveAsync")]
+    Task<AlertConfiguration> SetActiveAsync(IReadOnlyDictionary<AlertName, bool> changes);
+}
+
+/// <summary>
+/// The detector of one project-region (key <c>{projectId}/{region}</c>): appends the events to
+/// the project-region's tamper-evident log and evaluates the alert rules on them. It holds the
+/// 403 sliding window and the chain head in memory, rebuilt from the log on activation.
+/// </summary>
+[Alias("AuditOrleans.IDetectorGrain")]
+public interface IDetectorGrain : IGrainWithStringKey
+{
+    /// <summary>Appends validated events (already routed to this project-region), evaluates the rules and records firings, all in one transaction.</summary>
+    [Alias("AppendAsync")]
+    Task<AppendResult> AppendAsync(IReadOnlyList<AuditEvent> events);
+
+    /// <summary>The detector's current 403 window as seen by the rule.</summary>
+    [Alias("GetStatusAsync")]
+    Task<DetectorStatus> GetStatusAsync();
+}
+
+/// <summary>State of a project-region's HttpForbiddenErrorRateHigh rule.</summary>
+[GenerateSerializer, Immutable]
+[Alias("AuditOrleans.DetectorStatus")]
+public sealed record DetectorStatus(
+    [property: Id(0)] int ForbiddenInWindow,
+    [property: Id(1)] DateTimeOffset? NewestForbidden,
+    [property: Id(2)] bool EpisodeAlerted,
+    [property: Id(3)] long HeadSequence);
+
+/// <summary>Read side of the audit log and alert history. A stateless worker: call it with key 0.</summary>
+[Alias("AuditOrleans.IAuditLogGrain")]
+public interface IAuditLogGrain : IGrainWithIntegerKey
+{
+    /// <summary>One page of events matching the query.</summary>
+    [Alias("QueryAsync")]
+    Task<AuditPage> QueryAsync(AuditQuery query);
+
+    /// <summary>Walks a project-region's hash chain and reports the first break.</summary>
+    [Alias("VerifyAsync")]
+    Task<IntegrityReport> VerifyAsync(string projectId, string region);
+
+    /// <summary>Fired alerts with their delivery state, newest first.</summary>
+    [Alias("GetAlertHistoryAsync")]
+    Task<IReadOnlyList<FiredAlert>> GetAlertHistoryAsync(AlertHistoryQuery query);
+}
+
+/// <summary>Notification contacts of one project (key: project id).</summary>
+[Alias("AuditOrleans.INotificationContactsGrain")]
+public interface INotificationContactsGrain : IGrainWithStringKey
+{
+    [Alias("GetAsync")]
+    Task<IReadOnlyList<NotificationContact>> GetAsync();
+
+    /// <summary>Adds a contact, or adds types to an existing one.</summary>
+    [Alias("AddAsync")]
+    Task<NotificationContact> AddAsync(string email, NotificationType types);
+
+    /// <summary>Removes a contact; false when there was none with that address.</summary>
+    [Alias("RemoveAsync")]
+    Task<bool> RemoveAsync(string email);
+}
+
+/// <summary>
+/// Delivers recorded firings by email (the outbox). One activation in the cluster (key 0).
+/// </summary>
+[Alias("AuditOrleans.INotificationGrain")]
+public interface INotificationGrain : IGrainWithIntegerKey
+{
+    /// <summary>Asks the outbox to deliver what is due now (called after a firing is recorded).</summary>
+    [Alias("WakeAsync")]
+    Task WakeAsync();
+
+    /// <summary>
+    /// Records a [TEST] firing of one alert for a project-region, delivers it through the real
+    /// path and returns it with its delivery state.
+    /// </summary>
+    [Alias("SendTestAsync")]
+    Task<FiredAlert> SendTestAsync(string projectId, string region, AlertName alert);
+}

@@ -1,0 +1,62 @@
+using AuditOrleans.Grains.Storage;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+
+namespace AuditOrleans.Grains;
+
+/// <summary>Read side of the log: queries, verification and alert history, straight from the database.</summary>
+[StatelessWorker]
+public sealed class AuditLogGrain(
+    AuditLogStore log,
+    NotificationStore notifications,
+    IOptions<AuditOrleansOptions> options,
+    TimeProvider time) : Grain, IAuditLogGrain
+{
+    public Task<AuditPage> QueryAsync(AuditQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        RequireProject(query.ProjectId);
+        var region = query.Region is null ? null : RequireRegion(query.Region);
+        if (query.RecordedAfter is { } after && query.RecordedBefore is { } before && after > before)
+        {
+            throw new ArgumentException(
+                $"RecordedAfter ({AuditEventJson.FormatTime(after)}) is later than RecordedBefore ({AuditEventJson.FormatTime(before)}): swap them.");
+        }
+
+        if (query.StatusCode is { } status && status is < 100 or > 599)
+        {
+            throw new ArgumentException($"StatusCode {status} is not an HTTP status: use a value from 100 to 599.");
+        }
+
+        if (query.PageSize is < 1 or > 1000)
+        {
+            throw new ArgumentException($"PageSize {query.PageSize} is out of range: use 1 to 1000 and page with the continuation token.");
+        }
+
+        return log.QueryAsync(query with { Region = region }, time.GetUtcNow());
+    }
+
+    public Task<IntegrityReport> VerifyAsync(string projectId, string region)
+    {
+        RequireProject(projectId);
+        return log.VerifyAsync(projectId, RequireRegion(region));
+    }
+
+    public Task<IReadOnlyList<FiredAlert>> GetAlertHistoryAsync(AlertHistoryQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        RequireProject(query.ProjectId);
+        return notifications.GetHistoryAsync(query with { Region = query.Region is null ? null : RequireRegion(query.Region) });
+    }
+
+    private static void RequireProject(string projectId)
+    {
+        if (!Scope.IsValidProjectId(projectId))
+        {
+            throw new ArgumentException(Scope.DescribeProjectIdRule(projectId));
+        }
+    }
+
+    private string RequireRegion(string region) =>
+        Scope.NormalizeRegion(region, options.Value.Regions) ?? throw new ArgumentException(Scope.DescribeUnknownRegion(region, options.Value.Regions));
+}

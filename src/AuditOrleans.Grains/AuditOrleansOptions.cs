@@ -1,0 +1,133 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AuditOrleans.Grains;
+
+/// <summary>Settings of the silo host, section <c>AuditOrleans</c> (SPEC section 7).</summary>
+public sealed class AuditOrleansOptions
+{
+    public const string SectionName = "AuditOrleans";
+
+    public StorageOptions Storage { get; set; } = new();
+
+    public ClusterOptions Cluster { get; set; } = new();
+
+    public SmtpOptions Smtp { get; set; } = new();
+
+    public ConsoleOptions Console { get; set; } = new();
+
+    public SecurityOptions Security { get; set; } = new();
+
+    public RetentionOptions Retention { get; set; } = new();
+
+    /// <summary>Known regions; events and alerts in any other region are rejected.</summary>
+    public List<string> Regions { get; set; } = [.. Scope.DefaultRegions];
+
+    /// <summary>Directory for the silo's files (owner key, checkpoint key, published checkpoints).</summary>
+    public string DataDirectory { get; set; } = "data";
+}
+
+public enum StorageProvider
+{
+    Sqlite,
+    PostgreSql,
+}
+
+public sealed class StorageOptions
+{
+    public StorageProvider Provider { get; set; } = StorageProvider.Sqlite;
+
+    /// <summary>ADO.NET connection string; never logged.</summary>
+    public string ConnectionString { get; set; } = "Data Source=data/auditorleans.db";
+
+    public bool ApplySchema { get; set; } = true;
+}
+
+public enum ClusterMode
+{
+    Localhost,
+    AdoNet,
+}
+
+public sealed class ClusterOptions
+{
+    public ClusterMode Mode { get; set; } = ClusterMode.Localhost;
+
+    [Range(1, 65535)]
+    public int SiloPort { get; set; } = 11111;
+
+    [Range(1, 65535)]
+    public int GatewayPort { get; set; } = 30000;
+
+    [Required(AllowEmptyStrings = false)]
+    public string ClusterId { get; set; } = "auditorleans";
+
+    [Required(AllowEmptyStrings = false)]
+    public string ServiceId { get; set; } = "auditorleans";
+
+    /// <summary>Address advertised to other silos and clients; default: loopback in Localhost mode, the host's address otherwise.</summary>
+    public string? AdvertisedIPAddress { get; set; }
+}
+
+public enum SmtpSecurity
+{
+    None,
+    StartTls,
+    SslOnConnect,
+    Auto,
+}
+
+public sealed class SmtpOptions
+{
+    /// <summary>SMTP server; empty means emails are written to <see cref="PickupDirectory"/>.</summary>
+    public string? Host { get; set; }
+
+    [Range(1, 65535)]
+    public int Port { get; set; } = 25;
+
+    public SmtpSecurity Security { get; set; } = SmtpSecurity.Auto;
+
+    public string? Username { get; set; }
+
+    /// <summary>Never logged.</summary>
+    public string? Password { get; set; }
+
+    public string From { get; set; } = "AuditOrleans <auditorleans@localhost>";
+
+    public string PickupDirectory { get; set; } = "data/outbox";
+
+    /// <summary>Delay before the first retry; doubled at each failure up to <see cref="MaxRetryDelay"/>.</summary>
+    public TimeSpan InitialRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Attempts before a delivery is marked failed.</summary>
+    [Range(1, 1000)]
+    public int MaxAttempts { get; set; } = 50;
+
+    /// <summary>Time allowed for one SMTP conversation.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+public sealed class ConsoleOptions
+{
+    /// <summary>Base URL of the web console, used in the links of alert emails.</summary>
+    public string BaseUrl { get; set; } = "http://localhost:8080";
+}
+
+public sealed class SecurityOptions
+{
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>An Owner key to create at first start; never logged.</summary>
+    public string? BootstrapApiKey { get; set; }
+}
+
+public sealed class RetentionOptions
+{
+    /// <summary>Days events are kept; 0 keeps them forever.</summary>
+    [Range(0, 36500)]
+    public int Days { get; set; } = 90;
+
+    /// <summary>How often the purge runs.</summary>
+    public TimeSpan PurgeInterval { get; set; } = TimeSpan.FromHours(1);
+}

@@ -1,0 +1,116 @@
+using System.Security.Cryptography;
+using System.Text;
+using AuditOrleans.Grains.Storage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AuditOrleans.Grains;
+
+/// <summary>
+/// Background upkeep of the log: publishes signed checkpoints of every chain head that moved,
+/// and purges events older than <c>Retention:Days</c> (recording where each chain was cut).
+/// Both are idempotent, so several silos running them at once do no harm.
+/// </summary>
+public sealed partial class LogMaintenanceService(
+    AuditLogStore log,
+    CheckpointSigner signer,
+    IOptions<AuditOrleansOptions> options,
+    TimeProvider time,
+    ILogger<LogMaintenanceService> logger) : BackgroundService
+{
+    public static readonly TimeSpan CheckpointInterval = TimeSpan.FromMinutes(1);
+
+    /// <summary>Runs one round: checkpoints, then retention. Public for tests and the console.</summary>
+    public async Task RunOnceAsync(CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow();
+        var checkpoints = await log.WriteCheckpointsAsync(signer.Sign, now, cancellationToken);
+        if (checkpoints > 0)
+        {
+            LogCheckpoints(logger, checkpoints);
+        }
+
+        var days = options.Value.Retention.Days;
+        if (days > 0)
+        {
+            var purged = await log.PurgeAsync(now.AddDays(-days), now, cancellationToken);
+            if (purged > 0)
+            {
+                LogPurged(logger, purged, days);
+            }
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var interval = CheckpointInterval < options.Value.Retention.PurgeInterval ? CheckpointInterval : options.Value.Retention.PurgeInterval;
+        using var timer = new PeriodicTimer(interval, time);
+        do
+        {
+            try
+            {
+                await RunOnceAsync(stoppingToken);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogFailed(logger, ex);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Published {Count} chain checkpoints")]
+    private static partial void LogCheckpoints(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention purged {Count} events older than {Days} days")]
+    private static partial void LogPurged(ILogger logger, int count, int days);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Log maintenance failed; it runs again at the next interval")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+}
+
+/// <summary>
+/// Signs checkpoints with HMAC-SHA256. The key is <c>{DataDirectory}/checkpoint.key</c>
+/// (created at first use, mode 0600), kept outside the database so that whoever can rewrite
+/// the database cannot re-sign a rewritten chain.
+/// </summary>
+public sealed class CheckpointSigner(IOptions<AuditOrleansOptions> options)
+{
+    private readonly Lazy<byte[]> key = new(() => LoadOrCreateKey(Path.Combine(options.Value.DataDirectory, "checkpoint.key")));
+
+    public string Sign(string text) => Convert.ToHexStringLower(HMACSHA256.HashData(key.Value, Encoding.UTF8.GetBytes(text)));
+
+    public bool Verify(string text, string signature) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Sign(text)), Encoding.ASCII.GetBytes(signature));
+
+    private static byte[] LoadOrCreateKey(string path)
+    {
+        if (File.Exists(path))
+        {
+            return Convert.FromHexString(File.ReadAllText(path).Trim());
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var bytes = RandomNumberGenerator.GetBytes(32);
+        SecretFile.Write(path, Convert.ToHexStringLower(bytes));
+        return bytes;
+    }
+}
+
+/// <summary>Writes a file only its owner may read (0600 on Unix).</summary>
+public static class SecretFile
+{
+    public static void Write(string path, string content)
+    {
+        var streamOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            streamOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using var stream = new FileStream(path, streamOptions);
+        using var writer = new StreamWriter(stream);
+        writer.Write(content);
+    }
+}

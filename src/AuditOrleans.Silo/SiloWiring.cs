@@ -1,0 +1,82 @@
+using System.Net;
+using AuditOrleans.Grains;
+using AuditOrleans.Grains.Storage;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+
+namespace AuditOrleans.Silo;
+
+/// <summary>
+/// Orleans wiring shared by the silo host and the test clusters: clustering, ADO.NET grain
+/// storage, the engine's services and schema application before anything reads the database.
+/// </summary>
+public static class SiloWiring
+{
+    public static ISiloBuilder ConfigureAuditOrleans(this ISiloBuilder silo, AuditOrleansOptions options, bool configureClustering = true)
+    {
+        var invariant = AuditDatabase.InvariantFor(options.Storage.Provider);
+        if (configureClustering)
+        {
+            var cluster = options.Cluster;
+            if (cluster.Mode == Grains.ClusterMode.Localhost)
+            {
+                silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
+            }
+            else
+            {
+                silo.Configure<Orleans.Configuration.ClusterOptions>(o =>
+                {
+                    o.ClusterId = cluster.ClusterId;
+                    o.ServiceId = cluster.ServiceId;
+                });
+                var address = cluster.AdvertisedIPAddress is { Length: > 0 } ip ? IPAddress.Parse(ip) : null;
+                silo.ConfigureEndpoints(address ?? IPAddress.Loopback, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: address is null ? false : true);
+                silo.UseAdoNetClustering(o =>
+                {
+                    o.Invariant = invariant;
+                    o.ConnectionString = options.Storage.ConnectionString;
+                });
+                silo.Configure<ClusterMembershipOptions>(o =>
+                {
+                    // Fail over in seconds rather than the defaults' tens of seconds.
+                    o.ProbeTimeout = TimeSpan.FromSeconds(2);
+                    o.NumMissedProbesLimit = 2;
+                    o.NumVotesForDeathDeclaration = 1;
+                    o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
+                    o.TableRefreshTimeout = TimeSpan.FromSeconds(5);
+                });
+            }
+        }
+
+        silo.AddAdoNetGrainStorage(GrainStorage.Name, o =>
+        {
+            o.Invariant = invariant;
+            o.ConnectionString = options.Storage.ConnectionString;
+        });
+
+        silo.ConfigureServices(services =>
+        {
+            services.AddSingleton<IOptions<AuditOrleansOptions>>(Options.Create(options));
+            services.AddAuditOrleansEngine();
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SchemaParticipant>();
+        });
+        return silo;
+    }
+
+    /// <summary>Applies the schema at the very start of the silo lifecycle, before storage and membership read it.</summary>
+    private sealed class SchemaParticipant(AuditDatabase database, IOptions<AuditOrleansOptions> options) : ILifecycleParticipant<ISiloLifecycle>
+    {
+        public void Participate(ISiloLifecycle lifecycle) =>
+            lifecycle.Subscribe(nameof(SchemaParticipant), ServiceLifecycleStage.First, async cancellationToken =>
+            {
+                if (options.Value.Storage.ApplySchema)
+                {
+                    await database.ApplySchemaAsync(cancellationToken);
+                }
+                else if (options.Value.Storage.Provider == StorageProvider.Sqlite)
+                {
+                    database.EnsureSqliteDirectory();
+                }
+            });
+    }
+}

@@ -67,7 +67,7 @@ public static class AuditEventJson
             w.WriteNumber("status_code", status);
         }
 
-        if (e.Resources is { Count: > 0 } resources)
+        if (e.Resources is { } resources)
         {
             w.WriteStartArray("resources");
             foreach (var r in resources)

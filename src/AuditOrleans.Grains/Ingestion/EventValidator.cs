@@ -163,7 +163,6 @@ public sealed class EventValidator(IReadOnlyCollection<string> regions, TimeProv
             ServiceName = Blank(e.ServiceName),
             MethodName = Blank(e.MethodName),
             RequestId = Blank(e.RequestId),
-            Resources = resources is { Count: > 0 } ? resources : null,
         });
     }
 

@@ -339,20 +339,25 @@ public sealed class AuditLogStore(AuditDatabase database, NotificationStore noti
         string.Create(CultureInfo.InvariantCulture, $"{projectId}\n{region}\n{sequence}\n{hash}\n{createdAtMicros}");
 
     /// <summary>
-    /// Deletes events recorded before <paramref name="cutoff"/>, per chain from its start, and
+    /// Deletes events ingested before <paramref name="cutoff"/>, per chain from its start, and
     /// records the hash it cut at so that the rest stays verifiable. Returns the number deleted.
     /// </summary>
+    /// <remarks>
+    /// Retention counts from ingestion, not from recorded_at: a replayed export of old events is
+    /// kept for the full retention period after it was sent, and since a chain is appended in
+    /// ingestion order, what expires is always a prefix of the chain.
+    /// </remarks>
     public async Task<int> PurgeAsync(DateTimeOffset cutoff, DateTimeOffset now, CancellationToken cancellationToken = default) =>
         await database.WriteAsync(async (connection, transaction) =>
         {
             var cuts = new List<(string Project, string Region, long Seq, string Hash)>();
-            // A chain is cut at the last event of its leading run of expired events (by position,
-            // not by time: a late event must not leave a hole in the chain).
+            // A chain is cut at the last event of its leading run of expired events (by position:
+            // the chain must never get a hole).
             await using (var command = Command(connection, transaction,
                 "SELECT e.project_id, e.region, e.seq, e.hash FROM audit_events e JOIN (" +
                 "  SELECT o.project_id, o.region, MAX(o.seq) AS seq FROM audit_events o" +
-                "  WHERE o.recorded_at < @cut AND NOT EXISTS (SELECT 1 FROM audit_events k" +
-                "    WHERE k.project_id = o.project_id AND k.region = o.region AND k.seq < o.seq AND k.recorded_at >= @cut)" +
+                "  WHERE o.ingested_at < @cut AND NOT EXISTS (SELECT 1 FROM audit_events k" +
+                "    WHERE k.project_id = o.project_id AND k.region = o.region AND k.seq < o.seq AND k.ingested_at >= @cut)" +
                 "  GROUP BY o.project_id, o.region) c ON c.project_id = e.project_id AND c.region = e.region AND c.seq = e.seq",
                 ("@cut", DbTime.ToMicros(cutoff))))
             await using (var reader = await command.ExecuteReaderAsync(cancellationToken))

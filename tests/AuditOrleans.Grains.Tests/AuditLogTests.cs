@@ -1,0 +1,340 @@
+using AuditOrleans.Grains.Storage;
+using AuditOrleans.Testing;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Core.Internal;
+using Xunit;
+
+namespace AuditOrleans.Grains.Tests;
+
+[Collection(ClusterCollection.Name)]
+public sealed class AuditLogTests(AuditClusterFixture fixture)
+{
+    private IIngestGrain Ingest => fixture.Grains.GetGrain<IIngestGrain>(0);
+
+    private IAuditLogGrain Log => fixture.Grains.GetGrain<IAuditLogGrain>(0);
+
+    private DateTimeOffset Now => fixture.Clock.GetUtcNow();
+
+    private static AuditEvent Event(string project, DateTimeOffset at, int i, string region = "fr-par") => new()
+    {
+        Id = $"ev-{i:D6}",
+        RecordedAt = at,
+        Locality = region,
+        ProjectId = project,
+        PrincipalId = $"principal-{i % 3}",
+        SourceIp = $"192.0.2.{i % 4}",
+        ProductName = i % 2 == 0 ? "instance" : "object-storage",
+        ServiceName = "svc",
+        MethodName = i % 5 == 0 ? "DeleteServer" : "ListServers",
+        StatusCode = i % 7 == 0 ? 403 : 200,
+        Resources = [new AuditResource { Id = $"res-{i % 6}", Type = "instance_server" }],
+    };
+
+    private async Task<List<AuditRecord>> QueryAllAsync(AuditQuery query)
+    {
+        var all = new List<AuditRecord>();
+        string? token = null;
+        do
+        {
+            var page = await Log.QueryAsync(query with { ContinuationToken = token });
+            all.AddRange(page.Records);
+            token = page.ContinuationToken;
+        }
+        while (token is not null);
+
+        return all;
+    }
+
+    [Fact]
+    public async Task ResentEventsAreCountedOnceAndReportedAsDuplicates()
+    {
+        var project = AuditClusterFixture.NewProjectId();
+        var events = Enumerable.Range(0, 1000).Select(i => Event(project, Now.AddMinutes(-50).AddMilliseconds(i), i)).ToList();
+
+        var first = await Ingest.IngestAsync(project, events);
+        var resent = await Ingest.IngestAsync(project, [.. events.Take(500)]);
+
+        Assert.Equal((1000, 0), (first.Accepted, first.Duplicates));
+        Assert.Equal((0, 500), (resent.Accepted, resent.Duplicates));
+        var stored = await QueryAllAsync(new AuditQuery { ProjectId = project, PageSize = 1000 });
+        Assert.Equal(1000, stored.Count);
+    }
+
+    [Fact]
+    public async Task BadEventsAreRejectedByPositionAndTheRestOfTheBatchIsKept()
+    {
+        var project = AuditClusterFixture.NewProjectId();
+        var at = Now.AddMinutes(-5);
+        AuditEvent[] batch =
+        [
+            Event(project, at, 1),
+            Event(project, at, 2) with { SourceIp = "999.1.1.1" },
+            Event(project, at, 3) with { Locality = "moon-1" },
+            Event(project, at, 4),
+        ];
+
+        var result = await Ingest.IngestAsync(project, batch);
+
+        Assert.Equal(2, result.Accepted);
+        Assert.Collection(result.Errors,
+            e => Assert.Equal((1, "ev-000002", "source_ip"), (e.Index, e.EventId, e.Field)),
+            e => Assert.Equal((2, "ev-000003", "locality"), (e.Index, e.EventId, e.Field)));
+    }
+
+    [Fact]
+    public async Task EachFilterAloneAndCombinedReturnsExactlyTheMatchingEvents()
+    {
+        var project = AuditClusterFixture.NewProjectId();
+        var start = Now.AddMinutes(-40);
+        var events = Enumerable.Range(0, 120).Select(i => Event(project, start.AddSeconds(i * 10), i, i % 10 == 9 ? "nl-ams" : "fr-par")).ToList();
+        await Ingest.IngestAsync(project, events);
+
+        async Task Check(AuditQuery query, Func<AuditEvent, bool> expected)
+        {
+            var got = (await QueryAllAsync(query)).Select(static r => r.Event.Id).ToList();
+            var want = events.Where(expected).OrderByDescending(static e => e.RecordedAt).Select(static e => e.Id).ToList();
+            Assert.Equal(want, got);
+        }
+
+        var all = new AuditQuery { ProjectId = project, PageSize = 7 };
+        await Check(all, static _ => true);
+        await Check(all with { Region = "nl-ams" }, static e => e.Locality == "nl-ams");
+        await Check(all with { PrincipalId = "principal-1" }, static e => e.PrincipalId == "principal-1");
+        await Check(all with { SourceIp = "192.0.2.3" }, static e => e.SourceIp == "192.0.2.3");
+        await Check(all with { MethodName = "DeleteServer" }, static e => e.MethodName == "DeleteServer");
+        await Check(all with { StatusCode = 403 }, static e => e.StatusCode == 403);
+        await Check(all with { ProductName = "object-storage" }, static e => e.ProductName == "object-storage");
+        await Check(all with { ResourceId = "res-2" }, static e => e.Resources![0].Id == "res-2");
+        await Check(all with { RecordedAfter = start.AddSeconds(300), RecordedBefore = start.AddSeconds(600) },
+            e => e.RecordedAt >= start.AddSeconds(300) && e.RecordedAt <= start.AddSeconds(600));
+        await Check(all with { Region = "fr-par", PrincipalId = "principal-2", StatusCode = 200, ProductName = "instance", ResourceId = "res-4" },
+            static e => e.Locality == "fr-par" && e.PrincipalId == "principal-2" && e.StatusCode == 200 && e.ProductName == "instance" && e.Resources![0].Id == "res-4");
+
+        var oldest = await QueryAllAsync(all with { Order = SortOrder.OldestFirst, MethodName = "DeleteServer" });
+        Assert.Equal(events.Where(static e => e.MethodName == "DeleteServer").Select(static e => e.Id), oldest.Select(static r => r.Event.Id));
+    }
+
+    [Fact]
+    public async Task DefaultRangeIsTheLastHour()
+    {
+        var project = AuditClusterFixture.NewProjectId();
+        await Ingest.IngestAsync(project, [Event(project, Now.AddMinutes(-90), 1), Event(project, Now.AddMinutes(-10), 2)]);
+        var page = await Log.QueryAsync(new AuditQuery { ProjectId = project });
+        Assert.Equal("ev-000002", Assert.Single(page.Records).Event.Id);
+    }
+
+    [Fact]
+    public async Task PagingThroughTenThousandEventsReturnsEachOnce()
+    {
+        var project = AuditClusterFixture.NewProjectId();
+        var at = Now.AddMinutes(-30);
+        for (var b = 0; b < 10; b++)
+        {
+            // Many events share a timestamp: the keyset must still not skip or repeat any.
+            var batch = Enumerable.Range(b * 1000, 1000).Select(i => Event(project, at.AddSeconds(i / 50), i)).ToList();
+            Assert.Equal(1000, (await Ingest.IngestAsync(project, batch)).Accepted);
+        }
+
+        foreach (var order in new[] { SortOrder.NewestFirst, SortOrder.OldestFirst })
+        {
+            var records = await QueryAllAsync(new AuditQuery { ProjectId = project, PageSize = 999, Order = order });
+            Assert.Equal(10_000, records.Count);
+            Assert.Equal(10_000, records.Select(static r => r.Event.Id).Distinct().Count());
+        }
+    }
+
+    [Fact]
+    public async Task BadContinuationTokenIsAClearError()
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Log.QueryAsync(new AuditQuery { ProjectId = "p", ContinuationToken = "garbage!" }));
+        Assert.Contains("continuation token", error.Message);
+    }
+
+    [Fact]
+    public async Task UntouchedLogVerifies()
+    {
+        var project = await SeedAsync(50);
+        var report = await Log.VerifyAsync(project, "fr-par");
+        Assert.True(report.IsValid, report.Reason);
+        Assert.Equal(50, report.EventsChecked);
+        Assert.Equal(50, report.HeadSequence);
+    }
+
+    [Fact]
+    public async Task EditedFieldIsDetected()
+    {
+        var project = await SeedAsync(20);
+        await ExecuteAsync("UPDATE audit_events SET payload = replace(payload, 'ListServers', 'ListSecrets') WHERE project_id = $p AND seq = 8", project);
+        var report = await Log.VerifyAsync(project, "fr-par");
+        Assert.False(report.IsValid);
+        Assert.Equal(8, report.FirstBrokenSequence);
+        Assert.Contains("edited", report.Reason);
+    }
+
+    [Fact]
+    public async Task EditedIndexedColumnIsDetected()
+    {
+        var project = await SeedAsync(20);
+        await ExecuteAsync("UPDATE audit_events SET source_ip = '203.0.113.66' WHERE project_id = $p AND seq = 5", project);
+        var report = await Log.VerifyAsync(project, "fr-par");
+        Assert.False(report.IsValid);
+        Assert.Equal(5, report.FirstBrokenSequence);
+        Assert.Contains("source_ip", report.Reason);
+    }
+
+    [Fact]
+    public async Task DeletedEventIsDetected()
+    {
+        var project = await SeedAsync(20);
+        await ExecuteAsync("DELETE FROM audit_events WHERE project_id = $p AND seq = 11", project);
+        var report = await Log.VerifyAsync(project, "fr-par");
+        Assert.False(report.IsValid);
+        Assert.Equal(12, report.FirstBrokenSequence);
+        Assert.Contains("deleted", report.Reason);
+        Assert.Equal(10, report.EventsChecked);
+    }
+
+    [Fact]
+    public async Task SwappedEventsAreDetected()
+    {
+        var project = await SeedAsync(20);
+        await ExecuteAsync(
+            "UPDATE audit_events SET seq = -1 WHERE project_id = $p AND seq = 6; " +
+            "UPDATE audit_events SET seq = 6 WHERE project_id = $p AND seq = 7; " +
+            "UPDATE audit_events SET seq = 7 WHERE project_id = $p AND seq = -1;", project);
+        var report = await Log.VerifyAsync(project, "fr-par");
+        Assert.False(report.IsValid);
+        Assert.Equal(6, report.FirstBrokenSequence);
+    }
+
+    [Fact]
+    public async Task DeletingTheNewestEventsIsDetectedByTheCheckpoint()
+    {
+        var project = await SeedAsync(10);
+        await Maintenance.RunOnceAsync();
+        await ExecuteAsync("DELETE FROM audit_events WHERE project_id = $p AND seq > 8", project);
+        var report = await Log.VerifyAsync(project, "fr-par");
+        Assert.False(report.IsValid);
+        Assert.Contains("newest events were deleted", report.Reason);
+    }
+
+    [Fact]
+    public async Task RetentionPurgeKeepsTheRestVerifiable()
+    {
+        // Events ingested 100 days ago (the clock of this test's store), then recent ones.
+        var project = AuditClusterFixture.NewProjectId();
+        var store = Services.GetRequiredService<AuditLogStore>();
+        var oldIngest = Now.AddDays(-100);
+        var records = new List<NewRecord>();
+        var head = ChainHead.Empty;
+        for (var i = 1; i <= 5; i++)
+        {
+            var e = Event(project, oldIngest, i) with { Region = "fr-par" };
+            var payload = AuditEventJson.Serialize(e);
+            var hash = HashChain.Compute(project, "fr-par", i, head.Hash, payload);
+            records.Add(new NewRecord(e, i, payload, head.Hash, hash, oldIngest));
+            head = new ChainHead(i, hash);
+        }
+
+        await store.AppendAsync(project, "fr-par", records, []);
+        await fixture.Grains.GetGrain<IDetectorGrain>(Scope.Key(project, "fr-par")).Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        await Ingest.IngestAsync(project, [.. Enumerable.Range(6, 5).Select(i => Event(project, Now.AddMinutes(-1), i))]);
+
+        await Maintenance.RunOnceAsync();
+
+        var report = await Log.VerifyAsync(project, "fr-par");
+        Assert.True(report.IsValid, report.Reason);
+        Assert.Equal(5, report.EventsChecked);
+        Assert.Equal(10, report.HeadSequence);
+        var left = await QueryAllAsync(new AuditQuery { ProjectId = project, RecordedAfter = Now.AddDays(-200) });
+        Assert.Equal(["ev-000010", "ev-000009", "ev-000008", "ev-000007", "ev-000006"], left.Select(static r => r.Event.Id));
+
+        // The chain goes on from where it was cut.
+        await Ingest.IngestAsync(project, [Event(project, Now, 11)]);
+        Assert.True((await Log.VerifyAsync(project, "fr-par")).IsValid);
+    }
+
+    [Fact]
+    public async Task WindowIsRebuiltFromTheLogAfterTheDetectorIsDeactivated()
+    {
+        var project = AuditClusterFixture.NewProjectId();
+        await fixture.Grains.GetGrain<IAlertConfigGrain>(Scope.Key(project, "fr-par"))
+            .SetActiveAsync(new Dictionary<AlertName, bool> { [AlertName.HttpForbiddenErrorRateHigh] = true });
+        var t0 = Now.AddMinutes(-20);
+        await Ingest.IngestAsync(project, [.. Enumerable.Range(0, 15).Select(i => EventFactory.Forbidden(project, t0.AddSeconds(i)))]);
+        await DeactivateDetectorAsync(project);
+
+        await Ingest.IngestAsync(project, [.. Enumerable.Range(15, 6).Select(i => EventFactory.Forbidden(project, t0.AddSeconds(i)))]);
+        Assert.Single(await HistoryAsync(project));
+
+        // Already fired: a restart in the middle of the episode does not fire it again.
+        await DeactivateDetectorAsync(project);
+        await Ingest.IngestAsync(project, [.. Enumerable.Range(21, 5).Select(i => EventFactory.Forbidden(project, t0.AddSeconds(i)))]);
+        Assert.Single(await HistoryAsync(project));
+        Assert.Equal(26, (await fixture.Grains.GetGrain<IDetectorGrain>(Scope.Key(project, "fr-par")).GetStatusAsync()).HeadSequence);
+    }
+
+    [Fact]
+    public async Task AlertConfigurationIsAtomicAndPersisted()
+    {
+        var key = Scope.Key(AuditClusterFixture.NewProjectId(), "nl-ams");
+        var config = fixture.Grains.GetGrain<IAlertConfigGrain>(key);
+        Assert.Empty((await config.GetAsync()).Active);
+
+        var applied = await config.SetActiveAsync(new Dictionary<AlertName, bool>
+        {
+            [AlertName.ApiKeyCreated] = true,
+            [AlertName.ApiKeyDeleted] = true,
+            [AlertName.HttpForbiddenErrorRateHigh] = true,
+        });
+        Assert.Equal(3, applied.Active.Count);
+        await config.SetActiveAsync(new Dictionary<AlertName, bool> { [AlertName.ApiKeyDeleted] = false, [AlertName.ApiKeyCreationUnauthorized] = true });
+
+        await config.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        var reloaded = await config.GetAsync();
+        Assert.Equal(
+            [AlertName.ApiKeyCreated, AlertName.ApiKeyCreationUnauthorized, AlertName.HttpForbiddenErrorRateHigh],
+            reloaded.Active.Order());
+        Assert.Equal(2, reloaded.Version);
+    }
+
+    [Fact]
+    public async Task UnknownRegionAndBadProjectAreClearErrors()
+    {
+        var region = await Assert.ThrowsAnyAsync<Exception>(() => fixture.Grains.GetGrain<IAlertConfigGrain>("p-1/us-east-1").GetAsync());
+        Assert.Contains("fr-par", region.Message);
+        var project = await Assert.ThrowsAnyAsync<Exception>(() => Log.QueryAsync(new AuditQuery { ProjectId = "bad project" }));
+        Assert.Contains("Project id", project.Message);
+    }
+
+    private IServiceProvider Services => ((Orleans.TestingHost.InProcessSiloHandle)fixture.Cluster.Primary!).SiloHost.Services;
+
+    private LogMaintenanceService Maintenance => Services.GetRequiredService<LogMaintenanceService>();
+
+    private Task<IReadOnlyList<FiredAlert>> HistoryAsync(string project) => Log.GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = project });
+
+    private async Task DeactivateDetectorAsync(string project)
+    {
+        var detector = fixture.Grains.GetGrain<IDetectorGrain>(Scope.Key(project, "fr-par"));
+        await detector.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+    }
+
+    private async Task<string> SeedAsync(int count)
+    {
+        var project = AuditClusterFixture.NewProjectId();
+        var events = Enumerable.Range(1, count).Select(i => Event(project, Now.AddMinutes(-30).AddSeconds(i), i)).ToList();
+        Assert.Equal(count, (await Ingest.IngestAsync(project, events)).Accepted);
+        return project;
+    }
+
+    private async Task ExecuteAsync(string sql, string project)
+    {
+        await using var connection = new SqliteConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$p", project);
+        await command.ExecuteNonQueryAsync();
+    }
+}

@@ -1,0 +1,118 @@
+using AuditOrleans.Grains.Ingestion;
+using Microsoft.Extensions.Time.Testing;
+using Xunit;
+
+namespace AuditOrleans.Grains.Tests;
+
+public sealed class EventValidatorTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 23, 9, 0, 0, TimeSpan.Zero);
+    private readonly EventValidator validator = new(Scope.DefaultRegions, new FakeTimeProvider(Now));
+
+    private static AuditEvent Valid => new()
+    {
+        Id = "e-1",
+        RecordedAt = Now.AddMinutes(-1),
+        Locality = "fr-par",
+        ProjectId = "p-1",
+        PrincipalId = "user",
+        SourceIp = "192.0.2.10",
+        ProductName = "instance",
+        MethodName = "ListServers",
+        StatusCode = 200,
+    };
+
+    public static TheoryData<string, AuditEvent> BadEvents => new()
+    {
+        { "locality", Valid with { Locality = "us-east-1" } },
+        { "status_code", Valid with { StatusCode = 42 } },
+        { "status_code", Valid with { StatusCode = 600 } },
+        { "status_code", Valid with { StatusCode = null } },
+        { "source_ip", Valid with { SourceIp = "300.1.2.3" } },
+        { "source_ip", Valid with { SourceIp = "1" } },
+        { "source_ip", Valid with { SourceIp = "not-an-ip" } },
+        { "project_id", Valid with { ProjectId = "has space" } },
+        { "project_id", Valid with { ProjectId = new string('p', 65) } },
+        { "organization_id", Valid with { ProjectId = null, OrganizationId = "bad/org" } },
+        { "recorded_at", Valid with { RecordedAt = Now.AddMinutes(6) } },
+        { "id", Valid with { Id = "a\u0001b" } },
+        { "id", Valid with { Id = new string('x', 129) } },
+        { "principal_id", Valid with { PrincipalId = "x\ny" } },
+        { "user_agent", Valid with { UserAgent = new string('u', 1025) } },
+        { "request_body", Valid with { RequestBody = "{not json" } },
+        { "resources", Valid with { Resources = [.. Enumerable.Range(0, 101).Select(i => new AuditResource { Id = $"r{i}" })] } },
+        { "resources[0].id", Valid with { Resources = [new AuditResource { Id = "r\u0000" }] } },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadEvents))]
+    public void BadFieldIsNamedWithAMessage(string field, AuditEvent e)
+    {
+        var result = validator.Validate(e, 3, "default");
+        var error = Assert.IsType<EventError>(result.Error);
+        Assert.Equal(field, error.Field);
+        Assert.Equal(3, error.Index);
+        Assert.False(string.IsNullOrWhiteSpace(error.Message));
+        Assert.DoesNotContain('\u0001', error.Message);
+    }
+
+    [Fact]
+    public void UnknownRegionErrorListsTheValidOnes()
+    {
+        var error = validator.Validate(Valid with { Locality = "mars-1" }, 0, "default").Error!;
+        Assert.Contains("fr-par", error.Message);
+        Assert.Contains("nl-ams", error.Message);
+        Assert.Contains("pl-waw", error.Message);
+    }
+
+    [Theory]
+    [InlineData("global", "instance", "fr-par")]
+    [InlineData("", "instance", "fr-par")]
+    [InlineData(null, "instance", "fr-par")]
+    [InlineData("nl-ams", "iam", "fr-par")]
+    [InlineData("pl-waw", "account", "fr-par")]
+    [InlineData("nl-ams", "edge-services", "fr-par")]
+    [InlineData("fr-par-2", "instance", "fr-par")]
+    [InlineData("nl-ams-1", "instance", "nl-ams")]
+    [InlineData("PL-WAW", "instance", "pl-waw")]
+    public void RoutesGlobalEventsAndZones(string? locality, string product, string region)
+    {
+        var e = validator.Validate(Valid with { Locality = locality, ProductName = product }, 0, "default").Event!;
+        Assert.Equal(region, e.Region);
+    }
+
+    [Fact]
+    public void OrganizationLevelEventsBelongToTheDefaultProjectOfTheOrganization()
+    {
+        var e = validator.Validate(Valid with { ProjectId = null, OrganizationId = "org-1" }, 0, "conn").Event!;
+        Assert.Equal("org-1", e.ProjectId);
+
+        var neither = validator.Validate(Valid with { ProjectId = null, OrganizationId = null }, 0, "conn").Event!;
+        Assert.Equal("conn", neither.ProjectId);
+    }
+
+    [Fact]
+    public void NormalisesDefaults()
+    {
+        var e = validator.Validate(Valid with { Id = null, RecordedAt = null, SourceIp = "", UserAgent = " " }, 0, "default").Event!;
+        Assert.False(string.IsNullOrEmpty(e.Id));
+        Assert.Equal(Now, e.RecordedAt);
+        Assert.Null(e.SourceIp);
+        Assert.Null(e.UserAgent);
+    }
+
+    [Fact]
+    public void OldEventsAreAccepted()
+    {
+        Assert.NotNull(validator.Validate(Valid with { RecordedAt = Now.AddYears(-3) }, 0, "default").Event);
+    }
+
+    [Theory]
+    [InlineData("2001:db8::1", "2001:db8::1")]
+    [InlineData("2001:0db8:0000::0001", "2001:db8::1")]
+    [InlineData("10.0.0.1", "10.0.0.1")]
+    public void AcceptsIpv4AndIpv6(string ip, string normalized)
+    {
+        Assert.Equal(normalized, validator.Validate(Valid with { SourceIp = ip }, 0, "default").Event!.SourceIp);
+    }
+}

@@ -1,0 +1,116 @@
+using AuditOrleans.Grains.Detection;
+using Xunit;
+
+namespace AuditOrleans.Grains.Tests;
+
+public sealed class ForbiddenRateWindowTests
+{
+    private const long Second = 1_000_000;
+    private static readonly long Window = ForbiddenRateWindow.WindowMicros;
+
+    private static int AddAll(ForbiddenRateWindow w, IEnumerable<long> times, bool active = true) => times.Count(t => w.Add(t, active));
+
+    [Fact]
+    public void TwentyInTheWindowDoNotFireTheTwentyFirstDoes()
+    {
+        var w = new ForbiddenRateWindow();
+        Assert.Equal(0, AddAll(w, Enumerable.Range(0, 20).Select(i => i * Second)));
+        Assert.Equal(20, w.CountInWindow);
+        Assert.True(w.Add(20 * Second, active: true));
+        Assert.Equal(21, w.CountInWindow);
+    }
+
+    [Fact]
+    public void BoundaryEventExactlyFiveMinutesOlderCounts()
+    {
+        var w = new ForbiddenRateWindow();
+        AddAll(w, Enumerable.Range(0, 20).Select(i => i * Second));
+        Assert.True(w.Add(Window, active: true)); // the first event lies exactly at newest - 5 min
+    }
+
+    [Fact]
+    public void EventJustOutsideTheWindowDoesNotCount()
+    {
+        var w = new ForbiddenRateWindow();
+        AddAll(w, Enumerable.Range(0, 20).Select(i => i * Second));
+        Assert.False(w.Add(Window + 1, active: true)); // the first event is now 1 µs too old
+        Assert.Equal(20, w.CountInWindow);
+    }
+
+    [Fact]
+    public void LateEventInsideTheWindowCounts()
+    {
+        var w = new ForbiddenRateWindow();
+        AddAll(w, Enumerable.Range(0, 20).Select(i => (100 + i) * Second));
+        Assert.True(w.Add(10 * Second, active: true)); // out of order, still within 5 minutes of the newest
+    }
+
+    [Fact]
+    public void LateEventOutsideTheWindowDoesNotCount()
+    {
+        var w = new ForbiddenRateWindow();
+        AddAll(w, Enumerable.Range(0, 20).Select(i => (400 + i) * Second));
+        Assert.False(w.Add(10 * Second, active: true));
+        Assert.Equal(20, w.CountInWindow);
+    }
+
+    [Fact]
+    public void FiresOncePerEpisodeAndAgainAfterTheCountFellBack()
+    {
+        var w = new ForbiddenRateWindow();
+        Assert.Equal(1, AddAll(w, Enumerable.Range(0, 40).Select(i => i * Second)));
+
+        // 20 minutes later a single 403: the window holds 1 event, the episode ends.
+        Assert.False(w.Add(1200 * Second, active: true));
+        Assert.False(w.EpisodeAlerted);
+
+        Assert.Equal(1, AddAll(w, Enumerable.Range(1, 25).Select(i => (1200 + i) * Second)));
+    }
+
+    [Fact]
+    public void InactiveAlertDoesNotConsumeTheEpisode()
+    {
+        var w = new ForbiddenRateWindow();
+        Assert.Equal(0, AddAll(w, Enumerable.Range(0, 30).Select(i => i * Second), active: false));
+        Assert.True(w.Add(31 * Second, active: true)); // enabled during the attack: reported at the next 403
+    }
+
+    [Fact]
+    public void RestoreUndoesAnUncommittedBatch()
+    {
+        var w = new ForbiddenRateWindow();
+        AddAll(w, Enumerable.Range(0, 20).Select(i => i * Second));
+        var saved = w.Save();
+        Assert.True(w.Add(20 * Second, active: true));
+        w.Restore(saved);
+        Assert.Equal(20, w.CountInWindow);
+        Assert.True(w.Add(20 * Second, active: true));
+    }
+
+    [Fact]
+    public void LoadRebuildsTheDecisionFromTheNewestTimestamps()
+    {
+        var w = new ForbiddenRateWindow();
+        w.Load([.. Enumerable.Range(0, 15).Select(i => i * Second)], episodeAlerted: false);
+        Assert.Equal(0, AddAll(w, Enumerable.Range(15, 5).Select(i => i * Second)));
+        Assert.True(w.Add(20 * Second, active: true));
+    }
+
+    [Fact]
+    public void AMillionForbiddenDoNotGrowTheWindow()
+    {
+        var w = new ForbiddenRateWindow();
+        w.Add(0, active: true);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var fired = 0;
+        for (long i = 1; i <= 1_000_000; i++)
+        {
+            fired += w.Add(i * 1000, active: true) ? 1 : 0;
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(1, fired);
+        Assert.True(allocated < 1024, $"Adding a million 403s allocated {allocated} bytes.");
+        Assert.Equal(ForbiddenRateWindow.Capacity, w.CountInWindow);
+    }
+}

@@ -68,6 +68,17 @@ public interface IAuditLogGrain : IGrainWithIntegerKey
     [Alias("VerifyAsync")]
     Task<IntegrityReport> VerifyAsync(string projectId, string region);
 
+    /// <summary>
+    /// Walks the chain as <see cref="VerifyAsync"/> does and also checks it against checkpoints
+    /// the caller kept outside the database (each must match the hash at its position).
+    /// </summary>
+    [Alias("VerifyAgainstAsync")]
+    Task<IntegrityReport> VerifyAgainstAsync(string projectId, string region, IReadOnlyList<ChainCheckpoint> trusted);
+
+    /// <summary>The newest published checkpoints of a project-region's chain, newest first.</summary>
+    [Alias("GetCheckpointsAsync")]
+    Task<IReadOnlyList<ChainCheckpoint>> GetCheckpointsAsync(string projectId, string region, int limit);
+
     /// <summary>Fired alerts with their delivery state, newest first.</summary>
     [Alias("GetAlertHistoryAsync")]
     Task<IReadOnlyList<FiredAlert>> GetAlertHistoryAsync(AlertHistoryQuery query);

@@ -80,3 +80,18 @@ public sealed record AlertHistoryQuery
 
     [Id(4)] public int Limit { get; init; } = 100;
 }
+
+/// <summary>
+/// A published chain head: the hash of a project-region's log at a position, signed by the
+/// silo. Keep these outside the database (Get-AuditTrailCheckpoint | Export-Csv): a chain that
+/// no longer matches a checkpoint you kept was rewritten.
+/// </summary>
+[GenerateSerializer, Immutable]
+[Alias("AuditOrleans.ChainCheckpoint")]
+public sealed record ChainCheckpoint(
+    [property: Id(0)] string ProjectId,
+    [property: Id(1)] string Region,
+    [property: Id(2)] long Sequence,
+    [property: Id(3)] string Hash,
+    [property: Id(4)] DateTimeOffset CreatedAt,
+    [property: Id(5)] string Signature);

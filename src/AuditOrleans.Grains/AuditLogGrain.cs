@@ -9,6 +9,7 @@ namespace AuditOrleans.Grains;
 public sealed class AuditLogGrain(
     AuditLogStore log,
     NotificationStore notifications,
+    CheckpointSigner signer,
     IOptions<AuditOrleansOptions> options,
     TimeProvider time) : Grain, IAuditLogGrain
 {
@@ -39,7 +40,20 @@ public sealed class AuditLogGrain(
     public Task<IntegrityReport> VerifyAsync(string projectId, string region)
     {
         RequireProject(projectId);
-        return log.VerifyAsync(projectId, RequireRegion(region));
+        return log.VerifyAsync(projectId, RequireRegion(region), signer.Verify);
+    }
+
+    public Task<IntegrityReport> VerifyAgainstAsync(string projectId, string region, IReadOnlyList<ChainCheckpoint> trusted)
+    {
+        ArgumentNullException.ThrowIfNull(trusted);
+        RequireProject(projectId);
+        return log.VerifyAsync(projectId, RequireRegion(region), signer.Verify, trusted);
+    }
+
+    public Task<IReadOnlyList<ChainCheckpoint>> GetCheckpointsAsync(string projectId, string region, int limit)
+    {
+        RequireProject(projectId);
+        return log.GetCheckpointsAsync(projectId, RequireRegion(region), limit);
     }
 
     public Task<IReadOnlyList<FiredAlert>> GetAlertHistoryAsync(AlertHistoryQuery query)

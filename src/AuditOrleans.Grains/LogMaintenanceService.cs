@@ -26,9 +26,10 @@ public sealed partial class LogMaintenanceService(
     {
         var now = time.GetUtcNow();
         var checkpoints = await log.WriteCheckpointsAsync(signer.Sign, now, cancellationToken);
-        if (checkpoints > 0)
+        if (checkpoints.Count > 0)
         {
-            LogCheckpoints(logger, checkpoints);
+            Publish(checkpoints);
+            LogCheckpoints(logger, checkpoints.Count);
         }
 
         var days = options.Value.Retention.Days;
@@ -40,6 +41,26 @@ public sealed partial class LogMaintenanceService(
                 LogPurged(logger, purged, days);
             }
         }
+    }
+
+    /// <summary>
+    /// Appends checkpoints as JSON lines to <c>{DataDirectory}/checkpoints.jsonl</c>: a copy
+    /// outside the database, for shipping to write-once storage or a log collector.
+    /// </summary>
+    private void Publish(IReadOnlyList<ChainCheckpoint> checkpoints)
+    {
+        var path = Path.Combine(options.Value.DataDirectory, "checkpoints.jsonl");
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var lines = checkpoints.Select(static c => System.Text.Json.JsonSerializer.Serialize(new
+        {
+            project_id = c.ProjectId,
+            region = c.Region,
+            seq = c.Sequence,
+            hash = c.Hash,
+            created_at = AuditEventJson.FormatTime(c.CreatedAt),
+            signature = c.Signature,
+        }));
+        File.AppendAllLines(path, lines);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -220,6 +220,30 @@ public sealed class AuditLogTests(AuditClusterFixture fixture)
     }
 
     [Fact]
+    public async Task CheckpointsArePublishedSignedAndCheckedAgainstWhatTheUserKept()
+    {
+        var project = await SeedAsync(12);
+        await Maintenance.RunOnceAsync();
+        var kept = Assert.Single(await Log.GetCheckpointsAsync(project, "fr-par", 10));
+        Assert.Equal(12, kept.Sequence);
+        Assert.Contains(File.ReadLines(fixture.Directory.Combine("checkpoints.jsonl")), l => l.Contains(project) && l.Contains(kept.Hash));
+        Assert.True((await Log.VerifyAgainstAsync(project, "fr-par", [kept])).IsValid);
+
+        // A forged checkpoint row (someone rewrote the chain and its checkpoints) fails the signature check.
+        await ExecuteAsync("UPDATE audit_checkpoints SET hash = 'ff' || substr(hash, 3) WHERE project_id = $p", project);
+        var forged = await Log.VerifyAsync(project, "fr-par");
+        Assert.False(forged.IsValid);
+        Assert.Contains("forged", forged.Reason);
+
+        // Without stored checkpoints, the one the user kept still reveals a rewritten chain.
+        await ExecuteAsync("DELETE FROM audit_checkpoints WHERE project_id = $p; DELETE FROM audit_events WHERE project_id = $p AND seq > 10", project);
+        Assert.True((await Log.VerifyAsync(project, "fr-par")).IsValid);
+        var against = await Log.VerifyAgainstAsync(project, "fr-par", [kept]);
+        Assert.False(against.IsValid);
+        Assert.Contains("deleted", against.Reason);
+    }
+
+    [Fact]
     public async Task RetentionPurgeKeepsTheRestVerifiable()
     {
         // Events ingested 100 days ago (the clock of this test's store), then recent ones.

@@ -217,7 +217,13 @@ public sealed class AuditLogStore(AuditDatabase database, NotificationStore noti
     }
 
     /// <summary>Walks a project-region's chain from its anchor and reports the first break.</summary>
-    public async Task<IntegrityReport> VerifyAsync(string projectId, string region, CancellationToken cancellationToken = default)
+    /// <param name="projectId">Project of the chain.</param>
+    /// <param name="region">Region of the chain.</param>
+    /// <param name="signatureIsValid">Checks a stored checkpoint's signature (text, signature); a forged checkpoint breaks the report.</param>
+    /// <param name="trusted">Checkpoints the caller kept outside the database; each must match.</param>
+    /// <param name="cancellationToken">Cancels the walk.</param>
+    public async Task<IntegrityReport> VerifyAsync(
+        string projectId, string region, Func<string, string, bool> signatureIsValid, IReadOnlyList<ChainCheckpoint>? trusted = null, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var expected = ChainHead.Empty;
@@ -233,13 +239,44 @@ public sealed class AuditLogStore(AuditDatabase database, NotificationStore noti
 
         var checkpoints = new SortedDictionary<long, string>();
         await using (var cp = Command(connection, null,
-            "SELECT seq, hash FROM audit_checkpoints WHERE project_id = @p AND region = @r AND seq > @s", ("@p", projectId), ("@r", region), ("@s", expected.Sequence)))
+            "SELECT seq, hash, created_at, signature FROM audit_checkpoints WHERE project_id = @p AND region = @r AND seq > @s ORDER BY seq",
+            ("@p", projectId), ("@r", region), ("@s", expected.Sequence)))
         await using (var cpReader = await cp.ExecuteReaderAsync(cancellationToken))
         {
             while (await cpReader.ReadAsync(cancellationToken))
             {
-                checkpoints[cpReader.GetInt64(0)] = cpReader.GetString(1);
+                var (seq, hash) = (cpReader.GetInt64(0), cpReader.GetString(1));
+                if (!signatureIsValid(CheckpointText(projectId, region, seq, hash, cpReader.GetInt64(2)), cpReader.GetString(3)))
+                {
+                    return new IntegrityReport(projectId, region, false, 0, seq, null,
+                        $"The checkpoint stored for position {seq} is not signed by this installation's checkpoint key: checkpoints were forged.",
+                        expected.Hash, expected.Sequence);
+                }
+
+                checkpoints[seq] = hash;
             }
+        }
+
+        foreach (var kept in trusted ?? [])
+        {
+            if (kept.ProjectId != projectId || kept.Region != region)
+            {
+                throw new ArgumentException($"The checkpoint for {kept.ProjectId}/{kept.Region} does not belong to {projectId}/{region}.");
+            }
+
+            if (kept.Sequence <= expected.Sequence)
+            {
+                continue; // purged by retention: the anchor replaces it
+            }
+
+            if (checkpoints.TryGetValue(kept.Sequence, out var stored) && stored != kept.Hash)
+            {
+                return new IntegrityReport(projectId, region, false, 0, kept.Sequence, null,
+                    $"The checkpoint you kept for position {kept.Sequence} does not match the one stored: the chain was rewritten.",
+                    expected.Hash, expected.Sequence);
+            }
+
+            checkpoints[kept.Sequence] = kept.Hash;
         }
 
         await using var command = Command(connection, null,
@@ -304,7 +341,7 @@ public sealed class AuditLogStore(AuditDatabase database, NotificationStore noti
     /// Records the current head of every chain that moved since its last checkpoint. The
     /// signature is an HMAC of the checkpoint with the silo's checkpoint key.
     /// </summary>
-    public async Task<int> WriteCheckpointsAsync(Func<string, string> sign, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+    public async Task<IReadOnlyList<ChainCheckpoint>> WriteCheckpointsAsync(Func<string, string> sign, DateTimeOffset now, CancellationToken cancellationToken = default) =>
         await database.WriteAsync(async (connection, transaction) =>
         {
             var heads = new List<(string Project, string Region, long Seq, string Hash)>();
@@ -322,17 +359,36 @@ public sealed class AuditLogStore(AuditDatabase database, NotificationStore noti
             }
 
             var at = DbTime.ToMicros(now);
+            var written = new List<ChainCheckpoint>(heads.Count);
             foreach (var (project, region, seq, hash) in heads)
             {
                 var signature = sign(CheckpointText(project, region, seq, hash, at));
+                written.Add(new ChainCheckpoint(project, region, seq, hash, DbTime.FromMicros(at), signature));
                 await using var insert = Command(connection, transaction,
                     "INSERT INTO audit_checkpoints (project_id, region, seq, hash, created_at, signature) VALUES (@p, @r, @s, @h, @t, @g) ON CONFLICT DO NOTHING",
                     ("@p", project), ("@r", region), ("@s", seq), ("@h", hash), ("@t", at), ("@g", signature));
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            return heads.Count;
+            return (IReadOnlyList<ChainCheckpoint>)written;
         }, cancellationToken);
+
+    /// <summary>The newest checkpoints of a chain, newest first.</summary>
+    public async Task<IReadOnlyList<ChainCheckpoint>> GetCheckpointsAsync(string projectId, string region, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            "SELECT seq, hash, created_at, signature FROM audit_checkpoints WHERE project_id = @p AND region = @r ORDER BY seq DESC LIMIT @n",
+            ("@p", projectId), ("@r", region), ("@n", Math.Clamp(limit, 1, 10_000)));
+        var list = new List<ChainCheckpoint>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            list.Add(new ChainCheckpoint(projectId, region, reader.GetInt64(0), reader.GetString(1), DbTime.FromMicros(reader.GetInt64(2)), reader.GetString(3)));
+        }
+
+        return list;
+    }
 
     /// <summary>The text a checkpoint signature covers.</summary>
     public static string CheckpointText(string projectId, string region, long sequence, string hash, long createdAtMicros) =>

@@ -1,0 +1,70 @@
+using AuditOrleans.Grains;
+using Microsoft.Extensions.Configuration;
+using Xunit;
+
+namespace AuditOrleans.Silo.Tests;
+
+public sealed class SiloConfigurationTests
+{
+    private static AuditOrleansOptions Read(params (string Key, string Value)[] settings) =>
+        SiloConfiguration.Read(new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.Select(static s => new KeyValuePair<string, string?>("AuditOrleans:" + s.Key, s.Value)))
+            .Build());
+
+    [Fact]
+    public void DefaultsAreTheContract()
+    {
+        var o = Read();
+        Assert.Equal(StorageProvider.Sqlite, o.Storage.Provider);
+        Assert.Equal("Data Source=data/auditorleans.db", o.Storage.ConnectionString);
+        Assert.True(o.Storage.ApplySchema);
+        Assert.Equal(ClusterMode.Localhost, o.Cluster.Mode);
+        Assert.Equal((11111, 30000), (o.Cluster.SiloPort, o.Cluster.GatewayPort));
+        Assert.Equal(("auditorleans", "auditorleans"), (o.Cluster.ClusterId, o.Cluster.ServiceId));
+        Assert.Equal("data/outbox", o.Smtp.PickupDirectory);
+        Assert.Null(o.Smtp.Host);
+        Assert.Equal("http://localhost:8080", o.Console.BaseUrl);
+        Assert.Equal(["fr-par", "nl-ams", "pl-waw"], o.Regions);
+        Assert.Equal(90, o.Retention.Days);
+        Assert.True(o.Security.Enabled);
+    }
+
+    [Fact]
+    public void RegionsAsACommaSeparatedListReplaceTheDefaults()
+    {
+        Assert.Equal(["fr-par", "nl-ams", "pl-waw", "de-fra"], Read(("Regions", "fr-par, nl-ams,pl-waw , DE-FRA")).Regions);
+    }
+
+    [Fact]
+    public void RegionsAsAnArrayReplaceTheDefaults()
+    {
+        Assert.Equal(["fr-par", "it-mil"], Read(("Regions:0", "fr-par"), ("Regions:1", "it-mil")).Regions);
+    }
+
+    [Theory]
+    [InlineData("Cluster:GatewayPort", "abc", "AuditOrleans:Cluster:GatewayPort")]
+    [InlineData("Cluster:GatewayPort", "70000", "AuditOrleans:Cluster:GatewayPort")]
+    [InlineData("Cluster:SiloPort", "30000", "different ports")]
+    [InlineData("Storage:Provider", "Oracle", "AuditOrleans:Storage:Provider")]
+    [InlineData("Cluster:Mode", "AdoNet", "PostgreSql")]
+    [InlineData("Console:BaseUrl", "not a url", "AuditOrleans:Console:BaseUrl")]
+    [InlineData("Regions", "nl-ams, pl-waw", "must include fr-par")]
+    [InlineData("Regions", "fr-par, paris", "'paris'")]
+    [InlineData("Smtp:From", "nobody", "AuditOrleans:Smtp:From")]
+    [InlineData("Retention:Days", "-1", "AuditOrleans:Retention:Days")]
+    [InlineData("Storage:ConnectionString", "", "AuditOrleans:Storage:ConnectionString")]
+    public void BadValuesAreNamedWithWhatToDo(string key, string value, string expected)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => Read((key, value)));
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void StorageDescriptionNeverShowsTheConnectionString()
+    {
+        var o = Read(("Storage:Provider", "PostgreSql"), ("Storage:ConnectionString", "Host=db.internal;Database=audit;Username=ao;Password=hunter2"));
+        var text = SiloConfiguration.DescribeStorage(o);
+        Assert.Contains("db.internal", text);
+        Assert.DoesNotContain("hunter2", text);
+    }
+}

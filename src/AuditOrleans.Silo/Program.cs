@@ -2,7 +2,10 @@ using AuditOrleans.Grains;
 using AuditOrleans.Silo;
 
 AuditOrleansOptions options;
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json is read from the program's folder, so `dotnet run --project src/AuditOrleans.Silo`
+// works from any directory; relative paths in the settings (data/...) stay relative to the
+// current directory.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 try
 {
     options = SiloConfiguration.Read(builder.Configuration);

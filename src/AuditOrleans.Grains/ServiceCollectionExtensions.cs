@@ -1,3 +1,4 @@
+using AuditOrleans.Grains.Notifications;
 using AuditOrleans.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -9,7 +10,8 @@ public static class ServiceCollectionExtensions
 {
     /// <summary>
     /// Registers what the grains need: the database, the log and notification stores, the
-    /// checkpoint signer and the log maintenance service. The caller binds
+    /// checkpoint signer, the log maintenance service, the alert email composer and sender, and the
+    /// outbox's start-up wake. The caller binds
     /// <see cref="AuditOrleansOptions"/>.
     /// </summary>
     public static IServiceCollection AddAuditOrleansEngine(this IServiceCollection services, bool runMaintenance = true)
@@ -20,6 +22,9 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<AuditLogStore>();
         services.TryAddSingleton<CheckpointSigner>();
         services.TryAddSingleton<LogMaintenanceService>();
+        services.TryAddSingleton<AlertEmailComposer>();
+        services.TryAddSingleton<MailSender>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, OutboxStartup>();
         if (runMaintenance)
         {
             services.AddSingleton<IHostedService>(static sp => sp.GetRequiredService<LogMaintenanceService>());

@@ -1,0 +1,196 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Microsoft.Extensions.Options;
+using MimeKit;
+
+namespace AuditOrleans.Grains.Notifications;
+
+/// <summary>
+/// Writes the email of one firing to one recipient: a plain-text and an HTML part with the
+/// time triggered, the behaviour detected and its facts, the severity, the recommended actions
+/// and the link to the Audit Trail. Every value that comes from an event is escaped in the
+/// HTML part and stripped of control characters in the text part. The same firing and
+/// recipient always give the same message (same Message-Id and Date), so a re-delivery is a
+/// duplicate receivers can recognise.
+/// </summary>
+public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
+{
+    public const string TestPrefix = "[TEST] ";
+
+    public const string FiringHeader = "X-AuditOrleans-Firing";
+
+    public const string AlertHeader = "X-AuditOrleans-Alert";
+
+    private const int MaxValueLength = 512;
+
+    public static string Subject(FiredAlert alert) =>
+        $"{(alert.IsTest ? TestPrefix : "")}[AuditOrleans] {alert.Severity}: {alert.Alert} in {alert.ProjectId}/{alert.Region}";
+
+    public MimeMessage Compose(FiredAlert alert, string recipient, string messageId)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        var settings = options.Value;
+        if (!MailboxAddress.TryParse(settings.Smtp.From, out var from))
+        {
+            throw new InvalidOperationException(
+                $"{AuditOrleansOptions.SectionName}:Smtp:From '{settings.Smtp.From}' is not an email address: use 'Name <address@example.com>'.");
+        }
+
+        var message = new MimeMessage();
+        message.From.Add(from);
+        message.To.Add(MailboxAddress.Parse(recipient));
+        message.Subject = Subject(alert);
+        message.Date = alert.TriggeredAt;
+        message.MessageId = messageId;
+        message.Headers.Add("Auto-Submitted", "auto-generated");
+        message.Headers.Add(FiringHeader, alert.Id);
+        message.Headers.Add(AlertHeader, alert.Alert.ToString());
+        if (alert.Severity == AlertSeverity.High)
+        {
+            message.Importance = MessageImportance.High;
+        }
+
+        var content = Content.For(alert, AuditTrailLink.For(settings.Console.BaseUrl, alert));
+        var body = new BodyBuilder { TextBody = Text(content), HtmlBody = Html(content) };
+        message.Body = body.ToMessageBody();
+        return message;
+    }
+
+    /// <summary>The time format of the email body (UTC, to the second).</summary>
+    public static string FormatTime(DateTimeOffset value) =>
+        value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
+
+    private static string Text(Content c)
+    {
+        var text = new StringBuilder();
+        if (c.Alert.IsTest)
+        {
+            text.AppendLine("TEST NOTIFICATION sent by Test-AuditAlert to check the alert chain. No event triggered it; the facts below are samples.").AppendLine();
+        }
+
+        text.AppendLine(CultureInfo.InvariantCulture, $"Alert:        {c.Alert.Alert}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Severity:     {c.Alert.Severity}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Project:      {c.Alert.ProjectId}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Region:       {c.Alert.Region}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Triggered at: {FormatTime(c.Alert.TriggeredAt)}");
+        text.AppendLine();
+        text.AppendLine("Behaviour detected");
+        text.AppendLine(c.Definition.Description);
+        text.AppendLine();
+        text.AppendLine("Facts");
+        foreach (var (label, value) in c.Facts)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"- {label}: {Plain(value)}");
+        }
+
+        text.AppendLine();
+        text.AppendLine("Recommended actions");
+        for (var i = 0; i < c.Definition.RecommendedActions.Count; i++)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"{i + 1}. {c.Definition.RecommendedActions[i]}");
+        }
+
+        text.AppendLine();
+        text.AppendLine("See the events in the Audit Trail:");
+        text.AppendLine(c.Link);
+        text.AppendLine();
+        text.AppendLine("-- ");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Sent by AuditOrleans to the Security contacts of project {c.Alert.ProjectId}. Firing {c.Alert.Id}.");
+        return text.ToString();
+    }
+
+    private static string Html(Content c)
+    {
+        static string E(string? value) => WebUtility.HtmlEncode(value ?? "");
+        var color = c.Alert.Severity switch
+        {
+            AlertSeverity.High => "#b00020",
+            AlertSeverity.Medium => "#b26a00",
+            _ => "#2f6f2f",
+        };
+        var html = new StringBuilder();
+        html.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>").Append(E(Subject(c.Alert))).Append("</title></head>");
+        html.Append("<body style=\"font-family:Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#1a1a1a\">");
+        if (c.Alert.IsTest)
+        {
+            html.Append("<p style=\"padding:8px;background:#e8f0fe;border:1px solid #9ab\"><strong>Test notification</strong> sent by Test-AuditAlert to check the alert chain. No event triggered it; the facts below are samples.</p>");
+        }
+
+        html.Append("<h2 style=\"margin:0 0 8px 0\">").Append(E(c.Alert.Alert.ToString())).Append("</h2>");
+        html.Append("<table style=\"border-collapse:collapse\">");
+        Row(html, "Severity", $"<strong style=\"color:{color}\">{E(c.Alert.Severity.ToString())}</strong>");
+        Row(html, "Project", E(c.Alert.ProjectId));
+        Row(html, "Region", E(c.Alert.Region));
+        Row(html, "Triggered at", E(FormatTime(c.Alert.TriggeredAt)));
+        html.Append("</table>");
+        html.Append("<h3>Behaviour detected</h3><p>").Append(E(c.Definition.Description)).Append("</p>");
+        html.Append("<h3>Facts</h3><table style=\"border-collapse:collapse\">");
+        foreach (var (label, value) in c.Facts)
+        {
+            Row(html, E(label), E(Plain(value)));
+        }
+
+        html.Append("</table><h3>Recommended actions</h3><ol>");
+        foreach (var action in c.Definition.RecommendedActions)
+        {
+            html.Append("<li>").Append(E(action)).Append("</li>");
+        }
+
+        html.Append("</ol><p><a href=\"").Append(E(c.Link)).Append("\">See the events in the Audit Trail</a><br><span style=\"font-size:12px;color:#555\">")
+            .Append(E(c.Link)).Append("</span></p>");
+        html.Append("<p style=\"font-size:12px;color:#555\">Sent by AuditOrleans to the Security contacts of project ")
+            .Append(E(c.Alert.ProjectId)).Append(". Firing ").Append(E(c.Alert.Id)).Append(".</p></body></html>");
+        return html.ToString();
+
+        static void Row(StringBuilder html, string label, string valueHtml) =>
+            html.Append("<tr><td style=\"padding:2px 12px 2px 0;color:#555;vertical-align:top\">").Append(label)
+                .Append("</td><td style=\"padding:2px 0\">").Append(valueHtml).Append("</td></tr>");
+    }
+
+    /// <summary>A value from an event made safe for a text line: no control characters, bounded length.</summary>
+    private static string Plain(string value) => Scope.Printable(value, MaxValueLength);
+
+    /// <summary>What both parts say, computed once.</summary>
+    private sealed record Content(FiredAlert Alert, AlertDefinition Definition, IReadOnlyList<(string Label, string Value)> Facts, string Link)
+    {
+        public static Content For(FiredAlert alert, string link)
+        {
+            var f = alert.Facts;
+            var facts = new List<(string, string)>();
+            if (alert.Alert == AlertName.HttpForbiddenErrorRateHigh)
+            {
+                if (f.ForbiddenCount is { } count)
+                {
+                    facts.Add(("HTTP 403 responses in the window", count.ToString(CultureInfo.InvariantCulture)));
+                }
+
+                facts.Add(("Window", $"{FormatTime(alert.WindowStart)} to {FormatTime(alert.WindowEnd)}"));
+                facts.Add(("Top principals", Counted(f.TopPrincipals)));
+                facts.Add(("Top source IPs", Counted(f.TopSourceIps)));
+                facts.Add(("Newest 403 event", $"{Or(f.EventId)} at {FormatTime(alert.EventTime)}"));
+            }
+            else
+            {
+                facts.Add(("API key (access key)", Or(f.ApiKeyId)));
+                facts.Add(("Principal", Or(f.PrincipalId, "(anonymous)")));
+                facts.Add(("Source IP", Or(f.SourceIp)));
+                facts.Add(("Method", Or(f.MethodName)));
+                facts.Add(("HTTP status", f.StatusCode?.ToString(CultureInfo.InvariantCulture) ?? "(unknown)"));
+                facts.Add(("Event time", FormatTime(alert.EventTime)));
+                facts.Add(("Event id", Or(f.EventId)));
+                if (f.UserAgent is { Length: > 0 } agent)
+                {
+                    facts.Add(("User agent", agent));
+                }
+            }
+
+            return new Content(alert, AlertCatalog.Get(alert.Alert), facts, link);
+        }
+
+        private static string Or(string? value, string missing = "(unknown)") => string.IsNullOrEmpty(value) ? missing : value;
+
+        private static string Counted(IReadOnlyList<CountedValue> values) =>
+            values.Count == 0 ? "(none)" : string.Join(", ", values.Select(static v => $"{v.Value} ({v.Count.ToString(CultureInfo.InvariantCulture)})"));
+    }
+}

@@ -1,0 +1,230 @@
+using System.Net.Sockets;
+using MailKit;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using Microsoft.Extensions.Options;
+using MimeKit;
+
+namespace AuditOrleans.Grains.Notifications;
+
+/// <summary>How one delivery attempt ended.</summary>
+public enum SendStatus
+{
+    Delivered,
+
+    /// <summary>Worth retrying later: the server is down or busy, a 4xx reply, a timeout.</summary>
+    Transient,
+
+    /// <summary>Refused for good (a 5xx reply such as an unknown recipient): not retried.</summary>
+    Permanent,
+}
+
+/// <summary>The outcome of one attempt, with the reason when it failed.</summary>
+public readonly record struct SendOutcome(SendStatus Status, string? Error)
+{
+    public static SendOutcome Delivered { get; } = new(SendStatus.Delivered, null);
+
+    public static SendOutcome Transient(string error) => new(SendStatus.Transient, error);
+
+    public static SendOutcome Permanent(string error) => new(SendStatus.Permanent, error);
+}
+
+/// <summary>
+/// Sends alert emails: over SMTP with MailKit when <c>Smtp:Host</c> is set, otherwise as
+/// <c>.eml</c> files in <c>Smtp:PickupDirectory</c>.
+/// </summary>
+public sealed class MailSender(IOptions<AuditOrleansOptions> options)
+{
+    /// <summary>True when no SMTP host is configured and emails go to the pickup directory.</summary>
+    public bool UsesPickupDirectory => string.IsNullOrWhiteSpace(options.Value.Smtp.Host);
+
+    /// <summary>
+    /// Opens a session for one delivery round. An SMTP session connects on its first message
+    /// and reuses the connection; once the server cannot be reached, the session answers the
+    /// remaining messages of the round with the same error instead of knocking again.
+    /// </summary>
+    public IMailSession OpenSession() =>
+        UsesPickupDirectory ? new PickupSession(options.Value.Smtp.PickupDirectory) : new SmtpSession(options.Value.Smtp);
+
+    /// <summary>The file name of a message in the pickup directory: derived from its Message-Id, so a re-delivery overwrites.</summary>
+    public static string PickupFileName(string messageId)
+    {
+        var local = messageId.Split('@')[0];
+        var name = string.Create(local.Length, local, static (span, s) =>
+        {
+            for (var i = 0; i < s.Length; i++)
+            {
+                span[i] = char.IsAsciiLetterOrDigit(s[i]) || s[i] is '-' or '_' or '.' ? s[i] : '_';
+            }
+        });
+        return name.Trim('.') + ".eml";
+    }
+
+    private sealed class PickupSession(string directory) : IMailSession
+    {
+        public async Task<SendOutcome> SendAsync(MimeMessage message, CancellationToken cancellationToken)
+        {
+            string? temp = null;
+            try
+            {
+                Directory.CreateDirectory(directory);
+                var path = Path.Combine(directory, PickupFileName(message.MessageId ?? throw new ArgumentException("The message has no Message-Id.", nameof(message))));
+                temp = Path.Combine(directory, $".{Guid.NewGuid():N}.tmp");
+                await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, FileOptions.Asynchronous))
+                {
+                    await message.WriteToAsync(stream, cancellationToken);
+                    await stream.FlushAsync(cancellationToken);
+                    stream.Flush(flushToDisk: true);
+                }
+
+                File.Move(temp, path, overwrite: true);
+                temp = null;
+                return SendOutcome.Delivered;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return SendOutcome.Transient($"Could not write to the pickup directory '{directory}': {ex.Message}");
+            }
+            finally
+            {
+                if (temp is not null)
+                {
+                    TryDelete(temp);
+                }
+            }
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+        private static void TryDelete(string path)
+        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    private sealed class SmtpSession(SmtpOptions smtp) : IMailSession
+    {
+        private readonly SmtpClient client = new() { Timeout = (int)Math.Clamp(smtp.Timeout.TotalMilliseconds, 1000, int.MaxValue) };
+        private string? unreachable;
+
+        public async Task<SendOutcome> SendAsync(MimeMessage message, CancellationToken cancellationToken)
+        {
+            if (unreachable is not null)
+            {
+                return SendOutcome.Transient(unreachable);
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(smtp.Timeout);
+            if (!client.IsConnected)
+            {
+                try
+                {
+                    await client.ConnectAsync(smtp.Host!, smtp.Port, SocketOptions(smtp.Security), timeout.Token);
+                    if (!string.IsNullOrEmpty(smtp.Username))
+                    {
+                        await client.AuthenticateAsync(smtp.Username, smtp.Password ?? "", timeout.Token);
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    unreachable = DescribeConnectFailure(ex);
+                    await DropAsync();
+                    return SendOutcome.Transient(unreachable);
+                }
+            }
+
+            try
+            {
+                await client.SendAsync(message, timeout.Token);
+                return SendOutcome.Delivered;
+            }
+            catch (SmtpCommandException ex)
+            {
+                // The connection stays usable after a refused command: the next message reuses it.
+                var reply = $"{(int)ex.StatusCode} {ex.Message}";
+                var error = ex.ErrorCode switch
+                {
+                    SmtpErrorCode.RecipientNotAccepted => $"The SMTP server refused the recipient {ex.Mailbox}: {reply}",
+                    SmtpErrorCode.SenderNotAccepted => $"The SMTP server refused the sender {ex.Mailbox} (check Smtp:From): {reply}",
+                    _ => $"The SMTP server refused the message: {reply}",
+                };
+                return (int)ex.StatusCode >= 500 ? SendOutcome.Permanent(error) : SendOutcome.Transient(error);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                await DropAsync();
+                return SendOutcome.Transient(ex switch
+                {
+                    OperationCanceledException => $"The SMTP server {smtp.Host}:{smtp.Port} did not answer within {smtp.Timeout.TotalSeconds:0.#} s.",
+                    _ => $"Sending through {smtp.Host}:{smtp.Port} failed: {ex.Message}",
+                });
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (client.IsConnected)
+            {
+                try
+                {
+                    using var timeout = new CancellationTokenSource(smtp.Timeout);
+                    await client.DisconnectAsync(quit: true, timeout.Token);
+                }
+                catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ProtocolException or SmtpCommandException)
+                {
+                    // The messages are sent; a failed QUIT changes nothing.
+                }
+            }
+
+            client.Dispose();
+        }
+
+        private static SecureSocketOptions SocketOptions(SmtpSecurity security) => security switch
+        {
+            SmtpSecurity.None => SecureSocketOptions.None,
+            SmtpSecurity.StartTls => SecureSocketOptions.StartTls,
+            SmtpSecurity.SslOnConnect => SecureSocketOptions.SslOnConnect,
+            _ => SecureSocketOptions.Auto,
+        };
+
+        private string DescribeConnectFailure(Exception ex) => ex switch
+        {
+            AuthenticationException => $"The SMTP server {smtp.Host}:{smtp.Port} refused the login: check Smtp:Username and Smtp:Password.",
+            SslHandshakeException => $"TLS with the SMTP server {smtp.Host}:{smtp.Port} failed ({ex.Message}): check Smtp:Security and the server's certificate.",
+            OperationCanceledException => $"The SMTP server {smtp.Host}:{smtp.Port} did not answer within {smtp.Timeout.TotalSeconds:0.#} s.",
+            SocketException socket => $"Cannot connect to the SMTP server {smtp.Host}:{smtp.Port}: {socket.Message}",
+            _ => $"Cannot talk to the SMTP server {smtp.Host}:{smtp.Port}: {ex.Message}",
+        };
+
+        private async Task DropAsync()
+        {
+            if (client.IsConnected)
+            {
+                try
+                {
+                    await client.DisconnectAsync(quit: false);
+                }
+                catch (Exception ex) when (ex is IOException or SocketException or ProtocolException)
+                {
+                }
+            }
+        }
+    }
+}
+
+/// <summary>One delivery round's connection to the mail system.</summary>
+public interface IMailSession : IAsyncDisposable
+{
+    /// <summary>Sends one message and classifies the outcome; throws only when <paramref name="cancellationToken"/> is cancelled.</summary>
+    Task<SendOutcome> SendAsync(MimeMessage message, CancellationToken cancellationToken);
+}

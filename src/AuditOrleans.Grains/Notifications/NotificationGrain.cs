@@ -1,0 +1,282 @@
+using AuditOrleans.Grains.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+
+namespace AuditOrleans.Grains.Notifications;
+
+/// <summary>
+/// The outbox: delivers the recorded firings (one delivery row per recipient) by email. One
+/// activation in the cluster (key 0). Rounds run one at a time in the background, so
+/// <see cref="WakeAsync"/> returns at once and a slow SMTP server never holds up a detector.
+/// What is due lives in the database, not in this activation: a timer re-runs a round when
+/// the next retry is due (and at least every <see cref="PollInterval"/>), and
+/// <see cref="OutboxStartup"/> wakes the outbox when a silo starts with deliveries pending,
+/// so a restart loses none.
+/// </summary>
+[Reentrant]
+public sealed partial class NotificationGrain(
+    NotificationStore store,
+    AlertEmailComposer composer,
+    MailSender sender,
+    IOptions<AuditOrleansOptions> options,
+    TimeProvider time,
+    ILogger<NotificationGrain> logger) : Grain, INotificationGrain
+{
+    /// <summary>Longest wait between two looks at the outbox, in case a wake-up was lost.</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromMinutes(1);
+
+    /// <summary>Deliveries read per batch.</summary>
+    public const int BatchSize = 100;
+
+    private readonly CancellationTokenSource stopping = new();
+    private IGrainTimer? timer;
+    private Task? rounds;
+    private bool roundRequested;
+    private TaskCompletionSource? requestedRoundDone;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (this.GetPrimaryKeyLong() != 0)
+        {
+            throw new ArgumentException("The notification outbox is a single grain: use key 0.");
+        }
+
+        timer = this.RegisterGrainTimer(OnTimerAsync, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan)
+        {
+            Interleave = true,
+            KeepAlive = true,
+        });
+        _ = RequestRoundAsync();
+        return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        timer?.Dispose();
+        await stopping.CancelAsync();
+        if (rounds is { } running)
+        {
+            // A cancelled attempt is not recorded: the delivery stays due and the next activation sends it.
+            try
+            {
+                await running.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    public Task WakeAsync()
+    {
+        _ = RequestRoundAsync();
+        return Task.CompletedTask;
+    }
+
+    public async Task<FiredAlert> SendTestAsync(string projectId, string region, AlertName alert)
+    {
+        if (!Scope.IsValidProjectId(projectId))
+        {
+            throw new ArgumentException(Scope.DescribeProjectIdRule(projectId), nameof(projectId));
+        }
+
+        var regions = options.Value.Regions;
+        var knownRegion = Scope.NormalizeRegion(region, regions) ?? throw new ArgumentException(Scope.DescribeUnknownRegion(region, regions), nameof(region));
+        if (!Enum.IsDefined(alert))
+        {
+            throw new ArgumentException($"'{alert}' is not an alert. Valid names: {AlertCatalog.ValidNames}.", nameof(alert));
+        }
+
+        var contacts = await store.GetContactsAsync(projectId);
+        if (!contacts.Any(static c => c.Types.HasFlag(NotificationType.Security)))
+        {
+            throw new InvalidOperationException(
+                $"Project {projectId} has no Security contact, so an alert would reach nobody: add one with Add-AuditNotificationContact -Email <address> -Type Security -ProjectId {projectId}, then test again.");
+        }
+
+        var recorded = await store.RecordFiringAsync(TestAlerts.Sample(projectId, knownRegion, alert, time.GetUtcNow()));
+        LogTestRecorded(logger, alert, projectId, knownRegion, recorded.Id, recorded.Deliveries.Count);
+        await RequestRoundAsync();
+        return await store.GetFiringAsync(recorded.Id) ?? recorded;
+    }
+
+    /// <summary>The delay before the next attempt after <paramref name="attempts"/> failed ones: doubling from InitialRetryDelay, capped at MaxRetryDelay.</summary>
+    public static TimeSpan RetryDelay(SmtpOptions smtp, int attempts)
+    {
+        var delay = smtp.InitialRetryDelay;
+        for (var i = 1; i < attempts && delay < smtp.MaxRetryDelay; i++)
+        {
+            delay += delay;
+        }
+
+        return delay < smtp.MaxRetryDelay ? delay : smtp.MaxRetryDelay;
+    }
+
+    /// <summary>
+    /// Asks for a round that starts after this call; the task completes when that round is
+    /// over. Rounds never overlap: a request made during a round is served by the next one.
+    /// </summary>
+    private Task RequestRoundAsync()
+    {
+        roundRequested = true;
+        requestedRoundDone ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = requestedRoundDone.Task;
+        rounds ??= RunRoundsAsync();
+        return done;
+    }
+
+    private async Task RunRoundsAsync()
+    {
+        await Task.Yield();
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                while (roundRequested && !stopping.IsCancellationRequested)
+                {
+                    roundRequested = false;
+                    var waiters = requestedRoundDone;
+                    requestedRoundDone = null;
+                    try
+                    {
+                        await DeliverDueAsync(stopping.Token);
+                    }
+                    catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+                    {
+                    }
+                    catch (Exception ex)
+                    {
+                        LogRoundFailed(logger, ex);
+                    }
+                    finally
+                    {
+                        waiters?.TrySetResult();
+                    }
+                }
+
+                await ScheduleNextAsync();
+
+                // A request that came in while the timer was being set is served before leaving.
+                if (!roundRequested)
+                {
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            rounds = null;
+            requestedRoundDone?.TrySetResult();
+            requestedRoundDone = null;
+        }
+    }
+
+    private async Task DeliverDueAsync(CancellationToken cancellationToken)
+    {
+        var smtp = options.Value.Smtp;
+        await using var session = sender.OpenSession();
+        while (true)
+        {
+            var due = await store.GetDueAsync(time.GetUtcNow(), BatchSize, cancellationToken);
+            foreach (var delivery in due)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var outcome = await SendAsync(session, delivery, cancellationToken);
+                var attempts = delivery.Attempts + 1;
+                var now = time.GetUtcNow();
+                var (alertId, recipient) = (delivery.Alert.Id, delivery.Recipient);
+                switch (outcome.Status)
+                {
+                    case SendStatus.Delivered:
+                        await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Delivered, attempts, null, now, now, CancellationToken.None);
+                        LogDelivered(logger, delivery.Alert.Alert, alertId, recipient, attempts);
+                        break;
+                    case SendStatus.Permanent:
+                        await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Failed, attempts, outcome.Error, now, null, CancellationToken.None);
+                        LogRefused(logger, alertId, recipient, outcome.Error);
+                        break;
+                    case SendStatus.Transient when attempts >= smtp.MaxAttempts:
+                        var error = $"Gave up after {attempts} attempts (Smtp:MaxAttempts). Last error: {outcome.Error}";
+                        await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Failed, attempts, error, now, null, CancellationToken.None);
+                        LogGaveUp(logger, alertId, recipient, attempts, outcome.Error);
+                        break;
+                    default:
+                        var next = now + RetryDelay(smtp, attempts);
+                        await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Retrying, attempts, outcome.Error, next, null, CancellationToken.None);
+                        LogRetrying(logger, alertId, recipient, attempts, next, outcome.Error);
+                        break;
+                }
+            }
+
+            if (due.Count < BatchSize)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task<SendOutcome> SendAsync(IMailSession session, DueDelivery delivery, CancellationToken cancellationToken)
+    {
+        MimeKit.MimeMessage message;
+        try
+        {
+            message = composer.Compose(delivery.Alert, delivery.Recipient, delivery.MessageId);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException)
+        {
+            // A configuration problem (Smtp:From): retried, so that fixing it delivers the backlog.
+            return SendOutcome.Transient(ex.Message);
+        }
+
+        return await session.SendAsync(message, cancellationToken);
+    }
+
+    private async Task ScheduleNextAsync()
+    {
+        if (timer is null || stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        var wait = PollInterval;
+        try
+        {
+            if (await store.GetNextDueAsync(stopping.Token) is { } next)
+            {
+                var until = next - time.GetUtcNow();
+                wait = until <= TimeSpan.Zero ? TimeSpan.Zero : until < PollInterval ? until : PollInterval;
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception ex)
+        {
+            LogRoundFailed(logger, ex);
+        }
+
+        timer.Change(wait, Timeout.InfiniteTimeSpan);
+    }
+
+    private Task OnTimerAsync(CancellationToken cancellationToken) => RequestRoundAsync();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Alert {Alert} (firing {FiringId}) delivered to {Recipient} at attempt {Attempts}")]
+    private static partial void LogDelivered(ILogger logger, AlertName alert, string firingId, string recipient, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Firing {FiringId} to {Recipient}: attempt {Attempts} failed, next attempt at {NextAttemptAt:o}: {Error}")]
+    private static partial void LogRetrying(ILogger logger, string firingId, string recipient, int attempts, DateTimeOffset nextAttemptAt, string? error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Firing {FiringId} to {Recipient} permanently refused, not retried: {Error}")]
+    private static partial void LogRefused(ILogger logger, string firingId, string recipient, string? error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Firing {FiringId} to {Recipient} failed after {Attempts} attempts, not retried: {Error}")]
+    private static partial void LogGaveUp(ILogger logger, string firingId, string recipient, int attempts, string? error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Test notification of {Alert} recorded for {ProjectId}/{Region} (firing {FiringId}, {Recipients} recipients)")]
+    private static partial void LogTestRecorded(ILogger logger, AlertName alert, string projectId, string region, string firingId, int recipients);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Notification round failed; the outbox tries again at its next round")]
+    private static partial void LogRoundFailed(ILogger logger, Exception exception);
+}

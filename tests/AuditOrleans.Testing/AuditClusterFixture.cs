@@ -51,7 +51,20 @@ public class AuditClusterFixture : IAsyncLifetime
 
     public static string NewProjectId(string prefix = "t") => $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(64, prefix.Length + 33)];
 
-    public virtual async Task InitializeAsync()
+    public virtual Task InitializeAsync() => DeployAsync();
+
+    /// <summary>
+    /// Stops every silo and starts a new cluster on the same database, data directory and clock:
+    /// what a restart of the host does. Grain activations and in-memory state are lost.
+    /// </summary>
+    public async Task RestartAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+        await DeployAsync();
+    }
+
+    private async Task DeployAsync()
     {
         var builder = new TestClusterBuilder(InitialSilos);
         builder.Options.ServiceId = "auditorleans-test";

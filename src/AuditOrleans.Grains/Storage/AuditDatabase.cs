@@ -3,6 +3,7 @@ using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace AuditOrleans.Grains.Storage;
 
@@ -122,19 +123,9 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
     private DbConnection CreateConnection() => storage.Provider switch
     {
         StorageProvider.Sqlite => new SqliteConnection(storage.ConnectionString),
-        StorageProvider.PostgreSql => CreateProviderConnection("Npgsql.NpgsqlFactory, Npgsql"),
+        StorageProvider.PostgreSql => new NpgsqlConnection(storage.ConnectionString),
         _ => throw new InvalidOperationException($"Unknown storage provider {storage.Provider}."),
     };
-
-    private DbConnection CreateProviderConnection(string factoryType)
-    {
-        var type = Type.GetType(factoryType, throwOnError: false)
-            ?? throw new InvalidOperationException($"The ADO.NET provider '{factoryType}' is not available in this silo.");
-        var factory = (DbProviderFactory)type.GetField("Instance")!.GetValue(null)!;
-        var connection = factory.CreateConnection()!;
-        connection.ConnectionString = storage.ConnectionString;
-        return connection;
-    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Applied schema script {Script} ({Provider})")]
     private static partial void LogSchemaApplied(ILogger logger, string script, StorageProvider provider);

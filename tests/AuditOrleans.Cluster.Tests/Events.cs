@@ -1,0 +1,34 @@
+namespace AuditOrleans.Cluster.Tests;
+
+/// <summary>Builds events for tests.</summary>
+internal static class Events
+{
+    public static AuditEvent Forbidden(string projectId, DateTimeOffset at, string region = "fr-par", string principal = "user-1", string ip = "198.51.100.7") => new()
+    {
+        Id = Guid.NewGuid().ToString(),
+        RecordedAt = at,
+        Locality = region,
+        ProjectId = projectId,
+        PrincipalId = principal,
+        SourceIp = ip,
+        ProductName = "instance",
+        ServiceName = "scaleway.instance.v1.Api",
+        MethodName = "ListServers",
+        StatusCode = 403,
+    };
+
+    public static AuditEvent Ok(string projectId, DateTimeOffset at, string resourceId, string region = "fr-par") => new()
+    {
+        Id = Guid.NewGuid().ToString(),
+        RecordedAt = at,
+        Locality = region,
+        ProjectId = projectId,
+        PrincipalId = "admin-7",
+        SourceIp = "2001:db8::7",
+        ProductName = "instance",
+        ServiceName = "scaleway.instance.v1.Api",
+        MethodName = "CreateServer",
+        StatusCode = 200,
+        Resources = [new AuditResource { Id = resourceId, Type = "instance_server", Name = "web-1" }],
+    };
+}

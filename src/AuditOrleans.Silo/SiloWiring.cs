@@ -29,8 +29,18 @@ public static class SiloWiring
                     o.ClusterId = cluster.ClusterId;
                     o.ServiceId = cluster.ServiceId;
                 });
-                var address = cluster.AdvertisedIPAddress is { Length: > 0 } ip ? IPAddress.Parse(ip) : null;
-                silo.ConfigureEndpoints(address ?? IPAddress.Loopback, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: address is null ? false : true);
+                // Other silos and clients reach this silo at the advertised address (Kubernetes: the
+                // pod IP); without one, at the host's own address. Either way it listens on all
+                // interfaces so that the advertised address works behind NAT or in a pod.
+                if (cluster.AdvertisedIPAddress is { Length: > 0 } ip)
+                {
+                    silo.ConfigureEndpoints(IPAddress.Parse(ip), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+                }
+                else
+                {
+                    silo.ConfigureEndpoints(cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+                }
+
                 silo.UseAdoNetClustering(o =>
                 {
                     o.Invariant = invariant;
@@ -38,12 +48,17 @@ public static class SiloWiring
                 });
                 silo.Configure<ClusterMembershipOptions>(o =>
                 {
-                    // Fail over in seconds rather than the defaults' tens of seconds.
+                    // Fail over in seconds rather than the defaults' tens of seconds: a silo that
+                    // misses two probes 2 s apart is suspected, and one vote declares it dead (with
+                    // two silos there is no third to vote). Membership changes spread by gossip;
+                    // the table is also re-read every 5 s in case a gossip message is lost.
                     o.ProbeTimeout = TimeSpan.FromSeconds(2);
                     o.NumMissedProbesLimit = 2;
                     o.NumVotesForDeathDeclaration = 1;
                     o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
                     o.TableRefreshTimeout = TimeSpan.FromSeconds(5);
+                    // A silo that cannot join within a minute gives up with an error instead of the default five.
+                    o.MaxJoinAttemptTime = TimeSpan.FromMinutes(1);
                 });
             }
         }

@@ -1,0 +1,179 @@
+using System.Diagnostics;
+using System.Globalization;
+using AuditOrleans.Testing;
+using Npgsql;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace AuditOrleans.Cluster.Tests;
+
+/// <summary>
+/// Real silo processes (the host as shipped) on one PostgreSQL database with ADO.NET clustering:
+/// they start together (and apply the schema concurrently), form a cluster, lose one silo to
+/// kill -9 without losing or duplicating events or alerts, and take it back.
+/// </summary>
+[Collection(PostgresCollection.Name)]
+public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutputHelper output)
+{
+    private const string ServiceId = "auditorleans-cluster-test";
+    private const int Active = 3;
+    private const int Dead = 6;
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
+    [PostgresFact]
+    public async Task TwoSilosFormAClusterSurviveKillNineAndTheKilledSiloRejoins()
+    {
+        var connectionString = await fixture.Server!.CreateDatabaseAsync("silos");
+        var clusterId = "c-" + Guid.NewGuid().ToString("N")[..12];
+        var ports = FreePort.Next(4);
+        await using var a = NewSilo("silo-a", connectionString, clusterId, ports[0], ports[1]);
+        await using var b = NewSilo("silo-b", connectionString, clusterId, ports[2], ports[3]);
+        try
+        {
+            // Both silos start at the same moment on an empty database: both apply the schema.
+            var clock = Stopwatch.StartNew();
+            await Task.WhenAll(a.StartAsync(StartTimeout), b.StartAsync(StartTimeout));
+            output.WriteLine($"two silos ready in {clock.Elapsed.TotalSeconds:0.0} s");
+            Assert.Contains("Applied schema script 001-schema.sql", a.Output, StringComparison.Ordinal);
+            Assert.Contains("Applied schema script 001-schema.sql", b.Output, StringComparison.Ordinal);
+            Assert.Equal(1, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM schema_version WHERE component = 'auditorleans'"));
+            Assert.Equal(14, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM OrleansQuery"));
+            await WaitForMembershipAsync(connectionString, clusterId, [(ports[0], Active), (ports[2], Active)]);
+
+            await using var client = await TestClient.ConnectAsync(clusterId, ServiceId, [ports[1], ports[3]], StartTimeout);
+            var grains = client.Client;
+            var project = AuditClusterFixture.NewProjectId("k");
+            var key = Scope.Key(project, "fr-par");
+            await grains.GetGrain<IAlertConfigGrain>(key).SetActiveAsync(new Dictionary<AlertName, bool> { [AlertName.HttpForbiddenErrorRateHigh] = true });
+            await grains.GetGrain<INotificationContactsGrain>(project).AddAsync("soc@example.com", NotificationType.Security);
+
+            var t0 = DateTimeOffset.UtcNow.AddMinutes(-3);
+            var events = IngestRetry.WithIds([.. Enumerable.Range(0, 21).Select(i => Events.Forbidden(project, t0.AddSeconds(i), principal: $"user-{i % 4}"))]);
+            var first = await grains.IngestWithRetryAsync(project, events.Take(12).ToList());
+            Assert.Equal((12, 0), (first.Accepted, first.Duplicates));
+            Assert.Empty(await HistoryAsync(grains, project));
+
+            // Kill -9 the silo that hosts the project-region's detector (the grain that appends
+            // and detects), so that the next batch must fail over to the other silo.
+            var host = await grains.GetGrain<IManagementGrain>(0).GetActivationAddress(grains.GetGrain<IDetectorGrain>(key));
+            Assert.NotNull(host);
+            var (victim, survivor) = host.Endpoint.Port == ports[0] ? (a, b) : (b, a);
+            var (victimSiloPort, victimGatewayPort) = victim == a ? (ports[0], ports[1]) : (ports[2], ports[3]);
+            await victim.KillAsync();
+
+            clock.Restart();
+            var retries = new List<string>();
+            var second = await grains.IngestWithRetryAsync(project, events.Skip(12).ToList(), onRetry: (ex, n, wait) => retries.Add($"{n}: {ex.GetType().Name}"));
+            var failover = clock.Elapsed;
+            output.WriteLine($"9 events stored {failover.TotalSeconds:0.0} s after kill -9 of {victim.Name}; retries: {string.Join(", ", retries)}");
+            Assert.Equal(9, second.Accepted + second.Duplicates);
+            Assert.Empty(second.Errors);
+            Assert.True(failover < TimeSpan.FromSeconds(30), $"Failover took {failover.TotalSeconds:0.0} s.");
+
+            // A client whose answer was lost sends its batch again: nothing is stored twice.
+            var replay = await grains.IngestWithRetryAsync(project, events.Take(12).ToList());
+            Assert.Equal((0, 12), (replay.Accepted, replay.Duplicates));
+
+            // 21 events stored once each, the chain intact, exactly one alert with one delivery.
+            Assert.Equal(21, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM audit_events WHERE project_id = @p", ("p", project)));
+            Assert.Equal(21, await ScalarAsync<long>(connectionString, "SELECT count(DISTINCT event_id) FROM audit_events WHERE project_id = @p", ("p", project)));
+            var report = await grains.GetGrain<IAuditLogGrain>(0).VerifyAsync(project, "fr-par");
+            Assert.True(report.IsValid, report.Reason);
+            Assert.Equal(21, report.HeadSequence);
+            var fired = Assert.Single(await HistoryAsync(grains, project));
+            Assert.Equal(AlertName.HttpForbiddenErrorRateHigh, fired.Alert);
+            Assert.Equal(21, fired.Facts.ForbiddenCount);
+            Assert.Equal("soc@example.com", Assert.Single(fired.Deliveries).Recipient);
+
+            // The killed silo comes back on the same ports: it joins as a new generation and its
+            // old row is marked dead.
+            clock.Restart();
+            await victim.StartAsync(StartTimeout);
+            await WaitForMembershipAsync(connectionString, clusterId, [(victimSiloPort, Active), (victimSiloPort, Dead), (survivor == a ? ports[0] : ports[2], Active)]);
+            output.WriteLine($"{victim.Name} rejoined in {clock.Elapsed.TotalSeconds:0.0} s");
+
+            await using (var direct = await TestClient.ConnectAsync(clusterId, ServiceId, [victimGatewayPort], StartTimeout))
+            {
+                var status = await direct.Client.GetGrain<IDetectorGrain>(key).GetStatusAsync();
+                Assert.Equal(21, status.HeadSequence);
+                Assert.True(status.EpisodeAlerted);
+            }
+
+            // SIGTERM: both stop cleanly.
+            Assert.Equal(0, await victim.StopAsync());
+            Assert.Equal(0, await survivor.StopAsync());
+            Assert.Contains("AuditOrleans silo stopped", survivor.Output, StringComparison.Ordinal);
+        }
+        catch
+        {
+            output.WriteLine(a.Output);
+            output.WriteLine(b.Output);
+            throw;
+        }
+    }
+
+    private SiloProcess NewSilo(string name, string connectionString, string clusterId, int siloPort, int gatewayPort)
+    {
+        var silo = new SiloProcess(name, []);
+        silo.Settings["Storage:Provider"] = "PostgreSql";
+        silo.Settings["Storage:ConnectionString"] = connectionString;
+        silo.Settings["Cluster:Mode"] = "AdoNet";
+        silo.Settings["Cluster:ClusterId"] = clusterId;
+        silo.Settings["Cluster:ServiceId"] = ServiceId;
+        silo.Settings["Cluster:AdvertisedIPAddress"] = "127.0.0.1";
+        silo.Settings["Cluster:SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture);
+        silo.Settings["Cluster:GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture);
+        silo.Settings["Security:Enabled"] = "false";
+        silo.Settings["DataDirectory"] = Path.Combine(silo.WorkingDirectory, "data");
+        silo.Settings["Smtp:PickupDirectory"] = Path.Combine(silo.WorkingDirectory, "outbox");
+        return silo;
+    }
+
+    private static Task<IReadOnlyList<FiredAlert>> HistoryAsync(IGrainFactory grains, string project) =>
+        grains.GetGrain<IAuditLogGrain>(0).GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = project });
+
+    private static async Task<T> ScalarAsync<T>(string connectionString, string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Polls the membership table until it holds exactly the expected (port, status) rows.</summary>
+    private static async Task WaitForMembershipAsync(string connectionString, string clusterId, IReadOnlyList<(int Port, int Status)> expected)
+    {
+        var want = expected.Order().ToList();
+        var limit = Stopwatch.StartNew();
+        List<(int, int)> seen = [];
+        while (limit.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            seen = [];
+            await using (var connection = new NpgsqlConnection(connectionString))
+            {
+                await connection.OpenAsync();
+                await using var command = new NpgsqlCommand("SELECT Port, Status FROM OrleansMembershipTable WHERE DeploymentId = @c ORDER BY Port, Status", connection);
+                command.Parameters.AddWithValue("c", clusterId);
+                await using var reader = await command.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                    seen.Add((reader.GetInt32(0), reader.GetInt32(1)));
+                }
+            }
+
+            if (seen.Order().SequenceEqual(want))
+            {
+                return;
+            }
+
+            await Task.Delay(200);
+        }
+
+        Assert.Fail($"Membership rows are [{string.Join(", ", seen)}], expected [{string.Join(", ", want)}].");
+    }
+}

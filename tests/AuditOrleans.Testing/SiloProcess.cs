@@ -249,8 +249,6 @@ public sealed partial class SiloProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         info.ArgumentList.Add(dll);
-        info.ArgumentList.Add("--contentRoot");
-        info.ArgumentList.Add(Path.GetDirectoryName(dll)!);
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add(Urls);
         foreach (var (key, value) in Settings)

@@ -4,10 +4,10 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 
-namespace AuditOrleans.Cluster.Tests;
+namespace AuditOrleans.Testing;
 
 /// <summary>An external Orleans client (as the PowerShell module is) with a static list of gateways.</summary>
-internal sealed class TestClient : IAsyncDisposable
+public sealed class TestClient : IAsyncDisposable
 {
     private readonly IHost host;
 

@@ -50,6 +50,17 @@ internal sealed class Scenario(AuditClusterFixture fixture, string? projectId = 
         throw new TimeoutException($"The firing did not reach the expected state within {limit.TotalSeconds} s; last seen: {Describe(last)}.");
     }
 
+    /// <summary>
+    /// Returns once the outbox has run a complete delivery round that started after this call
+    /// (a Test-AuditAlert round in a project of its own), so that whatever was due has been handled.
+    /// </summary>
+    public static async Task CompleteRoundAsync(AuditClusterFixture fixture)
+    {
+        var barrier = new Scenario(fixture, AuditClusterFixture.NewProjectId("barrier"));
+        await barrier.AddContactAsync(SmtpClusterFixture.NewAddress("barrier"));
+        await fixture.Grains.GetGrain<INotificationGrain>(0).SendTestAsync(barrier.ProjectId, barrier.Region, AlertName.ApiKeyCreated);
+    }
+
     public AuditEvent Forbidden(DateTimeOffset at, string principal = "user-1", string ip = "198.51.100.7") => new()
     {
         Id = Guid.NewGuid().ToString(),

@@ -94,7 +94,7 @@ public sealed partial class SeedScenarioTests(SmtpClusterFixture fixture)
         // Ten more in the same episode: no new firing, no new email.
         await scenario.SendAsync([.. Enumerable.Range(0, 10).Select(i => scenario.Forbidden(t0.AddSeconds(210 + i)))]);
         Assert.Single(await scenario.HistoryAsync());
-        await fixture.Grains.GetGrain<INotificationGrain>(0).WakeAsync();
+        await Scenario.CompleteRoundAsync(fixture);
         Assert.Single(fixture.Smtp.MessagesTo(security));
         Assert.Empty(fixture.Smtp.MessagesTo(billing));
     }

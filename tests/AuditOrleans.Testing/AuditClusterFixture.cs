@@ -57,10 +57,16 @@ public class AuditClusterFixture : IAsyncLifetime
     /// Stops every silo and starts a new cluster on the same database, data directory and clock:
     /// what a restart of the host does. Grain activations and in-memory state are lost.
     /// </summary>
-    public async Task RestartAsync()
+    /// <param name="whileStopped">Runs after the silos stopped and before the new ones start (e.g. to move the clock).</param>
+    public async Task RestartAsync(Func<Task>? whileStopped = null)
     {
         await Cluster.StopAllSilosAsync();
         await Cluster.DisposeAsync();
+        if (whileStopped is not null)
+        {
+            await whileStopped();
+        }
+
         await DeployAsync();
     }
 

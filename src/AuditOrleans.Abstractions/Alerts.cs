@@ -71,7 +71,7 @@ public static class AlertCatalog
             "More than 20 HTTP 403 (Forbidden) responses within 5 minutes.",
             AlertSeverity.High,
             [
-                "Look at the top principals and source IPs below: a single source often means a leaked or misused credential, or permission probing.",
+                "Look at the top principals and source IPs listed in the alert: a single source often means a leaked or misused credential, or permission probing.",
                 "If the calls come from an unknown source, revoke the credentials involved and block the source IP.",
                 "If they come from your own automation, fix its permissions or its policy; it may be failing silently.",
             ]),

@@ -110,42 +110,42 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
             _ => "#2f6f2f",
         };
         var html = new StringBuilder();
-        html.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>").Append(E(Subject(c.Alert))).Append("</title></head>");
-        html.Append("<body style=\"font-family:Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#1a1a1a\">");
+        html.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>").Append(E(Subject(c.Alert))).Append("</title></head>\n");
+        html.Append("<body style=\"font-family:Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#1a1a1a\">\n");
         if (c.Alert.IsTest)
         {
-            html.Append("<p style=\"padding:8px;background:#e8f0fe;border:1px solid #9ab\"><strong>Test notification</strong> sent by Test-AuditAlert to check the alert chain. No event triggered it; the facts below are samples.</p>");
+            html.Append("<p style=\"padding:8px;background:#e8f0fe;border:1px solid #9ab\"><strong>Test notification</strong> sent by Test-AuditAlert to check the alert chain. No event triggered it; the facts below are samples.</p>\n");
         }
 
-        html.Append("<h2 style=\"margin:0 0 8px 0\">").Append(E(c.Alert.Alert.ToString())).Append("</h2>");
+        html.Append("<h2 style=\"margin:0 0 8px 0\">").Append(E(c.Alert.Alert.ToString())).Append("</h2>\n");
         html.Append("<table style=\"border-collapse:collapse\">");
         Row(html, "Severity", $"<strong style=\"color:{color}\">{E(c.Alert.Severity.ToString())}</strong>");
         Row(html, "Project", E(c.Alert.ProjectId));
         Row(html, "Region", E(c.Alert.Region));
         Row(html, "Triggered at", E(FormatTime(c.Alert.TriggeredAt)));
-        html.Append("</table>");
-        html.Append("<h3>Behaviour detected</h3><p>").Append(E(c.Definition.Description)).Append("</p>");
+        html.Append("</table>\n");
+        html.Append("<h3>Behaviour detected</h3><p>").Append(E(c.Definition.Description)).Append("</p>\n");
         html.Append("<h3>Facts</h3><table style=\"border-collapse:collapse\">");
         foreach (var (label, value) in c.Facts)
         {
             Row(html, E(label), E(Plain(value)));
         }
 
-        html.Append("</table><h3>Recommended actions</h3><ol>");
+        html.Append("</table>\n<h3>Recommended actions</h3>\n<ol>\n");
         foreach (var action in c.Definition.RecommendedActions)
         {
-            html.Append("<li>").Append(E(action)).Append("</li>");
+            html.Append("<li>").Append(E(action)).Append("</li>\n");
         }
 
-        html.Append("</ol><p><a href=\"").Append(E(c.Link)).Append("\">See the events in the Audit Trail</a><br><span style=\"font-size:12px;color:#555\">")
-            .Append(E(c.Link)).Append("</span></p>");
+        html.Append("</ol>\n<p><a href=\"").Append(E(c.Link)).Append("\">See the events in the Audit Trail</a><br><span style=\"font-size:12px;color:#555\">")
+            .Append(E(c.Link)).Append("</span></p>\n");
         html.Append("<p style=\"font-size:12px;color:#555\">Sent by AuditOrleans to the Security contacts of project ")
             .Append(E(c.Alert.ProjectId)).Append(". Firing ").Append(E(c.Alert.Id)).Append(".</p></body></html>");
         return html.ToString();
 
         static void Row(StringBuilder html, string label, string valueHtml) =>
             html.Append("<tr><td style=\"padding:2px 12px 2px 0;color:#555;vertical-align:top\">").Append(label)
-                .Append("</td><td style=\"padding:2px 0\">").Append(valueHtml).Append("</td></tr>");
+                .Append("</td><td style=\"padding:2px 0\">").Append(valueHtml).Append("</td></tr>\n");
     }
 
     /// <summary>A value from an event made safe for a text line: no control characters, bounded length.</summary>

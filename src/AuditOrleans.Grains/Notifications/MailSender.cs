@@ -70,6 +70,8 @@ public sealed class MailSender(IOptions<AuditOrleansOptions> options)
                 Directory.CreateDirectory(directory);
                 var path = Path.Combine(directory, PickupFileName(message.MessageId ?? throw new ArgumentException("The message has no Message-Id.", nameof(message))));
                 temp = Path.Combine(directory, $".{Guid.NewGuid():N}.tmp");
+                // What an SMTP client does before DATA: 7-bit safe encodings, lines within the RFC limit.
+                message.Prepare(EncodingConstraint.SevenBit);
                 await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, FileOptions.Asynchronous))
                 {
                     await message.WriteToAsync(stream, cancellationToken);

@@ -8,6 +8,13 @@ public sealed record IngestRetryPolicy
 {
     public static IngestRetryPolicy Default { get; } = new();
 
+    /// <summary>
+    /// Longest wait for the answer of one attempt. A request written to a gateway at the moment
+    /// it dies gets no answer at all; rather than waiting for the client's response timeout,
+    /// the batch is sent again (the ids make that safe).
+    /// </summary>
+    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Total time allowed for one batch, retries included; then the last error is thrown.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(2);
 
@@ -90,7 +97,7 @@ public static class IngestRetry
         {
             try
             {
-                return await grains.GetGrain<IIngestGrain>(0).IngestAsync(defaultProjectId, batch).WaitAsync(cancellationToken);
+                return await grains.GetGrain<IIngestGrain>(0).IngestAsync(defaultProjectId, batch).WaitAsync(rules.AttemptTimeout, clock, cancellationToken);
             }
             catch (Exception ex) when (IsTransient(ex) && !cancellationToken.IsCancellationRequested && clock.GetUtcNow() + delay < deadline)
             {

@@ -31,4 +31,19 @@ internal static class Events
         StatusCode = 200,
         Resources = [new AuditResource { Id = resourceId, Type = "instance_server", Name = "web-1" }],
     };
+
+    public static AuditEvent ApiKeyCreated(string projectId, DateTimeOffset at) => new()
+    {
+        Id = Guid.NewGuid().ToString(),
+        RecordedAt = at,
+        Locality = "fr-par",
+        ProjectId = projectId,
+        PrincipalId = "admin-7",
+        SourceIp = "203.0.113.9",
+        ProductName = "iam",
+        ServiceName = "scaleway.iam.v1alpha1.Api",
+        MethodName = "CreateAPIKey",
+        StatusCode = 200,
+        Resources = [new AuditResource { Id = "SCWABCDEFGHIJKLMNOPQ", Type = "iam_api_key" }],
+    };
 }

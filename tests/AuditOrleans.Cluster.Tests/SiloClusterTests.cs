@@ -26,8 +26,10 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
         var connectionString = await fixture.Server!.CreateDatabaseAsync("silos");
         var clusterId = "c-" + Guid.NewGuid().ToString("N")[..12];
         var ports = FreePort.Next(4);
-        await using var a = NewSilo("silo-a", connectionString, clusterId, ports[0], ports[1]);
-        await using var b = NewSilo("silo-b", connectionString, clusterId, ports[2], ports[3]);
+        await using var smtp = new SmtpTestServer();
+        smtp.Start();
+        await using var a = NewSilo("silo-a", connectionString, clusterId, ports[0], ports[1], smtp.Port);
+        await using var b = NewSilo("silo-b", connectionString, clusterId, ports[2], ports[3], smtp.Port);
         try
         {
             // Both silos start at the same moment on an empty database: both apply the schema.
@@ -74,7 +76,7 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
             var replay = await grains.IngestWithRetryAsync(project, events.Take(12).ToList());
             Assert.Equal((0, 12), (replay.Accepted, replay.Duplicates));
 
-            // 21 events stored once each, the chain intact, exactly one alert with one delivery.
+            // 21 events stored once each, the chain intact, exactly one alert, one email.
             Assert.Equal(21, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM audit_events WHERE project_id = @p", ("p", project)));
             Assert.Equal(21, await ScalarAsync<long>(connectionString, "SELECT count(DISTINCT event_id) FROM audit_events WHERE project_id = @p", ("p", project)));
             var report = await grains.GetGrain<IAuditLogGrain>(0).VerifyAsync(project, "fr-par");
@@ -84,6 +86,9 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
             Assert.Equal(AlertName.HttpForbiddenErrorRateHigh, fired.Alert);
             Assert.Equal(21, fired.Facts.ForbiddenCount);
             Assert.Equal("soc@example.com", Assert.Single(fired.Deliveries).Recipient);
+            var mail = Assert.Single(await smtp.WaitForMessagesAsync("soc@example.com", 1, TimeSpan.FromSeconds(60)));
+            Assert.Contains(nameof(AlertName.HttpForbiddenErrorRateHigh), mail.Message.Subject, StringComparison.Ordinal);
+            output.WriteLine($"alert email received {clock.Elapsed.TotalSeconds:0.0} s after kill -9");
 
             // The killed silo comes back on the same ports: it joins as a new generation and its
             // old row is marked dead.
@@ -99,10 +104,36 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
                 Assert.True(status.EpisodeAlerted);
             }
 
-            // SIGTERM: both stop cleanly.
-            Assert.Equal(0, await victim.StopAsync());
-            Assert.Equal(0, await survivor.StopAsync());
-            Assert.Contains("AuditOrleans silo stopped", survivor.Output, StringComparison.Ordinal);
+            // The rejoined silo finds nothing pending: the alert is still sent once only.
+            var history = Assert.Single(await HistoryAsync(grains, project));
+            Assert.Equal(DeliveryState.Delivered, Assert.Single(history.Deliveries).State);
+            Assert.Single(smtp.MessagesTo("soc@example.com"));
+
+            // The outbox's silo dies while a delivery waits for the SMTP server to come back:
+            // the other silo brings the outbox back and the email goes out once.
+            await grains.GetGrain<IAlertConfigGrain>(key).SetActiveAsync(new Dictionary<AlertName, bool> { [AlertName.ApiKeyCreated] = true });
+            await smtp.StopAsync();
+            var created = await grains.IngestWithRetryAsync(project, [Events.ApiKeyCreated(project, DateTimeOffset.UtcNow.AddSeconds(-5))]);
+            Assert.Equal(1, created.Accepted);
+            var pending = Assert.Single(await HistoryAsync(grains, project, AlertName.ApiKeyCreated));
+            await WaitForAsync(async () => (await HistoryAsync(grains, project, AlertName.ApiKeyCreated))[0].Deliveries[0].State == DeliveryState.Retrying, "the delivery to be retrying");
+            var outbox = await grains.GetGrain<IManagementGrain>(0).GetActivationAddress(grains.GetGrain<INotificationGrain>(0));
+            Assert.NotNull(outbox);
+            var outboxSilo = outbox.Endpoint.Port == ports[0] ? a : b;
+            var last = outboxSilo == a ? b : a;
+            await outboxSilo.KillAsync();
+            smtp.Start();
+            clock.Restart();
+            var mails = await smtp.WaitForMessagesAsync("soc@example.com", 2, TimeSpan.FromSeconds(60));
+            output.WriteLine($"email of a firing whose outbox silo was killed received {clock.Elapsed.TotalSeconds:0.0} s after kill -9 of {outboxSilo.Name}");
+            Assert.Contains(nameof(AlertName.ApiKeyCreated), mails[1].Message.Subject, StringComparison.Ordinal);
+            await WaitForAsync(async () => (await HistoryAsync(grains, project, AlertName.ApiKeyCreated))[0].Deliveries[0].State == DeliveryState.Delivered, "the delivery to be recorded as delivered");
+            Assert.Equal(2, smtp.MessagesTo("soc@example.com").Count);
+            Assert.Equal(pending.Id, Assert.Single(await HistoryAsync(grains, project, AlertName.ApiKeyCreated)).Id);
+
+            // SIGTERM: the last silo stops cleanly.
+            Assert.Equal(0, await last.StopAsync());
+            Assert.Contains("AuditOrleans silo stopped", last.Output, StringComparison.Ordinal);
         }
         catch
         {
@@ -112,7 +143,7 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
         }
     }
 
-    private SiloProcess NewSilo(string name, string connectionString, string clusterId, int siloPort, int gatewayPort)
+    private static SiloProcess NewSilo(string name, string connectionString, string clusterId, int siloPort, int gatewayPort, int smtpPort)
     {
         var silo = new SiloProcess(name, []);
         silo.Settings["Storage:Provider"] = "PostgreSql";
@@ -125,12 +156,27 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
         silo.Settings["Cluster:GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture);
         silo.Settings["Security:Enabled"] = "false";
         silo.Settings["DataDirectory"] = Path.Combine(silo.WorkingDirectory, "data");
-        silo.Settings["Smtp:PickupDirectory"] = Path.Combine(silo.WorkingDirectory, "outbox");
+        silo.Settings["Smtp:Host"] = "127.0.0.1";
+        silo.Settings["Smtp:Port"] = smtpPort.ToString(CultureInfo.InvariantCulture);
+        silo.Settings["Smtp:Security"] = "None";
+        silo.Settings["Smtp:InitialRetryDelay"] = "00:00:01";
+        silo.Settings["Smtp:MaxRetryDelay"] = "00:00:02";
         return silo;
     }
 
-    private static Task<IReadOnlyList<FiredAlert>> HistoryAsync(IGrainFactory grains, string project) =>
-        grains.GetGrain<IAuditLogGrain>(0).GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = project });
+    private static Task<IReadOnlyList<FiredAlert>> HistoryAsync(IGrainFactory grains, string project, AlertName? alert = null) =>
+        grains.GetGrain<IAuditLogGrain>(0).GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = project, Alert = alert });
+
+    /// <summary>Polls a condition that depends on other processes, with a time limit.</summary>
+    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    {
+        var limit = Stopwatch.StartNew();
+        while (!await TransientAsFalse(condition))
+        {
+            Assert.True(limit.Elapsed < TimeSpan.FromSeconds(60), $"Timed out waiting for {what}.");
+            await Task.Delay(200);
+        }
+    }
 
     private static async Task<T> ScalarAsync<T>(string connectionString, string sql, params (string Name, object Value)[] parameters)
     {
@@ -143,6 +189,19 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
         }
 
         return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task<bool> TransientAsFalse(Func<Task<bool>> condition)
+    {
+        try
+        {
+            return await condition();
+        }
+        catch (Exception ex) when (IngestRetry.IsTransient(ex))
+        {
+            // A call that went to the silo just killed: ask again.
+            return false;
+        }
     }
 
     /// <summary>Polls the membership table until it holds exactly the expected (port, status) rows.</summary>

@@ -10,13 +10,24 @@ public sealed class SmtpCollection : ICollectionFixture<SmtpClusterFixture>
     public const string Name = "smtp";
 }
 
-/// <summary>A cluster of its own, restarted by its test.</summary>
+/// <summary>A cluster of its own, restarted by its test, whose SMTP server requires a login.</summary>
 [CollectionDefinition(Name)]
 public sealed class RestartCollection : ICollectionFixture<RestartCollection.Fixture>
 {
     public const string Name = "smtp-restart";
 
-    public sealed class Fixture : SmtpClusterFixture;
+    public sealed class Fixture : SmtpClusterFixture
+    {
+        public const string User = "alerts-sender";
+
+        public Fixture() => Smtp.RequiredLogin = (User, Password);
+
+        /// <summary>A test credential of the throwaway server, not a secret.</summary>
+        public static string Password => "test-password-" + nameof(RestartCollection);
+
+        protected override IEnumerable<KeyValuePair<string, string>> Settings =>
+            [.. base.Settings, new("Smtp:Username", User), new("Smtp:Password", Password)];
+    }
 }
 
 /// <summary>A cluster without an SMTP host: emails go to the pickup directory.</summary>

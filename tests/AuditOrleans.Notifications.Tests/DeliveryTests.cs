@@ -49,15 +49,19 @@ public sealed class DeliveryTests(SmtpClusterFixture fixture)
     public async Task APermanentlyRefusedRecipientIsRecordedAsFailedAndNotRetriedWhileOthersGetTheirEmail()
     {
         var scenario = new Scenario(fixture);
-        var refused = SmtpClusterFixture.NewAddress("refused");
-        var accepted = SmtpClusterFixture.NewAddress("accepted");
+        // Named so that the refused one goes first: the next message then reuses the connection after the refusal.
+        var refused = SmtpClusterFixture.NewAddress("a-refused");
+        var accepted = SmtpClusterFixture.NewAddress("b-accepted");
         fixture.Smtp.RefuseRecipient(refused);
         await scenario.AddContactAsync(refused);
         await scenario.AddContactAsync(accepted);
         await scenario.EnableAsync(AlertName.ApiKeyDeleted);
 
+        var connections = fixture.Smtp.Connections;
+
         await scenario.SendAsync(scenario.ApiKey(fixture.Clock.GetUtcNow().AddMinutes(-1), "DeleteAPIKey", 200));
         await fixture.Smtp.WaitForMessagesAsync(accepted);
+        Assert.Equal(connections + 1, fixture.Smtp.Connections);
         var firing = await scenario.WaitForFiringAsync(static f => f.Deliveries.All(static d => d.State is DeliveryState.Delivered or DeliveryState.Failed));
         var failed = Assert.Single(firing.Deliveries, d => d.Recipient == refused);
         Assert.Equal((DeliveryState.Failed, 1), (failed.State, failed.Attempts));

@@ -34,6 +34,7 @@ public sealed class RestartTests(RestartCollection.Fixture fixture)
         var firing = await scenario.WaitForFiringAsync(static f => f.Deliveries.Single().State == DeliveryState.Delivered);
         Assert.Equal(2, Assert.Single(firing.Deliveries).Attempts);
         Assert.Equal(NotificationStore.MessageId(firing.Id, security), mail.Message.MessageId);
+        Assert.Equal(RestartCollection.Fixture.User, mail.User);
 
         await Scenario.CompleteRoundAsync(fixture);
         Assert.Single(fixture.Smtp.MessagesTo(security));

@@ -7,13 +7,19 @@ using MimeKit;
 namespace AuditOrleans.Testing;
 
 /// <summary>A message as the test SMTP server received it: the envelope and the parsed MIME message.</summary>
-public sealed record ReceivedMail(string From, IReadOnlyList<string> Recipients, MimeMessage Message, byte[] Raw);
+/// <param name="From">The envelope sender (MAIL FROM).</param>
+/// <param name="Recipients">The envelope recipients (RCPT TO) the server accepted.</param>
+/// <param name="Message">The message parsed with MimeKit.</param>
+/// <param name="Raw">The message as received, dot-unstuffed.</param>
+/// <param name="User">The user the client logged in as, or null without login.</param>
+public sealed record ReceivedMail(string From, IReadOnlyList<string> Recipients, MimeMessage Message, byte[] Raw, string? User);
 
 /// <summary>
 /// A small but real SMTP server on 127.0.0.1 for tests: MailKit talks to it over a socket. It
-/// speaks EHLO/HELO, MAIL, RCPT, DATA (with dot-unstuffing), RSET, NOOP and QUIT, keeps every
-/// accepted message, can refuse recipients for good (550) or for now (451), and can be stopped
-/// and started again on the same port to play a server that is down.
+/// speaks EHLO/HELO, AUTH PLAIN/LOGIN, MAIL, RCPT, DATA (with dot-unstuffing), RSET, NOOP and
+/// QUIT, keeps every accepted message, can require a login, can refuse recipients for good (550)
+/// or for now (451), and can be stopped and started again on the same port to play a server
+/// that is down.
 /// </summary>
 public sealed class SmtpTestServer : IAsyncDisposable
 {
@@ -34,6 +40,9 @@ public sealed class SmtpTestServer : IAsyncDisposable
     public bool IsRunning => listener is not null;
 
     public IReadOnlyList<ReceivedMail> Messages => [.. messages];
+
+    /// <summary>When set, MAIL is refused (530) until the client logs in with these credentials.</summary>
+    public (string User, string Password)? RequiredLogin { get; set; }
 
     /// <summary>Number of SMTP conversations accepted so far.</summary>
     public int Connections => connectionCount;
@@ -185,6 +194,7 @@ public sealed class SmtpTestServer : IAsyncDisposable
 
         await ReplyAsync("220 smtp-test.localhost ESMTP AuditOrleans test server");
         string? from = null;
+        string? user = null;
         var recipients = new List<string>();
         while (true)
         {
@@ -199,17 +209,53 @@ public sealed class SmtpTestServer : IAsyncDisposable
             switch (verb)
             {
                 case "EHLO":
-                    await ReplyAsync("250-smtp-test.localhost\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 10485760");
+                    await ReplyAsync("250-smtp-test.localhost\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-AUTH PLAIN LOGIN\r\n250 SIZE 10485760");
                     from = null;
                     recipients.Clear();
+                    break;
+                case "AUTH":
+                    if (user is not null)
+                    {
+                        await ReplyAsync("503 5.5.1 Already authenticated");
+                        break;
+                    }
+
+                    var credentials = await ReadCredentialsAsync(text, reader, ReplyAsync, cancellationToken);
+                    if (credentials is null)
+                    {
+                        await ReplyAsync("501 5.5.4 Malformed AUTH");
+                    }
+                    else if (RequiredLogin is { } login && (credentials.Value.User != login.User || credentials.Value.Password != login.Password))
+                    {
+                        await ReplyAsync("535 5.7.8 Authentication credentials invalid");
+                    }
+                    else
+                    {
+                        user = credentials.Value.User;
+                        await ReplyAsync("235 2.7.0 Authentication successful");
+                    }
+
                     break;
                 case "HELO":
                     await ReplyAsync("250 smtp-test.localhost");
                     break;
                 case "MAIL":
-                    from = Address(text);
-                    recipients.Clear();
-                    await ReplyAsync(from is null ? "501 5.5.4 Syntax: MAIL FROM:<address>" : "250 2.1.0 OK");
+                    if (from is not null)
+                    {
+                        // Strict like real servers: a refused RCPT leaves the transaction open until RSET.
+                        await ReplyAsync("503 5.5.1 Error: nested MAIL command");
+                    }
+                    else if (RequiredLogin is not null && user is null)
+                    {
+                        await ReplyAsync("530 5.7.0 Authentication required");
+                    }
+                    else
+                    {
+                        from = Address(text);
+                        recipients.Clear();
+                        await ReplyAsync(from is null ? "501 5.5.4 Syntax: MAIL FROM:<address>" : "250 2.1.0 OK");
+                    }
+
                     break;
                 case "RCPT":
                     var to = Address(text);
@@ -247,7 +293,7 @@ public sealed class SmtpTestServer : IAsyncDisposable
                     }
 
                     var message = await MimeMessage.LoadAsync(new MemoryStream(raw), cancellationToken);
-                    Received(new ReceivedMail(from, [.. recipients], message, raw));
+                    Received(new ReceivedMail(from, [.. recipients], message, raw, user));
                     from = null;
                     recipients.Clear();
                     await ReplyAsync("250 2.0.0 OK queued");
@@ -267,6 +313,51 @@ public sealed class SmtpTestServer : IAsyncDisposable
                     await ReplyAsync("502 5.5.2 Command not recognized");
                     break;
             }
+        }
+    }
+
+    /// <summary>Reads AUTH PLAIN (initial response or not) or AUTH LOGIN credentials; null when malformed.</summary>
+    private static async Task<(string User, string Password)?> ReadCredentialsAsync(string command, LineReader reader, Func<string, Task> replyAsync, CancellationToken cancellationToken)
+    {
+        var parts = command.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length < 2)
+        {
+            return null;
+        }
+
+        async Task<string?> AskAsync(string prompt)
+        {
+            await replyAsync("334 " + prompt);
+            var line = await reader.ReadLineAsync(cancellationToken);
+            return line is null ? null : Encoding.ASCII.GetString(line);
+        }
+
+        try
+        {
+            switch (parts[1].ToUpperInvariant())
+            {
+                case "PLAIN":
+                    var response = parts.Length > 2 ? parts[2] : await AskAsync("");
+                    if (response is null)
+                    {
+                        return null;
+                    }
+
+                    var fields = Encoding.UTF8.GetString(Convert.FromBase64String(response)).Split('\0');
+                    return fields.Length == 3 ? (fields[1], fields[2]) : null;
+                case "LOGIN":
+                    var name = parts.Length > 2 ? parts[2] : await AskAsync(Convert.ToBase64String("Username:"u8));
+                    var password = name is null ? null : await AskAsync(Convert.ToBase64String("Password:"u8));
+                    return name is null || password is null
+                        ? null
+                        : (Encoding.UTF8.GetString(Convert.FromBase64String(name)), Encoding.UTF8.GetString(Convert.FromBase64String(password)));
+                default:
+                    return null;
+            }
+        }
+        catch (FormatException)
+        {
+            return null;
         }
     }
 

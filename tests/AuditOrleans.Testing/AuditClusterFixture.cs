@@ -49,6 +49,15 @@ public class AuditClusterFixture : IAsyncLifetime
     /// <summary>Extra AuditOrleans settings for this cluster (keys without the AuditOrleans: prefix).</summary>
     protected virtual IEnumerable<KeyValuePair<string, string>> Settings => [];
 
+    /// <summary>
+    /// Last changes to the cluster's options before it is built; for example clients outside the
+    /// test host (the PowerShell module) need <c>ConnectionTransport = TcpSocket</c>, as the
+    /// default in-memory transport only serves the fixture's own client.
+    /// </summary>
+    protected virtual void ConfigureBuilder(TestClusterBuilder builder)
+    {
+    }
+
     public static string NewProjectId(string prefix = "t") => $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(64, prefix.Length + 33)];
 
     public virtual Task InitializeAsync() => DeployAsync();
@@ -84,6 +93,7 @@ public class AuditClusterFixture : IAsyncLifetime
         }
 
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        ConfigureBuilder(builder);
         Cluster = builder.Build();
         await Cluster.DeployAsync();
     }

@@ -1,0 +1,209 @@
+using System.Management.Automation;
+using AuditOrleans.PowerShell.Internal;
+using AliasAttribute = System.Management.Automation.AliasAttribute;
+
+namespace AuditOrleans.PowerShell.Cmdlets;
+
+/// <summary>
+/// Sends audit events to the cluster. Events come from the parameters or, bound by property
+/// name, from the pipeline: <c>ConvertFrom-Json</c> objects of a provider export (snake_case
+/// names, nested principal.id), <c>Import-Csv</c> rows (text numbers and timestamps) or
+/// Get-AuditEvent output. They are sent in batches; each bad event is a non-terminating error
+/// naming the event and the field, and the good ones are stored.
+/// </summary>
+[Cmdlet(VerbsCommunications.Send, "AuditEvent")]
+[OutputType(typeof(AuditEventSendSummary))]
+public sealed class SendAuditEventCommand : AuditCmdlet
+{
+    public const int DefaultBatchSize = 500;
+
+    /// <summary>The cluster's limit on one batch.</summary>
+    public const int MaxBatchSize = 5000;
+
+    private readonly List<(AuditEvent Event, int Index, object? Input)> batch = [];
+    private readonly AuditEventSendSummary summary = new();
+    private int batches;
+
+    /// <summary>Idempotency key: the same id twice is stored once. Generated when absent.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? Id { get; set; }
+
+    /// <summary>When the call happened (ISO 8601 text or [datetime]); default now.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("recorded_at")]
+    public object? RecordedAt { get; set; }
+
+    /// <summary>Region, zone (fr-par-2) or 'global'.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RegionCompleter))]
+    public string? Locality { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("organization_id")]
+    public string? OrganizationId { get; set; }
+
+    /// <summary>The event's project; absent: organization_id, then the session's project.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("project_id")]
+    public string? ProjectId { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("principal_id")]
+    public string? PrincipalId { get; set; }
+
+    /// <summary>The provider's nested principal object ({ "id": ... }).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public object? Principal { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("source_ip")]
+    public string? SourceIp { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("user_agent")]
+    public string? UserAgent { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("product_name")]
+    public string? ProductName { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("service_name")]
+    public string? ServiceName { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("method_name")]
+    public string? MethodName { get; set; }
+
+    /// <summary>HTTP status of the audited call (100..599).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("status_code")]
+    public object? StatusCode { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("request_id")]
+    public string? RequestId { get; set; }
+
+    /// <summary>The request body: an object, or its JSON text.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("request_body")]
+    public object? RequestBody { get; set; }
+
+    /// <summary>Resources: objects with id, type, name (and the provider's other fields), or their JSON text.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public object? Resources { get; set; }
+
+    /// <summary>The pipeline object itself, kept as the target of its errors.</summary>
+    [Parameter(ValueFromPipeline = true, DontShow = true)]
+    public PSObject? InputObject { get; set; }
+
+    /// <summary>Events per call to the cluster.</summary>
+    [Parameter]
+    [ValidateRange(1, MaxBatchSize)]
+    public int BatchSize { get; set; } = DefaultBatchSize;
+
+    /// <summary>Returns a summary: Accepted, Duplicates, Rejected.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void BeginProcessing() => summary.ProjectId = Connection.Settings.ProjectId;
+
+    protected override void ProcessRecord()
+    {
+        var index = summary.Total++;
+        var input = InputObject;
+        AuditEvent e;
+        try
+        {
+            e = Read();
+        }
+        catch (FormatException ex)
+        {
+            summary.Rejected++;
+            WriteAuditError(Describe(index, Id, ex.Message), "InvalidAuditEvent", ErrorCategory.InvalidData, input ?? Id);
+            return;
+        }
+
+        batch.Add((e, index, input));
+        if (batch.Count >= BatchSize)
+        {
+            Flush();
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        Flush();
+        if (batches > 1)
+        {
+            WriteProgress(new ProgressRecord(1, "Sending audit events", "Done") { RecordType = ProgressRecordType.Completed });
+        }
+
+        if (PassThru)
+        {
+            WriteObject(summary);
+        }
+    }
+
+    private AuditEvent Read() => new()
+    {
+        Id = PSValues.Text(Id),
+        RecordedAt = PSValues.Time(RecordedAt, "recorded_at"),
+        Locality = PSValues.Text(Locality),
+        OrganizationId = PSValues.Text(OrganizationId),
+        ProjectId = PSValues.Text(ProjectId),
+        PrincipalId = PSValues.Text(PrincipalId) ?? PSValues.PrincipalId(Principal),
+        SourceIp = PSValues.Text(SourceIp),
+        UserAgent = PSValues.Text(UserAgent),
+        ProductName = PSValues.Text(ProductName),
+        ServiceName = PSValues.Text(ServiceName),
+        MethodName = PSValues.Text(MethodName),
+        StatusCode = PSValues.Integer(StatusCode, "status_code"),
+        RequestId = PSValues.Text(RequestId),
+        RequestBody = PSValues.Json(RequestBody, "request_body"),
+        Resources = PSValues.Resources(Resources),
+    };
+
+    private void Flush()
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        var sent = batch.ToArray();
+        batch.Clear();
+        var grain = Grains.GetGrain<IIngestGrain>(0);
+        var projectId = Connection.Settings.ProjectId;
+        if (!TryCall(() => grain.IngestAsync(projectId, [.. sent.Select(static s => s.Event)]), "SendAuditEventFailed", null, out var result))
+        {
+            summary.Rejected += sent.Length;
+            return;
+        }
+
+        summary.Accepted += result.Accepted;
+        summary.Duplicates += result.Duplicates;
+        summary.Rejected += result.Rejected;
+        foreach (var error in result.Errors)
+        {
+            var (e, index, input) = error.Index >= 0 && error.Index < sent.Length ? sent[error.Index] : (null, -1, null);
+            WriteAuditError(
+                Describe(index, error.EventId ?? e?.Id, $"{error.Field}: {error.Message}"),
+                "InvalidAuditEvent",
+                ErrorCategory.InvalidData,
+                input ?? (object?)e ?? error.EventId);
+        }
+
+        batches++;
+        if (batches > 1 || batch.Count > 0)
+        {
+            WriteProgress(new ProgressRecord(1, "Sending audit events",
+                $"{summary.Total} events read: {summary.Accepted} accepted, {summary.Duplicates} duplicates, {summary.Rejected} rejected"));
+        }
+    }
+
+    private static string Describe(int index, string? id, string problem) =>
+        id is { Length: > 0 }
+            ? $"Event at index {index} (id '{Scope.Printable(id)}') was rejected: {problem}"
+            : $"Event at index {index} was rejected: {problem}";
+}

@@ -1,0 +1,80 @@
+using System.Management.Automation;
+using AuditOrleans.PowerShell.Internal;
+
+namespace AuditOrleans.PowerShell.Cmdlets;
+
+/// <summary>
+/// Shared by Enable-AuditAlert and Disable-AuditAlert: collects the alerts named on the command
+/// line or arriving from the pipeline (Get-AuditAlert output binds by property name), asks
+/// ShouldProcess for each, and applies all the changes of one project-region in one atomic call.
+/// </summary>
+public abstract class SetAuditAlertStateCommand : AuditCmdlet
+{
+    private readonly Dictionary<(string ProjectId, string Region), Dictionary<AlertName, bool>> changes = [];
+
+    /// <summary>Alert names (wildcards allowed).</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
+    [ArgumentCompleter(typeof(AlertNameCompleter))]
+    public string[] Name { get; set; } = [];
+
+    /// <summary>Region (or zone) whose alerts change.</summary>
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(RegionCompleter))]
+    public string Region { get; set; } = "";
+
+    /// <summary>Project; default: the project of Connect-AuditCluster.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? ProjectId { get; set; }
+
+    /// <summary>Returns the alerts after the change.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    /// <summary>True to enable, false to disable.</summary>
+    protected abstract bool Activate { get; }
+
+    protected override void ProcessRecord()
+    {
+        var projectId = ResolveProjectId(ProjectId);
+        var region = Names.NormalizeRegion(Region);
+        var verb = Activate ? "Enable" : "Disable";
+        var alerts = Names.MatchAlerts(Name, unknown => WriteAuditError(
+            Names.DescribeUnknownAlert(unknown), "UnknownAlertName", ErrorCategory.InvalidArgument, unknown,
+            "Use one of the names above (Tab completes them)."));
+        foreach (var alert in alerts)
+        {
+            if (!ShouldProcess($"Alert {alert.Name} in project '{projectId}', region '{region}'", verb))
+            {
+                continue;
+            }
+
+            if (!changes.TryGetValue((projectId, region), out var group))
+            {
+                changes[(projectId, region)] = group = [];
+            }
+
+            group[alert.Name] = Activate;
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        foreach (var ((projectId, region), group) in changes)
+        {
+            var grain = Grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region));
+            if (!TryCall(() => grain.SetActiveAsync(group), Activate ? "EnableAuditAlertFailed" : "DisableAuditAlertFailed", region, out var configuration))
+            {
+                continue;
+            }
+
+            WriteVerbose($"{(Activate ? "Enabled" : "Disabled")} {string.Join(", ", group.Keys)} in project '{projectId}', region '{region}'.");
+            if (PassThru)
+            {
+                WriteObject(AuditAlert.From(configuration, group.Keys.Order().Select(AlertCatalog.Get)), enumerateCollection: true);
+            }
+        }
+    }
+}

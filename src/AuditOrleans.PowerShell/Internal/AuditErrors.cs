@@ -1,0 +1,112 @@
+using System.Management.Automation;
+using System.Net.Sockets;
+using AuditOrleans.PowerShell.Client;
+using Orleans.Runtime.Messaging;
+
+namespace AuditOrleans.PowerShell.Internal;
+
+/// <summary>
+/// Turns failures into PowerShell errors: a stable error id, the right category and a message
+/// that says what to do. Exceptions from the cluster are never shown with their stack trace
+/// (the original goes to the debug stream only).
+/// </summary>
+internal static class AuditErrors
+{
+    /// <summary>Error id of every failure to reach the cluster.</summary>
+    public const string ClusterUnreachable = "ClusterUnreachable";
+
+    /// <summary>Error id of a call the cluster refused for lack of permission.</summary>
+    public const string AccessDenied = "AccessDenied";
+
+    /// <summary>Error id when no Connect-AuditCluster ran in the session.</summary>
+    public const string NotConnected = "NotConnected";
+
+    /// <summary>Builds the error record for <paramref name="exception"/> raised while doing <paramref name="errorId"/>'s work.</summary>
+    public static ErrorRecord From(Exception exception, string errorId, object? target, AuditConnection? connection)
+    {
+        var e = Unwrap(exception);
+        if (IsConnectionFailure(e))
+        {
+            var where = connection is null ? "the AuditOrleans cluster" : $"the AuditOrleans cluster at {connection.GatewayList}";
+            return Create(
+                $"Could not reach {where}: {Describe(e)}",
+                ClusterUnreachable,
+                ErrorCategory.ConnectionError,
+                target,
+                "Check that a silo is running and reachable, then run Connect-AuditCluster again (with -Gateway host:port if the silo is elsewhere).");
+        }
+
+        return e switch
+        {
+            UnauthorizedAccessException => Create(e.Message, AccessDenied, ErrorCategory.PermissionDenied, target,
+                "Use an API key whose role grants this permission (Connect-AuditCluster -ApiKey)."),
+            ArgumentException => Create(Describe(e), errorId, ErrorCategory.InvalidArgument, target, null),
+            FormatException => Create(Describe(e), errorId, ErrorCategory.InvalidData, target, null),
+            InvalidOperationException => Create(Describe(e), errorId, ErrorCategory.InvalidOperation, target, null),
+            NotImplementedException or NotSupportedException => Create(
+                $"The AuditOrleans cluster does not support this operation: {Describe(e)}", errorId, ErrorCategory.NotImplemented, target,
+                "Upgrade the silos to the version of this module."),
+            _ => Create($"The AuditOrleans cluster reported an error: {Describe(e)}", errorId, ErrorCategory.NotSpecified, target, null),
+        };
+    }
+
+    /// <summary>An error record with a message of ours (no exception from elsewhere inside).</summary>
+    public static ErrorRecord Create(string message, string errorId, ErrorCategory category, object? target, string? recommendedAction)
+    {
+        var record = new ErrorRecord(new AuditOrleansException(message), errorId, category, target);
+        if (recommendedAction is not null)
+        {
+            record.ErrorDetails = new ErrorDetails(message) { RecommendedAction = recommendedAction };
+        }
+
+        return record;
+    }
+
+    public static bool IsConnectionFailure(Exception e) =>
+        e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or SocketException or ConnectionFailedException
+            or GatewayTooBusyException
+        || e.GetType().Name is "ConnectionFailedException" or "ConnectionAbortedException" or "ConnectionResetException";
+
+    /// <summary>The exception that says what went wrong: aggregate and invocation wrappers removed.</summary>
+    public static Exception Unwrap(Exception exception)
+    {
+        var e = exception;
+        while (e is AggregateException { InnerExceptions.Count: 1 } or System.Reflection.TargetInvocationException && e.InnerException is not null)
+        {
+            e = e.InnerException!;
+        }
+
+        return e;
+    }
+
+    /// <summary>The first line of the message: Orleans appends remote stack traces to some messages.</summary>
+    private static string Describe(Exception e)
+    {
+        var message = e.Message;
+        var end = message.IndexOf("\n   at ", StringComparison.Ordinal);
+        if (end > 0)
+        {
+            message = message[..end];
+        }
+
+        return message.Trim();
+    }
+}
+
+/// <summary>The exception inside the module's error records: a message and nothing else.</summary>
+public sealed class AuditOrleansException : Exception
+{
+    public AuditOrleansException()
+    {
+    }
+
+    public AuditOrleansException(string message)
+        : base(message)
+    {
+    }
+
+    public AuditOrleansException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

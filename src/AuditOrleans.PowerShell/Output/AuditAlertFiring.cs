@@ -1,0 +1,167 @@
+using System.Globalization;
+using System.Text;
+
+namespace AuditOrleans.PowerShell;
+
+/// <summary>
+/// A fired alert, as Get-AuditAlertHistory and Test-AuditAlert show it: when, what behaviour,
+/// how severe, who was told, whether the emails went out, and the link to the audit log.
+/// </summary>
+public sealed class AuditAlertFiring
+{
+    public required string Id { get; init; }
+
+    /// <summary>When the engine detected the condition (UTC).</summary>
+    public required DateTimeOffset TriggeredAt { get; init; }
+
+    /// <summary>The alert's name.</summary>
+    public required string Name { get; init; }
+
+    public required AlertSeverity Severity { get; init; }
+
+    public required string ProjectId { get; init; }
+
+    public required string Region { get; init; }
+
+    /// <summary>The behaviour detected: the alert's description and the facts of this firing.</summary>
+    public required string Behaviour { get; init; }
+
+    /// <summary>Summary of the deliveries: Delivered, Pending, Retrying, Failed or NoRecipients.</summary>
+    public required string DeliveryStatus { get; init; }
+
+    /// <summary>The Security contacts the alert went to.</summary>
+    public required string[] Recipients { get; init; }
+
+    /// <summary>The audit log filtered on the project, region and timeframe of the firing.</summary>
+    public required string Link { get; init; }
+
+    /// <summary>True for a Test-AuditAlert notification.</summary>
+    public bool IsTest { get; init; }
+
+    public DateTimeOffset EventTime { get; init; }
+
+    public DateTimeOffset WindowStart { get; init; }
+
+    public DateTimeOffset WindowEnd { get; init; }
+
+    public int? ForbiddenCount { get; init; }
+
+    public string? EventId { get; init; }
+
+    public string? ApiKeyId { get; init; }
+
+    public string? PrincipalId { get; init; }
+
+    public string? SourceIp { get; init; }
+
+    public string? TopPrincipals { get; init; }
+
+    public string? TopSourceIps { get; init; }
+
+    public required AuditAlertDelivery[] Deliveries { get; init; }
+
+    internal static AuditAlertFiring From(FiredAlert fired, string consoleUrl)
+    {
+        var facts = fired.Facts;
+        var definition = AlertCatalog.Get(fired.Alert);
+        return new AuditAlertFiring
+        {
+            Id = fired.Id,
+            TriggeredAt = fired.TriggeredAt,
+            Name = fired.Alert.ToString(),
+            Severity = fired.Severity,
+            ProjectId = fired.ProjectId,
+            Region = fired.Region,
+            Behaviour = DescribeBehaviour(definition, facts),
+            DeliveryStatus = Summarize(fired.Deliveries),
+            Recipients = [.. fired.Deliveries.Select(static d => d.Recipient)],
+            Link = AuditTrailLink.For(consoleUrl, fired),
+            IsTest = fired.IsTest,
+            EventTime = fired.EventTime,
+            WindowStart = fired.WindowStart,
+            WindowEnd = fired.WindowEnd,
+            ForbiddenCount = facts.ForbiddenCount,
+            EventId = facts.EventId,
+            ApiKeyId = facts.ApiKeyId,
+            PrincipalId = facts.PrincipalId,
+            SourceIp = facts.SourceIp,
+            TopPrincipals = Counted(facts.TopPrincipals),
+            TopSourceIps = Counted(facts.TopSourceIps),
+            Deliveries = [.. fired.Deliveries.Select(AuditAlertDelivery.From)],
+        };
+    }
+
+    internal static string Summarize(IReadOnlyList<AlertDelivery> deliveries)
+    {
+        if (deliveries.Count == 0)
+        {
+            return "NoRecipients";
+        }
+
+        if (deliveries.All(static d => d.State == DeliveryState.Delivered))
+        {
+            return nameof(DeliveryState.Delivered);
+        }
+
+        foreach (var state in new[] { DeliveryState.Failed, DeliveryState.Retrying, DeliveryState.Pending })
+        {
+            if (deliveries.Any(d => d.State == state))
+            {
+                return state.ToString();
+            }
+        }
+
+        return nameof(DeliveryState.Pending);
+    }
+
+    private static string DescribeBehaviour(AlertDefinition definition, AlertFacts facts)
+    {
+        var text = new StringBuilder(definition.Description);
+        void Add(string name, object? value)
+        {
+            if (value is not null && (value is not string s || s.Length > 0))
+            {
+                text.Append(CultureInfo.InvariantCulture, $" {name}: {value}.");
+            }
+        }
+
+        Add("403 responses in the window", facts.ForbiddenCount);
+        Add("Top principals", Counted(facts.TopPrincipals));
+        Add("Top source IPs", Counted(facts.TopSourceIps));
+        Add("API key", facts.ApiKeyId);
+        Add("Principal", facts.PrincipalId);
+        Add("Source IP", facts.SourceIp);
+        return text.ToString();
+    }
+
+    private static string? Counted(IReadOnlyList<CountedValue> values) =>
+        values.Count == 0 ? null : string.Join(", ", values.Select(static v => string.Create(CultureInfo.InvariantCulture, $"{v.Value} ({v.Count})")));
+}
+
+/// <summary>Delivery of a fired alert to one recipient.</summary>
+public sealed class AuditAlertDelivery
+{
+    public required string Recipient { get; init; }
+
+    public required DeliveryState State { get; init; }
+
+    public int Attempts { get; init; }
+
+    public string? LastError { get; init; }
+
+    public DateTimeOffset? DeliveredAt { get; init; }
+
+    public DateTimeOffset? NextAttemptAt { get; init; }
+
+    internal static AuditAlertDelivery From(AlertDelivery d) => new()
+    {
+        Recipient = d.Recipient,
+        State = d.State,
+        Attempts = d.Attempts,
+        LastError = d.LastError,
+        DeliveredAt = d.DeliveredAt,
+        NextAttemptAt = d.NextAttemptAt,
+    };
+
+    public override string ToString() => $"{Recipient}: {State}";
+}

@@ -1,0 +1,101 @@
+using System.Globalization;
+
+namespace AuditOrleans.PowerShell;
+
+/// <summary>
+/// One stored audit event as Get-AuditEvent returns it: flat properties (resources and the
+/// request body as text) so that Export-Csv and Format-Table work without flattening.
+/// </summary>
+public sealed class AuditEventEntry
+{
+    public required string Id { get; init; }
+
+    public DateTimeOffset? RecordedAt { get; init; }
+
+    public required string ProjectId { get; init; }
+
+    public required string Region { get; init; }
+
+    public string? Locality { get; init; }
+
+    public string? OrganizationId { get; init; }
+
+    public string? PrincipalId { get; init; }
+
+    public string? SourceIp { get; init; }
+
+    public string? UserAgent { get; init; }
+
+    public string? ProductName { get; init; }
+
+    public string? ServiceName { get; init; }
+
+    public string? MethodName { get; init; }
+
+    public int? StatusCode { get; init; }
+
+    public string? RequestId { get; init; }
+
+    /// <summary>Resource ids, separated by ';'.</summary>
+    public string? ResourceIds { get; init; }
+
+    /// <summary>Resource types, in the order of <see cref="ResourceIds"/>, separated by ';'.</summary>
+    public string? ResourceTypes { get; init; }
+
+    /// <summary>Resource names, in the order of <see cref="ResourceIds"/>, separated by ';'.</summary>
+    public string? ResourceNames { get; init; }
+
+    /// <summary>The resources as the provider's JSON array (with created_at, *_info...).</summary>
+    public string? Resources { get; init; }
+
+    /// <summary>The request body as recorded (JSON text).</summary>
+    public string? RequestBody { get; init; }
+
+    /// <summary>Position of the event in its project-region's hash chain.</summary>
+    public long Sequence { get; init; }
+
+    public DateTimeOffset IngestedAt { get; init; }
+
+    /// <summary>The event's link in the hash chain.</summary>
+    public required string Hash { get; init; }
+
+    internal static AuditEventEntry From(AuditRecord record)
+    {
+        var e = record.Event;
+        var resources = e.Resources is { Count: > 0 } list ? list : null;
+        return new AuditEventEntry
+        {
+            Id = e.Id ?? "",
+            RecordedAt = e.RecordedAt,
+            ProjectId = record.ProjectId,
+            Region = record.Region,
+            Locality = e.Locality,
+            OrganizationId = e.OrganizationId,
+            PrincipalId = e.PrincipalId,
+            SourceIp = e.SourceIp,
+            UserAgent = e.UserAgent,
+            ProductName = e.ProductName,
+            ServiceName = e.ServiceName,
+            MethodName = e.MethodName,
+            StatusCode = e.StatusCode,
+            RequestId = e.RequestId,
+            ResourceIds = resources is null ? null : string.Join(';', resources.Select(static r => r.Id ?? "")),
+            ResourceTypes = resources is null ? null : string.Join(';', resources.Select(static r => r.Type ?? "")),
+            ResourceNames = resources is null ? null : string.Join(';', resources.Select(static r => r.Name ?? "")),
+            Resources = resources is null ? null : ResourcesJson(e),
+            RequestBody = e.RequestBody,
+            Sequence = record.Sequence,
+            IngestedAt = record.IngestedAt,
+            Hash = record.Hash,
+        };
+    }
+
+    private static string? ResourcesJson(AuditEvent e)
+    {
+        // The provider form of the resources is the "resources" member of the event's JSON.
+        using var document = System.Text.Json.JsonDocument.Parse(AuditEventJson.Serialize(new AuditEvent { Resources = e.Resources }));
+        return document.RootElement.TryGetProperty("resources", out var resources) ? resources.GetRawText() : null;
+    }
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Id} {MethodName} {StatusCode}");
+}

@@ -1,0 +1,39 @@
+namespace AuditOrleans.PowerShell;
+
+/// <summary>Result of Test-AuditTrailIntegrity for one project-region.</summary>
+public sealed class AuditTrailIntegrityResult
+{
+    public required string ProjectId { get; init; }
+
+    public required string Region { get; init; }
+
+    /// <summary>True when every event's hash matches and links to the previous one.</summary>
+    public required bool IsValid { get; init; }
+
+    public long EventsChecked { get; init; }
+
+    /// <summary>Sequence of the first event whose hash or link does not match (null when valid).</summary>
+    public long? FirstBrokenSequence { get; init; }
+
+    public string? FirstBrokenEventId { get; init; }
+
+    /// <summary>Why the chain is broken there.</summary>
+    public string? Reason { get; init; }
+
+    public long HeadSequence { get; init; }
+
+    public string? HeadHash { get; init; }
+
+    internal static AuditTrailIntegrityResult From(IntegrityReport r) => new()
+    {
+        ProjectId = r.ProjectId,
+        Region = r.Region,
+        IsValid = r.IsValid,
+        EventsChecked = r.EventsChecked,
+        FirstBrokenSequence = r.FirstBrokenSequence,
+        FirstBrokenEventId = r.FirstBrokenEventId,
+        Reason = r.Reason,
+        HeadSequence = r.HeadSequence,
+        HeadHash = r.HeadHash,
+    };
+}

@@ -57,7 +57,7 @@ public sealed class PowerShellSession : IDisposable
             errors.Add(terminating.ErrorRecord);
         }
 
-        return new PSRun([.. output], errors, [.. ps.Streams.Warning.Select(static w => w.Message)], [.. ps.Streams.Verbose.Select(static v => v.Message)], [.. ps.Streams.Debug.Select(static v => v.Message)]);
+        return new PSRun([.. output], errors, [.. ps.Streams.Warning.Select(static w => w.Message)], [.. ps.Streams.Verbose.Select(static v => v.Message)], [.. ps.Streams.Debug.Select(static v => v.Message)], ps.Streams.Progress.Count);
     }
 
     public void Dispose()
@@ -80,7 +80,7 @@ public sealed class PowerShellSession : IDisposable
 }
 
 /// <summary>What a script produced.</summary>
-public sealed record PSRun(IReadOnlyList<PSObject> Output, IReadOnlyList<ErrorRecord> Errors, IReadOnlyList<string> Warnings, IReadOnlyList<string> Verbose, IReadOnlyList<string> Debug)
+public sealed record PSRun(IReadOnlyList<PSObject> Output, IReadOnlyList<ErrorRecord> Errors, IReadOnlyList<string> Warnings, IReadOnlyList<string> Verbose, IReadOnlyList<string> Debug, int Progress)
 {
     public PSRun ThrowOnError()
     {

@@ -1,0 +1,126 @@
+using System.Management.Automation;
+using AuditOrleans.PowerShell.Internal;
+
+namespace AuditOrleans.PowerShell.Cmdlets;
+
+/// <summary>
+/// The filters of Get-AuditEvent and Export-AuditEvent (SPEC 6) and the walk over the pages of
+/// the result, following continuation tokens until -First events or the end.
+/// </summary>
+public abstract class AuditEventQueryCommand : AuditCmdlet
+{
+    /// <summary>Largest page the cluster serves.</summary>
+    public const int MaxPageSize = 1000;
+
+    /// <summary>Region (or zone); every region of the project when omitted.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(RegionCompleter))]
+    public string? Region { get; set; }
+
+    /// <summary>Project; default: the project of Connect-AuditCluster.</summary>
+    [Parameter]
+    public string? ProjectId { get; set; }
+
+    /// <summary>Events recorded at or after this time (default: one hour ago). A time without zone is UTC.</summary>
+    [Parameter]
+    public DateTime? RecordedAfter { get; set; }
+
+    /// <summary>Events recorded at or before this time (default: now). A time without zone is UTC.</summary>
+    [Parameter]
+    public DateTime? RecordedBefore { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? PrincipalId { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? SourceIp { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? MethodName { get; set; }
+
+    [Parameter]
+    [ValidateRange(100, 599)]
+    public int? StatusCode { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ProductName { get; set; }
+
+    /// <summary>Events that touched this resource (an API key's access key for iam_api_key).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ResourceId { get; set; }
+
+    /// <summary>Newest events first (the default).</summary>
+    [Parameter]
+    public SwitchParameter Newest { get; set; }
+
+    /// <summary>Oldest events first.</summary>
+    [Parameter]
+    public SwitchParameter Oldest { get; set; }
+
+    /// <summary>Stop after this many events.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int? First { get; set; }
+
+    /// <summary>The matching events, page after page.</summary>
+    protected IEnumerable<AuditRecord> Query()
+    {
+        if (Newest && Oldest)
+        {
+            ThrowAuditError("-Newest and -Oldest cannot be used together: choose one order.", "ConflictingOrder", ErrorCategory.InvalidArgument, null);
+        }
+
+        var query = new AuditQuery
+        {
+            ProjectId = ResolveProjectId(ProjectId),
+            Region = Region is null ? null : Names.NormalizeRegion(Region),
+            RecordedAfter = ToUtc(RecordedAfter),
+            RecordedBefore = ToUtc(RecordedBefore),
+            PrincipalId = PrincipalId,
+            SourceIp = SourceIp,
+            MethodName = MethodName,
+            StatusCode = StatusCode,
+            ProductName = ProductName,
+            ResourceId = ResourceId,
+            Order = Oldest ? SortOrder.OldestFirst : SortOrder.NewestFirst,
+        };
+
+        var grain = Grains.GetGrain<IAuditLogGrain>(0);
+        var remaining = First ?? int.MaxValue;
+        string? token = null;
+        do
+        {
+            var pageQuery = query with { ContinuationToken = token, PageSize = Math.Min(remaining, MaxPageSize) };
+            if (!TryCall(() => grain.QueryAsync(pageQuery), "GetAuditEventFailed", pageQuery, out var page))
+            {
+                yield break;
+            }
+
+            foreach (var record in page.Records)
+            {
+                yield return record;
+                if (--remaining == 0)
+                {
+                    yield break;
+                }
+            }
+
+            token = page.ContinuationToken;
+        }
+        while (token is not null);
+    }
+
+    /// <summary>A PowerShell time as UTC: local times are converted, times without a zone are taken as UTC.</summary>
+    internal static DateTimeOffset? ToUtc(DateTime? time) => time switch
+    {
+        null => null,
+        { Kind: DateTimeKind.Local } t => new DateTimeOffset(t.ToUniversalTime(), TimeSpan.Zero),
+        { } t => new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc), TimeSpan.Zero),
+    };
+}

@@ -1,0 +1,70 @@
+using System.Management.Automation;
+using AuditOrleans.PowerShell.Internal;
+
+namespace AuditOrleans.PowerShell.Cmdlets;
+
+/// <summary>
+/// Lists the alerts that fired in a project, newest first: when, what behaviour, how severe,
+/// to whom they were sent, whether delivery succeeded, and the link to the audit log.
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "AuditAlertHistory")]
+[OutputType(typeof(AuditAlertFiring))]
+public sealed class GetAuditAlertHistoryCommand : AuditCmdlet
+{
+    /// <summary>Only this alert.</summary>
+    [Parameter(Position = 0)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(AlertNameCompleter))]
+    public string? Name { get; set; }
+
+    /// <summary>Only this region (or zone).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(RegionCompleter))]
+    public string? Region { get; set; }
+
+    /// <summary>Project; default: the project of Connect-AuditCluster.</summary>
+    [Parameter]
+    public string? ProjectId { get; set; }
+
+    /// <summary>Only alerts triggered at or after this time. A time without zone is UTC.</summary>
+    [Parameter]
+    public DateTime? After { get; set; }
+
+    /// <summary>At most this many firings (newest first).</summary>
+    [Parameter]
+    [ValidateRange(1, 10000)]
+    public int First { get; set; } = 100;
+
+    protected override void EndProcessing()
+    {
+        AlertName? alert = null;
+        if (Name is not null)
+        {
+            if (!AlertCatalog.TryParse(Name, out var parsed))
+            {
+                ThrowAuditError(Names.DescribeUnknownAlert(Name), "UnknownAlertName", ErrorCategory.InvalidArgument, Name);
+            }
+
+            alert = parsed;
+        }
+
+        var query = new AlertHistoryQuery
+        {
+            ProjectId = ResolveProjectId(ProjectId),
+            Region = Region is null ? null : Names.NormalizeRegion(Region),
+            Alert = alert,
+            TriggeredAfter = AuditEventQueryCommand.ToUtc(After),
+            Limit = First,
+        };
+        var grain = Grains.GetGrain<IAuditLogGrain>(0);
+        if (TryCall(() => grain.GetAlertHistoryAsync(query), "GetAuditAlertHistoryFailed", query, out var history))
+        {
+            var consoleUrl = Connection.Settings.ConsoleUrl;
+            foreach (var fired in history)
+            {
+                WriteObject(AuditAlertFiring.From(fired, consoleUrl));
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using System.Management.Automation;
+
+namespace AuditOrleans.PowerShell.Cmdlets;
+
+/// <summary>Lists the notification contacts of a project.</summary>
+[Cmdlet(VerbsCommon.Get, "AuditNotificationContact")]
+[OutputType(typeof(AuditNotificationContact))]
+public sealed class GetAuditNotificationContactCommand : AuditCmdlet
+{
+    /// <summary>Only these addresses (wildcards allowed).</summary>
+    [Parameter(Position = 0)]
+    [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
+    public string[]? Email { get; set; }
+
+    /// <summary>Only contacts subscribed to one of these types.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public NotificationType[]? Type { get; set; }
+
+    /// <summary>Project; default: the project of Connect-AuditCluster.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? ProjectId { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var projectId = ResolveProjectId(ProjectId);
+        var grain = Grains.GetGrain<INotificationContactsGrain>(projectId);
+        if (!TryCall(grain.GetAsync, "GetNotificationContactFailed", projectId, out var contacts))
+        {
+            return;
+        }
+
+        var patterns = Email?.Select(static e => WildcardPattern.Get(e, WildcardOptions.IgnoreCase)).ToList();
+        var types = Type?.Aggregate(NotificationType.None, static (all, t) => all | t);
+        foreach (var contact in contacts.OrderBy(static c => c.Email, StringComparer.Ordinal))
+        {
+            if ((patterns is null || patterns.Any(p => p.IsMatch(contact.Email))) && (types is null || (contact.Types & types.Value) != 0))
+            {
+                WriteObject(AuditNotificationContact.From(contact));
+            }
+        }
+    }
+}

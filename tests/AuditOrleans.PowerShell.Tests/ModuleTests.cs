@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using System.Net;
+using System.Net.Sockets;
+using Xunit;
+
+namespace AuditOrleans.PowerShell.Tests;
+
+[Collection(PowerShellCollection.Name)]
+public sealed class ModuleTests(PowerShellClusterFixture fixture)
+{
+    /// <summary>Every cmdlet of the contract with the parameters scripts rely on.</summary>
+    public static readonly Dictionary<string, string[]> Contract = new()
+    {
+        ["Connect-AuditCluster"] = ["Gateway", "ProjectId", "ApiKey", "ClusterId", "ServiceId", "ConsoleUrl", "TimeoutSec", "PassThru"],
+        ["Disconnect-AuditCluster"] = [],
+        ["Get-AuditAlert"] = ["Name", "Region", "ProjectId"],
+        ["Enable-AuditAlert"] = ["Name", "Region", "ProjectId", "PassThru", "WhatIf", "Confirm"],
+        ["Disable-AuditAlert"] = ["Name", "Region", "ProjectId", "PassThru", "WhatIf", "Confirm"],
+        ["Send-AuditEvent"] = ["Id", "RecordedAt", "Locality", "OrganizationId", "ProjectId", "PrincipalId", "Principal", "SourceIp", "UserAgent",
+            "ProductName", "ServiceName", "MethodName", "StatusCode", "RequestId", "RequestBody", "Resources", "BatchSize", "PassThru"],
+        ["Get-AuditEvent"] = ["Region", "ProjectId", "RecordedAfter", "RecordedBefore", "PrincipalId", "SourceIp", "MethodName", "StatusCode",
+            "ProductName", "ResourceId", "Newest", "Oldest", "First"],
+        ["Export-AuditEvent"] = ["Path", "Region", "ProjectId", "RecordedAfter", "RecordedBefore", "PrincipalId", "SourceIp", "MethodName",
+            "StatusCode", "ProductName", "ResourceId", "Newest", "Oldest", "First", "NoClobber", "PassThru", "WhatIf"],
+        ["Get-AuditAlertHistory"] = ["Name", "Region", "ProjectId", "After", "First"],
+        ["Add-AuditNotificationContact"] = ["Email", "Type", "ProjectId", "PassThru", "WhatIf"],
+        ["Get-AuditNotificationContact"] = ["Email", "Type", "ProjectId"],
+        ["Remove-AuditNotificationContact"] = ["Email", "ProjectId", "Force", "WhatIf", "Confirm"],
+        ["Test-AuditAlert"] = ["Name", "Region", "ProjectId", "WhatIf"],
+        ["Test-AuditTrailIntegrity"] = ["Region", "ProjectId"],
+    };
+
+    [Fact]
+    public void ManifestExportsExactlyTheContractCmdletsWithTheirParameters()
+    {
+        using var ps = new PowerShellSession();
+        var commands = ps.Run("Get-Command -Module AuditOrleans").ThrowOnError().Output;
+
+        Assert.Equal(Contract.Keys.Order(), commands.Select(static c => c.Properties["Name"].Value.ToString()!).Order());
+        foreach (var command in commands)
+        {
+            var name = command.Properties["Name"].Value.ToString()!;
+            Assert.Equal("Cmdlet", command.Properties["CommandType"].Value.ToString());
+            var parameters = ((System.Collections.IDictionary)command.Properties["Parameters"].Value).Keys.Cast<string>().ToHashSet();
+            Assert.All(Contract[name], p => Assert.True(parameters.Contains(p), $"{name} has no -{p}"));
+        }
+    }
+
+    [Fact]
+    public void ManifestIsCoreOnlyWithTheBuildVersion()
+    {
+        using var ps = new PowerShellSession(import: false);
+        var module = Assert.Single(ps.Run("Test-ModuleManifest -Path $manifest", ("manifest", PowerShellSession.ModuleManifest)).ThrowOnError().Output);
+
+        Assert.Equal(typeof(PowerShellSession).Assembly.GetName().Version!.ToString(3), module.Properties["Version"].Value.ToString());
+        Assert.Equal(["Core"], ((IEnumerable<string>)module.Properties["CompatiblePSEditions"].Value).ToArray());
+        Assert.Equal(new Version(7, 4), module.Properties["PowerShellVersion"].Value);
+    }
+
+    [Fact]
+    public void CmdletsAndOrleansLoadInTheModulesOwnLoadContext()
+    {
+        using var ps = new PowerShellSession();
+        var run = ps.Run("""
+            $command = Get-Command Connect-AuditCluster
+            [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext($command.ImplementingType.Assembly).Name
+            [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext([AuditOrleans.PowerShell.Loader.ModuleLoader]::Context.LoadFromAssemblyName([System.Reflection.AssemblyName]::new('Orleans.Core'))).Name
+            """).ThrowOnError();
+
+        Assert.Equal(["AuditOrleans", "AuditOrleans"], run.Output.Select(static o => o.BaseObject.ToString()));
+        // The test host itself runs Orleans in the default context: two copies side by side, no clash.
+        Assert.Contains(AppDomain.CurrentDomain.GetAssemblies(),
+            a => a.GetName().Name == "Orleans.Core" && System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(a) == System.Runtime.Loader.AssemblyLoadContext.Default);
+    }
+
+    [Fact]
+    public void ADeadGatewayFailsFastNamingTheGateway()
+    {
+        var port = FreePort();
+        using var ps = new PowerShellSession();
+        var clock = Stopwatch.StartNew();
+
+        var run = ps.Run("Connect-AuditCluster -Gateway $gateway -TimeoutSec 2", ("gateway", $"127.0.0.1:{port}"));
+
+        clock.Stop();
+        var error = Assert.Single(run.Errors);
+        Assert.Equal("ClusterUnreachable,AuditOrleans.PowerShell.Cmdlets.ConnectAuditClusterCommand", error.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.ConnectionError, error.CategoryInfo.Category);
+        Assert.Contains($"127.0.0.1:{port}", error.Exception.Message);
+        Assert.DoesNotContain("   at ", error.ToString());
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(6), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public void GatewayComesFromTheEnvironmentWhenNotGiven()
+    {
+        var port = FreePort();
+        using var ps = new PowerShellSession();
+
+        var run = ps.Run("""
+            $env:AUDITORLEANS_GATEWAY = $gateway
+            try { Connect-AuditCluster -TimeoutSec 1 } finally { $env:AUDITORLEANS_GATEWAY = $null }
+            """, ("gateway", $"127.0.0.1:{port}"));
+
+        Assert.Contains($"127.0.0.1:{port}", Assert.Single(run.Errors).Exception.Message);
+    }
+
+    [Fact]
+    public void CmdletsWithoutAConnectionSayToConnectFirst()
+    {
+        using var ps = new PowerShellSession();
+
+        var error = Assert.Single(ps.Run("Get-AuditAlert").Errors);
+
+        Assert.StartsWith("NotConnected,", error.FullyQualifiedErrorId);
+        Assert.Contains("Connect-AuditCluster", error.ErrorDetails.RecommendedAction);
+    }
+
+    [Fact]
+    public void ConnectionDefaultsTheProjectAndDisconnectCloses()
+    {
+        using var ps = fixture.Connect("proj-connect");
+        var alerts = ps.Run("Get-AuditAlert -Region fr-par").ThrowOnError();
+        Assert.All(alerts.Property("ProjectId"), p => Assert.Equal("proj-connect", p));
+
+        ps.Run("Disconnect-AuditCluster").ThrowOnError();
+        Assert.StartsWith("NotConnected,", Assert.Single(ps.Run("Get-AuditAlert").Errors).FullyQualifiedErrorId);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

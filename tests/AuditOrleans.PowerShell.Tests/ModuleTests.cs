@@ -48,6 +48,24 @@ public sealed class ModuleTests(PowerShellClusterFixture fixture)
     }
 
     [Fact]
+    public void EveryCmdletHasHelpWithExamples()
+    {
+        using var ps = new PowerShellSession();
+
+        foreach (var name in Contract.Keys)
+        {
+            var help = Assert.Single(ps.Run("Get-Help -Name $name -Full", ("name", name)).ThrowOnError().Output);
+            var synopsis = help.Properties["Synopsis"].Value?.ToString()?.Trim();
+            Assert.False(string.IsNullOrEmpty(synopsis) || synopsis.StartsWith(name, StringComparison.Ordinal), $"{name} has no synopsis");
+            var examples = ps.Run("@((Get-Help -Name $name -Examples).examples.example).Count", ("name", name)).ThrowOnError();
+            Assert.True((int)examples.Output[0].BaseObject > 0, $"{name} has no example");
+        }
+
+        var about = ps.Run("Get-Help about_AuditOrleans").ThrowOnError();
+        Assert.Contains("Enable-AuditAlert -Name HttpForbiddenErrorRateHigh -Region fr-par", string.Join("\n", about.Output));
+    }
+
+    [Fact]
     public void ManifestIsCoreOnlyWithTheBuildVersion()
     {
         using var ps = new PowerShellSession(import: false);

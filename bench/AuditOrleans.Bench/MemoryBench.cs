@@ -1,0 +1,187 @@
+using System.Diagnostics;
+using Orleans.Runtime;
+
+namespace AuditOrleans.Bench;
+
+/// <summary>
+/// Managed memory per active project-region detector with a full 403 window: N project-regions
+/// receive 21 403s each through the client (so each has a DetectorGrain and its
+/// AlertConfigGrain active), and the live managed heap is compared before and after. The same is
+/// done for N empty grains (what an Orleans activation costs by itself) and for N alert
+/// configuration grains alone, to say where the bytes go.
+/// </summary>
+public sealed class MemoryBench(BenchHost host, Settings settings, TextWriter log)
+{
+    private const int Concurrency = 4;
+    private const int ProjectRegionsPerBatch = 100;
+    private static readonly string[] Regions = ["fr-par", "nl-ams", "pl-waw"];
+
+    public async Task RunAsync(Report report, CancellationToken cancellationToken)
+    {
+        var n = settings.Detectors;
+
+        // Warm-up: every code path and pool used below, so that the measured delta holds only the activations.
+        await ActivateDetectorsAsync("mwarm", 300, cancellationToken);
+        await PingEmptyAsync("warm", 300, cancellationToken);
+        await ReadConfigsAsync("cwarm", 300, cancellationToken);
+
+        var before = Settle();
+        var stopwatch = Stopwatch.StartNew();
+        var keys = await ActivateDetectorsAsync("mem", n, cancellationToken);
+        var activateSeconds = stopwatch.Elapsed.TotalSeconds;
+        var full = await CountFullWindowsAsync(keys, cancellationToken);
+        var after = Settle();
+        if (full != n)
+        {
+            throw new InvalidOperationException($"Only {full} of {n} detectors hold a full window of 21 403s.");
+        }
+
+        var (detectors, configs) = await CountActivationsAsync();
+        if (detectors < n)
+        {
+            throw new InvalidOperationException($"Only {detectors} of {n} detector activations are alive: some were collected during the measurement.");
+        }
+
+        var perDetector = (after.Live - before.Live) / (double)n;
+        log.WriteLine($"  memory: {n:N0} detectors activated and filled in {activateSeconds:0.0} s; live heap {before.Live / 1e6:0.0} -> {after.Live / 1e6:0.0} MB");
+
+        var emptyBefore = Settle();
+        await PingEmptyAsync("empty", n, cancellationToken);
+        var emptyAfter = Settle();
+        var perEmpty = (emptyAfter.Live - emptyBefore.Live) / (double)n;
+
+        var configBefore = Settle();
+        await ReadConfigsAsync("cfg", n, cancellationToken);
+        var configAfter = Settle();
+        var perConfig = (configAfter.Live - configBefore.Live) / (double)n;
+        log.WriteLine($"  memory: per detector {perDetector:N0} B, per empty activation {perEmpty:N0} B, per alert-config grain alone {perConfig:N0} B");
+
+        report.Add(new Figure("memory.bytes_per_detector", "memory: managed bytes per active project-region detector (full window)", perDetector, "B")
+        {
+            BaselineKey = "memory.baseline_bytes_per_empty_activation",
+            Baseline = perEmpty,
+            BaselineLabel = "empty grain activation",
+            RatioKey = "memory.ratio",
+            Ratio = perDetector / perEmpty,
+            Target = "<= 4096 B",
+            Met = perDetector <= 4096,
+            Extra = new Dictionary<string, double>
+            {
+                ["memory.bytes_per_alert_config_grain"] = perConfig,
+                ["memory.heap_bytes_per_detector"] = (after.Heap - before.Heap) / (double)n,
+                ["memory.detectors"] = n,
+                ["memory.detector_activations"] = detectors,
+                ["memory.alert_config_activations"] = configs,
+                ["memory.activate_per_s"] = n / activateSeconds,
+            },
+        });
+        report.Note("memory",
+            $"{n:N0} project-regions{(settings.Quick ? " (--quick; the full run uses 100,000)" : "")}, each sent 21 403s within 5 minutes through the client " +
+            $"(alerts inactive), every window checked full; live managed heap after a full blocking GC, before and after, divided by N. " +
+            "A project-region's detector is two activations (DetectorGrain + its AlertConfigGrain, which it reads on every batch) plus what they hold; " +
+            $"the baseline is one activation of an empty grain; an AlertConfigGrain alone (state read from storage) costs {perConfig:N0} B.");
+    }
+
+    private async Task<List<string>> ActivateDetectorsAsync(string prefix, int count, CancellationToken cancellationToken)
+    {
+        var run = Guid.NewGuid().ToString("N")[..12];
+        var keys = Enumerable.Range(0, count).Select(i => Scope.Key($"{prefix}-{run}-{i / Regions.Length:D7}", Regions[i % Regions.Length])).ToList();
+        var now = DateTimeOffset.UtcNow;
+        var workload = new Workload(3);
+        var ingest = host.Client.GetGrain<IIngestGrain>(0);
+        var next = -1;
+        var chunks = keys.Chunk(ProjectRegionsPerBatch).ToArray();
+        await Task.WhenAll(Enumerable.Range(0, Concurrency).Select(async _ =>
+        {
+            int c;
+            while ((c = Interlocked.Increment(ref next)) < chunks.Length)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var events = new List<AuditEvent>(chunks[c].Length * 21);
+                foreach (var key in chunks[c])
+                {
+                    var (project, region) = Scope.ParseKey(key);
+                    for (var i = 0; i < 21; i++)
+                    {
+                        events.Add(workload.Event(project, region, now.AddSeconds(-240 + (i * 10)), 403));
+                    }
+                }
+
+                var result = await ingest.IngestAsync(Scope.DefaultProjectId, events);
+                if (result.Accepted != events.Count)
+                {
+                    throw new InvalidOperationException($"The engine accepted {result.Accepted} of {events.Count} events: {result.Errors.FirstOrDefault()?.Message}");
+                }
+            }
+        }));
+        return keys;
+    }
+
+    private async Task<int> CountFullWindowsAsync(List<string> keys, CancellationToken cancellationToken)
+    {
+        var full = 0;
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, Concurrency * 4).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < keys.Count)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var status = await host.Client.GetGrain<IDetectorGrain>(keys[i]).GetStatusAsync();
+                if (status.ForbiddenInWindow == 21)
+                {
+                    Interlocked.Increment(ref full);
+                }
+            }
+        }));
+        return full;
+    }
+
+    private async Task PingEmptyAsync(string prefix, int count, CancellationToken cancellationToken)
+    {
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, Concurrency * 4).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < count)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                await host.Client.GetGrain<IEmptyGrain>($"{prefix}-{i:D7}").PingAsync();
+            }
+        }));
+    }
+
+    private async Task ReadConfigsAsync(string prefix, int count, CancellationToken cancellationToken)
+    {
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, Concurrency * 4).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < count)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                await host.Client.GetGrain<IAlertConfigGrain>(Scope.Key($"{prefix}-{i / Regions.Length:D7}", Regions[i % Regions.Length])).GetAsync();
+            }
+        }));
+    }
+
+    private async Task<(int Detectors, int Configs)> CountActivationsAsync()
+    {
+        var statistics = await host.Client.GetGrain<IManagementGrain>(0).GetSimpleGrainStatistics();
+        int Count(string type) => statistics.Where(s => s.GrainType.Contains(type, StringComparison.Ordinal)).Sum(static s => s.ActivationCount);
+        return (Count("DetectorGrain"), Count("AlertConfigGrain"));
+    }
+
+    /// <summary>Live managed bytes and heap size after full, blocking, compacting collections.</summary>
+    private static (long Live, long Heap) Settle()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+        }
+
+        var live = GC.GetTotalMemory(forceFullCollection: true);
+        return (live, GC.GetGCMemoryInfo(GCKind.FullBlocking).HeapSizeBytes);
+    }
+}

@@ -1,0 +1,179 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace AuditOrleans.Bench;
+
+/// <summary>What a run measures and how long it takes.</summary>
+public sealed record Settings(
+    bool Quick,
+    int IngestRounds,
+    int IngestBatches,
+    int IngestBatchSize,
+    int IngestProjects,
+    int DetectTrials,
+    int Detectors,
+    int DetectorRounds,
+    int DetectorEvents)
+{
+    public static Settings For(bool quick) => quick
+        ? new(true, IngestRounds: 5, IngestBatches: 30, IngestBatchSize: 500, IngestProjects: 20, DetectTrials: 100, Detectors: 10_000, DetectorRounds: 9, DetectorEvents: 2_000_000)
+        : new(false, IngestRounds: 9, IngestBatches: 80, IngestBatchSize: 500, IngestProjects: 20, DetectTrials: 250, Detectors: 100_000, DetectorRounds: 15, DetectorEvents: 4_000_000);
+}
+
+/// <summary>One measured figure, with its baseline measured in the same run.</summary>
+public sealed record Figure(string Key, string Label, double Value, string Unit)
+{
+    public string? BaselineKey { get; init; }
+
+    public double? Baseline { get; init; }
+
+    public string? BaselineLabel { get; init; }
+
+    public string? RatioKey { get; init; }
+
+    public double? Ratio { get; init; }
+
+    public string? Target { get; init; }
+
+    public bool? Met { get; init; }
+
+    public IReadOnlyList<double>? Samples { get; init; }
+
+    public IReadOnlyList<double>? BaselineSamples { get; init; }
+
+    /// <summary>Further figures of the same measurement (keys and values), written to the JSON file.</summary>
+    public IReadOnlyDictionary<string, double> Extra { get; init; } = new Dictionary<string, double>();
+}
+
+public static class Stats
+{
+    public static double Median(IEnumerable<double> values) => Percentile(values, 50);
+
+    /// <summary>Nearest-rank percentile.</summary>
+    public static double Percentile(IEnumerable<double> values, double percent)
+    {
+        var sorted = values.Order().ToArray();
+        if (sorted.Length == 0)
+        {
+            throw new InvalidOperationException("No samples.");
+        }
+
+        var rank = (int)Math.Ceiling(percent / 100.0 * sorted.Length);
+        return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
+    }
+}
+
+/// <summary>The figures of a run: a console table and a JSON file with the same content.</summary>
+public sealed class Report(Settings settings)
+{
+    private readonly List<Figure> figures = [];
+    private readonly Dictionary<string, string> notes = new(StringComparer.Ordinal);
+
+    public IReadOnlyList<Figure> Figures => figures;
+
+    public void Add(Figure figure) => figures.Add(figure);
+
+    public void Note(string topic, string text) => notes[topic] = text;
+
+    public static string Machine()
+    {
+        var os = File.Exists("/etc/os-release")
+            ? File.ReadLines("/etc/os-release").FirstOrDefault(static l => l.StartsWith("PRETTY_NAME=", StringComparison.Ordinal))?["PRETTY_NAME=".Length..].Trim('"')
+            : null;
+        return $"{Environment.ProcessorCount} cores, {os ?? RuntimeInformation.OSDescription}, .NET {Environment.Version}, {RuntimeInformation.ProcessArchitecture}";
+    }
+
+    public string Table(TimeSpan duration)
+    {
+        var rows = new List<string[]> { new[] { "figure", "value", "baseline", "ratio", "target" } };
+        foreach (var f in figures)
+        {
+            rows.Add(
+            [
+                f.Key,
+                $"{Format(f.Value)} {f.Unit}",
+                f.Baseline is { } b ? $"{Format(b)} {f.Unit}" + (f.BaselineLabel is { } l ? $" ({l})" : "") : "",
+                f.Ratio is { } r ? r.ToString("0.00", CultureInfo.InvariantCulture) : "",
+                f.Target is { } t ? $"{t}: {(f.Met == true ? "met" : "MISSED")}" : "",
+            ]);
+        }
+
+        var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
+        var text = new StringBuilder();
+        foreach (var (row, index) in rows.Select(static (r, i) => (r, i)))
+        {
+            text.Append("| ").AppendJoin(" | ", row.Select((cell, c) => cell.PadRight(widths[c]))).AppendLine(" |");
+            if (index == 0)
+            {
+                text.Append("| ").AppendJoin(" | ", widths.Select(static w => new string('-', w))).AppendLine(" |");
+            }
+        }
+
+        text.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Machine()}. Mode: {(settings.Quick ? "--quick" : "full")}. Duration: {duration.TotalSeconds:0} s.");
+        foreach (var (topic, note) in notes)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"- {topic}: {note}");
+        }
+
+        return text.ToString();
+    }
+
+    public string Json(TimeSpan duration, DateTimeOffset startedAt)
+    {
+        var root = new JsonObject();
+        foreach (var f in figures)
+        {
+            root[f.Key] = Round(f.Value);
+            if (f.BaselineKey is not null && f.Baseline is { } b)
+            {
+                root[f.BaselineKey] = Round(b);
+            }
+
+            if (f.RatioKey is not null && f.Ratio is { } r)
+            {
+                root[f.RatioKey] = Math.Round(r, 4);
+            }
+
+            foreach (var (key, value) in f.Extra)
+            {
+                root[key] = Round(value);
+            }
+        }
+
+        root["run"] = new JsonObject
+        {
+            ["mode"] = settings.Quick ? "quick" : "full",
+            ["started_at"] = startedAt.ToString("O", CultureInfo.InvariantCulture),
+            ["duration_s"] = Math.Round(duration.TotalSeconds, 1),
+            ["machine"] = Machine(),
+            ["detectors"] = settings.Detectors,
+            ["detect_trials"] = settings.DetectTrials,
+        };
+        root["figures"] = new JsonArray([.. figures.Select(static f => (JsonNode)new JsonObject
+        {
+            ["key"] = f.Key,
+            ["label"] = f.Label,
+            ["value"] = Round(f.Value),
+            ["unit"] = f.Unit,
+            ["baseline_key"] = f.BaselineKey,
+            ["baseline"] = f.Baseline is { } b ? Round(b) : null,
+            ["baseline_label"] = f.BaselineLabel,
+            ["ratio"] = f.Ratio is { } r ? Math.Round(r, 4) : null,
+            ["target"] = f.Target,
+            ["met"] = f.Met,
+            ["samples"] = f.Samples is { } s ? new JsonArray([.. s.Select(static v => (JsonNode)Round(v))]) : null,
+            ["baseline_samples"] = f.BaselineSamples is { } bs ? new JsonArray([.. bs.Select(static v => (JsonNode)Round(v))]) : null,
+        })]);
+        root["notes"] = new JsonObject([.. notes.Select(static n => KeyValuePair.Create(n.Key, (JsonNode?)n.Value))]);
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    private static double Round(double value) => Math.Abs(value) >= 100 ? Math.Round(value) : Math.Round(value, 3);
+
+    private static string Format(double value) => Math.Abs(value) >= 100
+        ? value.ToString("N0", CultureInfo.InvariantCulture)
+        : value.ToString("0.###", CultureInfo.InvariantCulture);
+}

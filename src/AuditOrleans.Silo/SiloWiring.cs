@@ -44,7 +44,7 @@ public static class SiloWiring
                 silo.UseAdoNetClustering(o =>
                 {
                     o.Invariant = invariant;
-                    o.ConnectionString = options.Storage.ConnectionString;
+                    o.ConnectionString = AuditDatabase.ProviderConnectionString(options.Storage);
                 });
                 silo.Configure<ClusterMembershipOptions>(o =>
                 {
@@ -66,7 +66,7 @@ public static class SiloWiring
         silo.AddAdoNetGrainStorage(GrainStorage.Name, o =>
         {
             o.Invariant = invariant;
-            o.ConnectionString = options.Storage.ConnectionString;
+            o.ConnectionString = AuditDatabase.ProviderConnectionString(options.Storage);
         });
 
         silo.ConfigureServices(services =>

@@ -12,10 +12,24 @@ namespace AuditOrleans.Grains.Storage;
 /// serialises writers where the engine needs it (SQLite has one writer at a time; doing the
 /// waiting here is cheaper and fairer than SQLITE_BUSY retries).
 /// </summary>
+/// <remarks>
+/// SQLite writes are group-committed: writers queue their work, and whichever holds the write
+/// gate runs every queued work item in one transaction on the one writer connection, each in
+/// its own savepoint, then commits once. A work item that fails is rolled back to its savepoint
+/// and fails alone; the others are committed. Each caller returns after the commit that holds
+/// its work, so durability is unchanged, while concurrent writers (the detectors of many
+/// project-regions) share one fsync instead of paying one each.
+/// </remarks>
 public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options, ILogger<AuditDatabase> logger) : IDisposable
 {
+    /// <summary>Most work items committed together.</summary>
+    public const int MaxGroupSize = 256;
+
     private readonly StorageOptions storage = options.Value.Storage;
+    private readonly string connectionString = ProviderConnectionString(options.Value.Storage);
     private readonly SemaphoreSlim writeGate = new(1, 1);
+    private readonly Queue<PendingWrite> pending = new();
+    private SqliteConnection? writer;
 
     public StorageProvider Provider => storage.Provider;
 
@@ -23,7 +37,17 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
     public string Invariant => InvariantFor(storage.Provider);
 
     /// <summary>The connection string Orleans' providers should use (SQLite: with the settings this class applies).</summary>
-    public string ConnectionString => storage.ConnectionString;
+    public string ConnectionString => connectionString;
+
+    /// <summary>
+    /// The connection string every component of the silo uses. SQLite: Microsoft.Data.Sqlite's
+    /// connection pool is turned off, because concurrent opens can hand one native connection
+    /// to two owners (dotnet/efcore#39008), which showed here as "Safety level may not be
+    /// changed inside a transaction" when many detectors activate at once.
+    /// </summary>
+    public static string ProviderConnectionString(StorageOptions storage) => storage.Provider == StorageProvider.Sqlite
+        ? new SqliteConnectionStringBuilder(storage.ConnectionString) { Pooling = false }.ToString()
+        : storage.ConnectionString;
 
     public static string InvariantFor(StorageProvider provider) => provider switch
     {
@@ -56,16 +80,11 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
         }
     }
 
-    /// <summary>Runs <paramref name="work"/> in one write transaction and commits it.</summary>
+    /// <summary>Runs <paramref name="work"/> in one write transaction and commits it (SQLite: possibly together with other writers' work, see the remarks).</summary>
     public async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken = default)
     {
-        var gated = storage.Provider == StorageProvider.Sqlite;
-        if (gated)
-        {
-            await writeGate.WaitAsync(cancellationToken);
-        }
-
-        try
+        ArgumentNullException.ThrowIfNull(work);
+        if (storage.Provider != StorageProvider.Sqlite)
         {
             await using var connection = await OpenAsync(cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
@@ -73,15 +92,44 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
             await transaction.CommitAsync(cancellationToken);
             return result;
         }
-        finally
+
+        var write = new PendingWrite<T>(work);
+        lock (pending)
         {
-            if (gated)
+            pending.Enqueue(write);
+        }
+
+        while (!write.Completion.IsCompleted)
+        {
+            try
+            {
+                await writeGate.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (write.TryCancel())
+            {
+                throw;
+            }
+            catch (OperationCanceledException)
+            {
+                // Another writer already took this work: its commit decides the outcome.
+                break;
+            }
+
+            try
+            {
+                if (!write.Completion.IsCompleted)
+                {
+                    await CommitPendingAsync();
+                }
+            }
+            finally
             {
                 writeGate.Release();
             }
         }
-    }
 
+        return await write.Completion;
+    }
     /// <summary>Creates or upgrades the schema from deploy/sql/{provider}/ (idempotent).</summary>
     public async Task ApplySchemaAsync(CancellationToken cancellationToken = default)
     {
@@ -118,17 +166,131 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
         }
     }
 
-    public void Dispose() => writeGate.Dispose();
+    public void Dispose()
+    {
+        writer?.Dispose();
+        writer = null;
+        writeGate.Dispose();
+    }
+
+    /// <summary>Runs the queued writes in one transaction; called with the write gate held.</summary>
+    private async Task CommitPendingAsync()
+    {
+        var group = new List<PendingWrite>();
+        lock (pending)
+        {
+            while (group.Count < MaxGroupSize && pending.TryDequeue(out var next))
+            {
+                if (next.TryTake())
+                {
+                    group.Add(next);
+                }
+            }
+        }
+
+        if (group.Count == 0)
+        {
+            return;
+        }
+
+        // The group's transaction must not be cut short by one caller's cancellation.
+        var none = CancellationToken.None;
+        var succeeded = new List<PendingWrite>(group.Count);
+        try
+        {
+            writer ??= await OpenWriterAsync();
+            await using var transaction = await writer.BeginTransactionAsync(IsolationLevel.ReadCommitted, none);
+            foreach (var write in group)
+            {
+                await transaction.SaveAsync("w", none);
+                try
+                {
+                    await write.RunAsync(writer, transaction);
+                    await transaction.ReleaseAsync("w", none);
+                    succeeded.Add(write);
+                }
+                catch (Exception ex) when (ex is not DbException { } db || !IsConnectionFatal(db))
+                {
+                    // Undo this work only; the others of the group go on.
+                    await transaction.RollbackAsync("w", none);
+                    await transaction.ReleaseAsync("w", none);
+                    write.Fail(ex);
+                }
+            }
+
+            await transaction.CommitAsync(none);
+        }
+        catch (Exception ex)
+        {
+            foreach (var write in group)
+            {
+                write.Fail(ex);
+            }
+
+            // The connection's state is unknown after a failed commit: start the next group on a new one.
+            writer?.Dispose();
+            writer = null;
+            return;
+        }
+
+        foreach (var write in succeeded)
+        {
+            write.Complete();
+        }
+    }
+
+    private async Task<SqliteConnection> OpenWriterAsync() => (SqliteConnection)await OpenAsync(CancellationToken.None);
+
+    /// <summary>Errors after which nothing more can be done in the transaction (I/O, full disk, corruption).</summary>
+    private static bool IsConnectionFatal(DbException ex) =>
+        ex is SqliteException { SqliteErrorCode: 10 or 11 or 13 or 26 or 7 };
 
     private DbConnection CreateConnection() => storage.Provider switch
     {
-        StorageProvider.Sqlite => new SqliteConnection(storage.ConnectionString),
+        StorageProvider.Sqlite => new SqliteConnection(connectionString),
         StorageProvider.PostgreSql => new NpgsqlConnection(storage.ConnectionString),
         _ => throw new InvalidOperationException($"Unknown storage provider {storage.Provider}."),
     };
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Applied schema script {Script} ({Provider})")]
     private static partial void LogSchemaApplied(ILogger logger, string script, StorageProvider provider);
+}
+
+/// <summary>A queued write of <see cref="AuditDatabase.WriteAsync{T}"/>.</summary>
+internal abstract class PendingWrite
+{
+    private const int Queued = 0;
+    private const int Taken = 1;
+    private const int Cancelled = 2;
+
+    private int state;
+
+    /// <summary>Claims the work for a group; false when its caller gave up first.</summary>
+    public bool TryTake() => Interlocked.CompareExchange(ref state, Taken, Queued) == Queued;
+
+    /// <summary>Withdraws the work; false when a group already took it.</summary>
+    public bool TryCancel() => Interlocked.CompareExchange(ref state, Cancelled, Queued) == Queued;
+
+    public abstract Task RunAsync(DbConnection connection, DbTransaction transaction);
+
+    /// <summary>Reports the result of <see cref="RunAsync"/> once its transaction is committed.</summary>
+    public abstract void Complete();
+
+    public abstract void Fail(Exception exception);
+}
+
+internal sealed class PendingWrite<T>(Func<DbConnection, DbTransaction, Task<T>> work) : PendingWrite
+{
+    private readonly TaskCompletionSource<T> completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private T? result;
+
+    public Task<T> Completion => completion.Task;
+
+    public override async Task RunAsync(DbConnection connection, DbTransaction transaction) => result = await work(connection, transaction);
+
+    public override void Complete() => completion.TrySetResult(result!);
+
+    public override void Fail(Exception exception) => completion.TrySetException(exception);
 }
 
 /// <summary>The SQL scripts of deploy/sql/, embedded in this assembly at build time.</summary>

@@ -1,0 +1,121 @@
+using System.Data.Common;
+using AuditOrleans.Grains.Storage;
+using AuditOrleans.Testing;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Xunit;
+
+namespace AuditOrleans.Grains.Tests;
+
+/// <summary>Group commit of SQLite writes, on a real SQLite file.</summary>
+public sealed class AuditDatabaseTests : IAsyncLifetime
+{
+    private readonly TempDirectory directory = new("auditorleans-db");
+    private AuditDatabase database = null!;
+
+    public async Task InitializeAsync()
+    {
+        database = new AuditDatabase(
+            Options.Create(new AuditOrleansOptions { Storage = { ConnectionString = $"Data Source={directory.Combine("t.db")}" } }),
+            NullLogger<AuditDatabase>.Instance);
+        await database.ApplySchemaAsync();
+    }
+
+    public Task DisposeAsync()
+    {
+        database.Dispose();
+        directory.Dispose();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task QueuedWritesCommitTogetherAndAFailingOneIsUndoneAlone()
+    {
+        // The first write holds the gate until the others are queued behind it, so they form one group.
+        var release = new TaskCompletionSource();
+        var first = database.WriteAsync(async (c, t) =>
+        {
+            await release.Task;
+            return await InsertAsync(c, t, "first@example.com");
+        });
+        var others = Enumerable.Range(0, 5).Select(i => database.WriteAsync(async (c, t) =>
+        {
+            var n = await InsertAsync(c, t, $"w{i}@example.com");
+            return i == 2 ? throw new InvalidOperationException("work 2 fails after writing") : n;
+        })).ToList();
+        release.SetResult();
+
+        Assert.Equal(1, await first);
+        foreach (var (write, i) in others.Select(static (w, i) => (w, i)))
+        {
+            if (i == 2)
+            {
+                var error = await Assert.ThrowsAsync<InvalidOperationException>(() => write);
+                Assert.Equal("work 2 fails after writing", error.Message);
+            }
+            else
+            {
+                Assert.Equal(1, await write);
+            }
+        }
+
+        Assert.Equal(["first@example.com", "w0@example.com", "w1@example.com", "w3@example.com", "w4@example.com"], await EmailsAsync());
+    }
+
+    [Fact]
+    public async Task AUniqueViolationFailsOnlyItsOwnWork()
+    {
+        await database.WriteAsync((c, t) => InsertAsync(c, t, "taken@example.com"));
+        var release = new TaskCompletionSource();
+        var blocker = database.WriteAsync(async (c, t) =>
+        {
+            await release.Task;
+            return 0;
+        });
+        var duplicate = database.WriteAsync((c, t) => InsertAsync(c, t, "taken@example.com"));
+        var fresh = database.WriteAsync((c, t) => InsertAsync(c, t, "fresh@example.com"));
+        release.SetResult();
+        await blocker;
+
+        var error = await Assert.ThrowsAsync<SqliteException>(() => duplicate);
+        Assert.Equal(19, error.SqliteErrorCode);
+        Assert.Equal(1, await fresh);
+        Assert.Equal(["fresh@example.com", "taken@example.com"], await EmailsAsync());
+    }
+
+    [Fact]
+    public void ConnectionsBypassTheSqliteDriverPool()
+    {
+        var builder = new SqliteConnectionStringBuilder(database.ConnectionString);
+        Assert.False(builder.Pooling);
+        Assert.Equal(directory.Combine("t.db"), builder.DataSource);
+    }
+
+    private static async Task<int> InsertAsync(DbConnection connection, DbTransaction transaction, string email)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "INSERT INTO notification_contacts (project_id, email, types, created_at) VALUES ('p', @e, 1, 0)";
+        var p = command.CreateParameter();
+        p.ParameterName = "@e";
+        p.Value = email;
+        command.Parameters.Add(p);
+        return await command.ExecuteNonQueryAsync();
+    }
+
+    private async Task<List<string>> EmailsAsync()
+    {
+        await using var connection = await database.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT email FROM notification_contacts ORDER BY email";
+        var emails = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            emails.Add(reader.GetString(0));
+        }
+
+        return emails;
+    }
+}

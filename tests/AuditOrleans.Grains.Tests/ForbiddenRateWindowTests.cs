@@ -113,4 +113,49 @@ public sealed class ForbiddenRateWindowTests
         Assert.True(allocated < 1024, $"Adding a million 403s allocated {allocated} bytes.");
         Assert.Equal(ForbiddenRateWindow.Capacity, w.CountInWindow);
     }
+
+    [Fact]
+    public void LateEventsAfterTheRingWrappedAreKeptInOrder()
+    {
+        var w = new ForbiddenRateWindow();
+        AddAll(w, Enumerable.Range(0, 50).Select(i => i * 100 * Second)); // 100 s apart: 4 per 5 minutes, the ring wraps twice
+        Assert.Equal(4, w.CountInWindow);
+        var late = Enumerable.Range(0, 16).Select(i => (4700 + i) * Second).ToList(); // late, inside the window of the newest (4900 s)
+        Assert.Equal(0, AddAll(w, late));
+        Assert.Equal(20, w.CountInWindow);
+        var saved = w.Save();
+        Assert.True(w.Add(4650 * Second, active: true)); // late again: the 21st in the window
+        w.Restore(saved);
+        Assert.Equal(4900 * Second, w.Newest);
+        Assert.True(w.Add(4650 * Second, active: true));
+    }
+
+    [Fact]
+    public void DecidesLikeCountingEveryEventInAnyArrivalOrder()
+    {
+        var random = new Random(20261123);
+        for (var run = 0; run < 50; run++)
+        {
+            var w = new ForbiddenRateWindow();
+            var all = new List<long>();
+            var alerted = false;
+            long clock = 0;
+            for (var step = 0; step < 400; step++)
+            {
+                // Mostly in order with gaps around the threshold rate, sometimes late by up to 10 minutes.
+                clock += random.Next(1, 30) * Second;
+                var t = random.Next(5) == 0 ? clock - (random.Next(0, 600) * Second) : clock;
+                var active = random.Next(10) != 0;
+                all.Add(t);
+                var newest = all.Max();
+                var exceeded = all.Count(x => x >= newest - Window && x <= newest) > 20;
+                var expected = exceeded && !alerted && active;
+                alerted = exceeded && (alerted || active);
+
+                Assert.Equal(expected, w.Add(t, active));
+                Assert.Equal(newest, w.Newest);
+                Assert.Equal(exceeded, w.Exceeded);
+            }
+        }
+    }
 }

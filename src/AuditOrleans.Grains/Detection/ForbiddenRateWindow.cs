@@ -20,15 +20,18 @@ public sealed class ForbiddenRateWindow
     /// <summary>Window length in microseconds.</summary>
     public static readonly long WindowMicros = (long)AlertCatalog.ForbiddenWindow.TotalMicroseconds;
 
-    // Ascending: times[0] is the oldest kept, times[count - 1] the newest.
+    // A ring in ascending order: At(0) = times[first] is the oldest kept, At(count - 1) the
+    // newest. An in-order 403 (the usual case) overwrites the oldest slot in O(1); only a late
+    // one is inserted by shifting.
     private readonly long[] times = new long[Capacity];
+    private int first;
     private int count;
 
     /// <summary>True once the current episode has fired; cleared when the count falls back to 20 or less.</summary>
     public bool EpisodeAlerted { get; private set; }
 
     /// <summary>recorded_at (µs) of the newest 403, or null before the first.</summary>
-    public long? Newest => count == 0 ? null : times[count - 1];
+    public long? Newest => count == 0 ? null : At(count - 1);
 
     /// <summary>403 events in the window, counted up to <see cref="Capacity"/> (enough to decide the rule).</summary>
     public int CountInWindow
@@ -40,9 +43,9 @@ public sealed class ForbiddenRateWindow
                 return 0;
             }
 
-            var start = times[count - 1] - WindowMicros;
+            var start = At(count - 1) - WindowMicros;
             var n = 0;
-            for (var i = count - 1; i >= 0 && times[i] >= start; i--)
+            for (var i = count - 1; i >= 0 && At(i) >= start; i--)
             {
                 n++;
             }
@@ -52,12 +55,13 @@ public sealed class ForbiddenRateWindow
     }
 
     /// <summary>True when more than 20 events lie in the window.</summary>
-    public bool Exceeded => count == Capacity && times[0] >= times[Capacity - 1] - WindowMicros;
+    public bool Exceeded => count == Capacity && times[first] >= At(Capacity - 1) - WindowMicros;
 
     /// <summary>Replaces the state with the newest 403 timestamps read from the log.</summary>
     public void Load(ReadOnlySpan<long> newestAscending, bool episodeAlerted)
     {
         count = 0;
+        first = 0;
         foreach (var t in newestAscending)
         {
             Insert(t);
@@ -91,37 +95,57 @@ public sealed class ForbiddenRateWindow
     }
 
     /// <summary>A copy of the state, to restore if the batch that changed it is not committed.</summary>
-    public Snapshot Save() => new((long[])times.Clone(), count, EpisodeAlerted);
+    public Snapshot Save()
+    {
+        var copy = new long[Capacity];
+        for (var i = 0; i < count; i++)
+        {
+            copy[i] = At(i);
+        }
+
+        return new(copy, count, EpisodeAlerted);
+    }
 
     public void Restore(Snapshot snapshot)
     {
         Array.Copy(snapshot.Times, times, Capacity);
+        first = 0;
         count = snapshot.Count;
         EpisodeAlerted = snapshot.EpisodeAlerted;
     }
+
+    private long At(int i) => times[(first + i) % Capacity];
 
     private void Insert(long t)
     {
         if (count == Capacity)
         {
-            if (t <= times[0])
+            if (t <= times[first])
             {
                 return;
             }
 
-            // Drop the oldest, then insert in order.
-            Array.Copy(times, 1, times, 0, Capacity - 1);
+            if (t >= At(Capacity - 1))
+            {
+                // In order: the oldest slot becomes the newest.
+                times[first] = t;
+                first = (first + 1) % Capacity;
+                return;
+            }
+
+            // Late: drop the oldest, then insert in order below.
+            first = (first + 1) % Capacity;
             count--;
         }
 
         var i = count - 1;
-        while (i >= 0 && times[i] > t)
+        while (i >= 0 && At(i) > t)
         {
-            times[i + 1] = times[i];
+            times[(first + i + 1) % Capacity] = At(i);
             i--;
         }
 
-        times[i + 1] = t;
+        times[(first + i + 1) % Capacity] = t;
         count++;
     }
 

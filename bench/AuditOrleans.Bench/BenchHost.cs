@@ -45,7 +45,7 @@ public sealed class BenchHost : IAsyncDisposable
         var options = new AuditOrleansOptions
         {
             DataDirectory = directory,
-            Storage = { ConnectionString = $"Data Source={Path.Combine(directory, "auditorleans.db")};Pooling=False" },
+            Storage = { ConnectionString = $"Data Source={Path.Combine(directory, "auditorleans.db")}" },
             Cluster = { SiloPort = FreePort(), GatewayPort = FreePort(), ClusterId = "auditorleans-bench", ServiceId = "auditorleans-bench" },
             Smtp = { PickupDirectory = Path.Combine(directory, "outbox") },
             // The bench measures the engine, not access control (another feature with its own tests).

@@ -59,19 +59,19 @@ try
     {
         if (Runs("ingest"))
         {
-            Console.WriteLine("ingest...");
+            Console.WriteLine($"ingest... ({total.Elapsed.TotalSeconds:0} s)");
             await new IngestBench(host, settings, Console.Out).RunAsync(report, cancel.Token);
         }
 
         if (Runs("detector"))
         {
-            Console.WriteLine("detector...");
+            Console.WriteLine($"detector... ({total.Elapsed.TotalSeconds:0} s)");
             new DetectorBench(settings, Console.Out).Run(report);
         }
 
         if (Runs("memory"))
         {
-            Console.WriteLine("memory...");
+            Console.WriteLine($"memory... ({total.Elapsed.TotalSeconds:0} s)");
             await new MemoryBench(host, settings, Console.Out).RunAsync(report, cancel.Token);
         }
     }

@@ -19,7 +19,7 @@ public sealed record Settings(
     int DetectorEvents)
 {
     public static Settings For(bool quick) => quick
-        ? new(true, IngestRounds: 5, IngestBatches: 30, IngestBatchSize: 500, IngestProjects: 20, DetectTrials: 100, Detectors: 10_000, DetectorRounds: 9, DetectorEvents: 2_000_000)
+        ? new(true, IngestRounds: 5, IngestBatches: 20, IngestBatchSize: 500, IngestProjects: 20, DetectTrials: 100, Detectors: 10_000, DetectorRounds: 7, DetectorEvents: 1_000_000)
         : new(false, IngestRounds: 9, IngestBatches: 80, IngestBatchSize: 500, IngestProjects: 20, DetectTrials: 250, Detectors: 100_000, DetectorRounds: 15, DetectorEvents: 4_000_000);
 }
 

@@ -1,4 +1,5 @@
 using AuditOrleans.Grains.Detection;
+using AuditOrleans.Grains.Diagnostics;
 using AuditOrleans.Grains.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -28,6 +29,7 @@ public sealed partial class DetectorGrain(
     {
         (projectId, region) = GrainKeys.ProjectRegion(this.GetPrimaryKeyString(), options.Value.Regions);
         await LoadAsync(cancellationToken);
+        AuditMetrics.RecordDetectorActivation(region);
     }
 
     public async Task<AppendResult> AppendAsync(IReadOnlyList<AuditEvent> events)
@@ -108,8 +110,12 @@ public sealed partial class DetectorGrain(
             throw;
         }
 
+        AuditMetrics.RecordAccepted(region, records.Count);
+        AuditMetrics.RecordDuplicated(region, duplicates);
+        AuditMetrics.RecordForbidden(region, records.Count(static r => r.Event.StatusCode == 403));
         foreach (var alert in fired)
         {
+            AuditMetrics.RecordFired(alert.Alert, region);
             LogFired(logger, alert.Alert, projectId, region, alert.Id, alert.Deliveries.Count);
         }
 

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using AuditOrleans.Grains.Diagnostics;
 using AuditOrleans.Grains.Ingestion;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -27,6 +29,7 @@ public sealed class IngestGrain(IOptions<AuditOrleansOptions> options, TimeProvi
             throw new ArgumentException(Scope.DescribeProjectIdRule(defaultProjectId), nameof(defaultProjectId));
         }
 
+        var started = Stopwatch.GetTimestamp();
         var errors = new List<EventError>();
         var groups = new Dictionary<string, List<AuditEvent>>(StringComparer.Ordinal);
         var seen = new HashSet<(string, string)>();
@@ -36,6 +39,7 @@ public sealed class IngestGrain(IOptions<AuditOrleansOptions> options, TimeProvi
             if (events[i] is not { } raw)
             {
                 errors.Add(new EventError(i, null, "event", "The event is empty."));
+                AuditMetrics.RecordRejected(AuditMetrics.UnknownRegion, 1);
                 continue;
             }
 
@@ -43,6 +47,7 @@ public sealed class IngestGrain(IOptions<AuditOrleansOptions> options, TimeProvi
             if (result.Error is { } error)
             {
                 errors.Add(error);
+                AuditMetrics.RecordRejected(Scope.ResolveRegion(raw.Locality, raw.ProductName, options.Value.Regions) ?? AuditMetrics.UnknownRegion, 1);
                 continue;
             }
 
@@ -50,6 +55,7 @@ public sealed class IngestGrain(IOptions<AuditOrleansOptions> options, TimeProvi
             if (!seen.Add((e.ProjectId!, e.Id!)))
             {
                 duplicates++;
+                AuditMetrics.RecordDuplicated(e.Region!, 1);
                 continue;
             }
 
@@ -63,6 +69,7 @@ public sealed class IngestGrain(IOptions<AuditOrleansOptions> options, TimeProvi
         }
 
         var appended = await Task.WhenAll(groups.Select(g => GrainFactory.GetGrain<IDetectorGrain>(g.Key).AppendAsync(g.Value)));
+        AuditMetrics.RecordIngestDuration(started);
         return new IngestResult(appended.Sum(static a => a.Accepted), duplicates + appended.Sum(static a => a.Duplicates), errors);
     }
 }

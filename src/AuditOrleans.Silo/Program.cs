@@ -1,5 +1,6 @@
 using AuditOrleans.Grains;
 using AuditOrleans.Silo;
+using AuditOrleans.Silo.WebConsole;
 
 AuditOrleansOptions options;
 // appsettings.json is read from the program's folder, so `dotnet run --project src/AuditOrleans.Silo`
@@ -23,9 +24,11 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
 
 builder.UseOrleans(silo => silo.ConfigureAuditOrleans(options));
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
+builder.Services.AddAuditConsole(options);
 
 var app = builder.Build();
 app.MapGet("/healthz", () => Results.Text("ok"));
+app.MapAuditConsole(options);
 
 var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("AuditOrleans.Silo");
 app.Lifetime.ApplicationStarted.Register(() => SiloLog.Ready(

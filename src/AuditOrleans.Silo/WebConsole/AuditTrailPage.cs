@@ -1,0 +1,235 @@
+using System.Globalization;
+using System.Net;
+
+namespace AuditOrleans.Silo.WebConsole;
+
+/// <summary>
+/// <c>/audit-trail</c>: the project's events, newest first, filtered and paged. The alert
+/// emails link here with the firing's project, region and time frame (SPEC section 5).
+/// </summary>
+public static class AuditTrailPage
+{
+    public const int DefaultPageSize = 50;
+    public const int MaxPageSize = 500;
+
+    /// <summary>The filters as given in the query string (text, for the form) and as parsed.</summary>
+    public sealed class Filters
+    {
+        public string? ProjectId { get; init; }
+        public string? Region { get; init; }
+        public string? RecordedAfter { get; init; }
+        public string? RecordedBefore { get; init; }
+        public string? StatusCode { get; init; }
+        public string? MethodName { get; init; }
+        public string? Principal { get; init; }
+        public string? SourceIp { get; init; }
+        public string? Product { get; init; }
+        public string? ResourceId { get; init; }
+        public string? Continuation { get; init; }
+        public string? PageSize { get; init; }
+
+        public static Filters From(IQueryCollection q) => new()
+        {
+            ProjectId = Value(q, "project_id"),
+            Region = Value(q, "region"),
+            RecordedAfter = Value(q, "recorded_after"),
+            RecordedBefore = Value(q, "recorded_before"),
+            StatusCode = Value(q, "status_code"),
+            MethodName = Value(q, "method_name"),
+            Principal = Value(q, "principal") ?? Value(q, "principal_id"),
+            SourceIp = Value(q, "source_ip"),
+            Product = Value(q, "product") ?? Value(q, "product_name"),
+            ResourceId = Value(q, "resource_id"),
+            Continuation = Value(q, "continuation"),
+            PageSize = Value(q, "page_size"),
+        };
+
+        /// <summary>The link to this query, optionally at another page.</summary>
+        public string Link(string? continuation) => ConsoleLayout.Link(
+            "/audit-trail",
+            ("project_id", ProjectId),
+            ("region", Region),
+            ("recorded_after", RecordedAfter),
+            ("recorded_before", RecordedBefore),
+            ("status_code", StatusCode),
+            ("method_name", MethodName),
+            ("principal", Principal),
+            ("source_ip", SourceIp),
+            ("product", Product),
+            ("resource_id", ResourceId),
+            ("page_size", PageSize),
+            ("continuation", continuation));
+
+        private static string? Value(IQueryCollection q, string name) =>
+            q.TryGetValue(name, out var v) && v.ToString().Trim() is { Length: > 0 } text ? text : null;
+    }
+
+    /// <summary>Turns the filters into a query; the errors say which filter is wrong and how to write it.</summary>
+    public static (AuditQuery? Query, List<string> Errors) Parse(Filters f, string projectId, IReadOnlyCollection<string> regions)
+    {
+        var errors = new List<string>();
+        string? region = null;
+        if (f.Region is not null)
+        {
+            region = Scope.NormalizeRegion(f.Region, regions);
+            if (region is null)
+            {
+                errors.Add(Scope.DescribeUnknownRegion(f.Region, regions));
+            }
+        }
+
+        var after = ParseTime("recorded_after", f.RecordedAfter, errors);
+        var before = ParseTime("recorded_before", f.RecordedBefore, errors);
+        if (after is { } a && before is { } b && a > b)
+        {
+            errors.Add($"recorded_after ({ConsoleLayout.Time(a)}) is later than recorded_before ({ConsoleLayout.Time(b)}): swap them.");
+        }
+
+        int? status = null;
+        if (f.StatusCode is not null)
+        {
+            if (int.TryParse(f.StatusCode, NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s is >= 100 and <= 599)
+            {
+                status = s;
+            }
+            else
+            {
+                errors.Add($"status_code '{Scope.Printable(f.StatusCode)}' is not an HTTP status: use a number from 100 to 599, e.g. 403.");
+            }
+        }
+
+        if (f.SourceIp is not null && !IPAddress.TryParse(f.SourceIp, out _))
+        {
+            errors.Add($"source_ip '{Scope.Printable(f.SourceIp)}' is not an IPv4 or IPv6 address.");
+        }
+
+        var pageSize = DefaultPageSize;
+        if (f.PageSize is not null && (!int.TryParse(f.PageSize, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > MaxPageSize))
+        {
+            errors.Add($"page_size '{Scope.Printable(f.PageSize)}' is out of range: use 1 to {MaxPageSize}.");
+        }
+
+        if (errors.Count > 0)
+        {
+            return (null, errors);
+        }
+
+        return (new AuditQuery
+        {
+            ProjectId = projectId,
+            Region = region,
+            RecordedAfter = after,
+            RecordedBefore = before,
+            StatusCode = status,
+            MethodName = f.MethodName,
+            PrincipalId = f.Principal,
+            SourceIp = f.SourceIp,
+            ProductName = f.Product,
+            ResourceId = f.ResourceId,
+            Order = SortOrder.NewestFirst,
+            PageSize = pageSize,
+            ContinuationToken = f.Continuation,
+        }, errors);
+    }
+
+    public static Html Form(Filters f, string? projectId, bool projectEditable, IReadOnlyCollection<string> regions)
+    {
+        var regionOptions = Html.Join(new[] { Html.Of($"<option value=\"\">All regions</option>") }.Concat(regions.Select(r =>
+            string.Equals(r, f.Region, StringComparison.OrdinalIgnoreCase)
+                ? Html.Of($"<option value=\"{r}\" selected>{r}</option>")
+                : Html.Of($"<option value=\"{r}\">{r}</option>"))));
+        var project = projectEditable
+            ? Html.Of($"<input id=\"f-project\" name=\"project_id\" value=\"{projectId}\" required placeholder=\"project id\">")
+            : Html.Of($"<input id=\"f-project\" name=\"project_id\" value=\"{projectId}\" readonly>");
+        return Html.Of($"""
+            <form method="get" action="/audit-trail" class="filters" aria-label="Filters">
+              <label for="f-project">Project</label>{project}
+              <label for="f-region">Region</label><select id="f-region" name="region">{regionOptions}</select>
+              <label for="f-after">Recorded after (UTC)</label><input id="f-after" name="recorded_after" value="{Canonical(f.RecordedAfter)}" placeholder="2026-11-23T09:00:00Z">
+              <label for="f-before">Recorded before (UTC)</label><input id="f-before" name="recorded_before" value="{Canonical(f.RecordedBefore)}" placeholder="2026-11-23T10:00:00Z">
+              <label for="f-status">Status code</label><input id="f-status" name="status_code" value="{f.StatusCode}" inputmode="numeric" placeholder="403">
+              <label for="f-method">Method</label><input id="f-method" name="method_name" value="{f.MethodName}" placeholder="CreateAPIKey">
+              <label for="f-principal">Principal</label><input id="f-principal" name="principal" value="{f.Principal}">
+              <label for="f-ip">Source IP</label><input id="f-ip" name="source_ip" value="{f.SourceIp}">
+              <label for="f-product">Product</label><input id="f-product" name="product" value="{f.Product}" placeholder="iam">
+              <label for="f-resource">Resource id</label><input id="f-resource" name="resource_id" value="{f.ResourceId}">
+              <div class="actions"><button type="submit">Apply filters</button> <a href="{ConsoleLayout.Link("/audit-trail", ("project_id", projectId))}">Clear</a></div>
+            </form>
+            """);
+    }
+
+    public static Html Results(Filters f, AuditQuery query, AuditPage page)
+    {
+        var range = query.RecordedAfter is null && query.RecordedBefore is null
+            ? "in the last hour (no time range given)"
+            : $"recorded from {ConsoleLayout.Time(query.RecordedAfter) ?? "one hour before the end"} to {ConsoleLayout.Time(query.RecordedBefore) ?? "now"}";
+        var summary = Html.Of($"<p class=\"summary\">{page.Records.Count} event(s){(page.ContinuationToken is null ? "" : " on this page")} {range}, newest first{(query.ContinuationToken is null ? "" : " (continued)")}.</p>");
+        if (page.Records.Count == 0)
+        {
+            return Html.Of($"{summary}<p class=\"empty\">No event matches these filters.</p>");
+        }
+
+        var rows = page.Records.Select(static r => Row(r));
+        var pager = Html.Of($"""
+            <nav class="pager" aria-label="Pages">
+              {(f.Continuation is null ? Html.Empty : Html.Of($"<a href=\"{f.Link(null)}\">First page</a>"))}
+              {(page.ContinuationToken is null ? Html.Empty : Html.Of($"<a href=\"{f.Link(page.ContinuationToken)}\" rel=\"next\">Older events</a>"))}
+            </nav>
+            """);
+        return Html.Of($"""
+            {summary}
+            <table class="events">
+            <thead><tr><th scope="col">Time (UTC)</th><th scope="col">Principal</th><th scope="col">Source IP</th><th scope="col">Product / service / method</th><th scope="col">Status</th><th scope="col">Resources</th><th scope="col">User agent</th><th scope="col">Event</th></tr></thead>
+            <tbody>
+            {rows}
+            </tbody>
+            </table>
+            {pager}
+            """);
+    }
+
+    private static Html Row(AuditRecord r)
+    {
+        var e = r.Event;
+        var status = e.StatusCode ?? 0;
+        var statusClass = status >= 500 ? "s5" : status >= 400 ? "s4" : "s2";
+        var resources = e.Resources is { Count: > 0 } list
+            ? Html.Join(list.Select(static x => Html.Of($"<div class=\"res\"><span class=\"type\">{x.Type}</span> <code>{x.Id}</code>{(x.Name is null ? Html.Empty : Html.Of($" <span class=\"name\">{x.Name}</span>"))}</div>")))
+            : Html.Of($"<span class=\"none\">none</span>");
+        return Html.Of($"""
+            <tr>
+              <td class="time"><time datetime="{ConsoleLayout.Time(e.RecordedAt)}">{ConsoleLayout.Time(e.RecordedAt)}</time><div class="region">{r.Region}</div></td>
+              <td>{Or(e.PrincipalId, "anonymous")}</td>
+              <td><code>{Or(e.SourceIp, "none")}</code></td>
+              <td><div>{e.ProductName} · {e.ServiceName}</div><div class="method">{e.MethodName}</div></td>
+              <td><span class="status {statusClass}">{e.StatusCode}</span></td>
+              <td>{resources}</td>
+              <td class="ua">{Or(e.UserAgent, "none")}</td>
+              <td class="id"><code>{e.Id}</code>{(e.RequestId is null ? Html.Empty : Html.Of($"<div class=\"req\">request <code>{e.RequestId}</code></div>"))}</td>
+            </tr>
+            """);
+    }
+
+    private static Html Or(string? value, string absent) =>
+        string.IsNullOrEmpty(value) ? Html.Of($"<span class=\"none\">{absent}</span>") : Html.Of($"{value}");
+
+    private static DateTimeOffset? ParseTime(string name, string? text, List<string> errors)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (AuditEventJson.ParseTime(text) is { } value)
+        {
+            return value;
+        }
+
+        errors.Add($"{name} '{Scope.Printable(text)}' is not an ISO 8601 time: use e.g. 2026-11-23T09:00:00Z (UTC), or with an offset such as +01:00.");
+        return null;
+    }
+
+    /// <summary>A time filter as the form shows it: canonical UTC when it parses, as typed otherwise.</summary>
+    private static string? Canonical(string? text) =>
+        text is not null && AuditEventJson.ParseTime(text) is { } value ? ConsoleLayout.Time(value) : text;
+}

@@ -1,0 +1,166 @@
+using System.Security.Cryptography;
+using System.Text;
+using AuditOrleans.Grains;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Options;
+
+namespace AuditOrleans.Silo.WebConsole;
+
+/// <summary>The roles of SPEC section 8, as the console sees them.</summary>
+public enum ConsoleRole
+{
+    Owner,
+    AlertsManager,
+    ReadOnly,
+    EventWriter,
+}
+
+/// <summary>Who is using the console: the API key's id (never the secret), its role and its project.</summary>
+/// <param name="KeyId">A printable identifier of the key, for display.</param>
+/// <param name="Role">The key's role.</param>
+/// <param name="ProjectId">The key's project; null for keys valid in every project (Owner).</param>
+public sealed record ConsoleUser(string KeyId, ConsoleRole Role, string? ProjectId)
+{
+    /// <summary>The user of a console whose access control is switched off (Security:Enabled=false).</summary>
+    public static ConsoleUser Open { get; } = new("security disabled", ConsoleRole.Owner, null);
+
+    public bool InProject(string projectId) => ProjectId is not null && string.Equals(ProjectId, projectId, StringComparison.Ordinal);
+
+    /// <summary>Events, alerts, contacts and history of the project.</summary>
+    public bool CanView(string projectId) =>
+        Role == ConsoleRole.Owner || (Role is ConsoleRole.AlertsManager or ConsoleRole.ReadOnly && InProject(projectId));
+
+    /// <summary>Switching the project's alerts on and off.</summary>
+    public bool CanManageAlerts(string projectId) =>
+        Role == ConsoleRole.Owner || (Role == ConsoleRole.AlertsManager && InProject(projectId));
+
+    /// <summary>The cluster-wide metrics (aggregated per region, no project ids).</summary>
+    public bool CanReadMetrics => Role is not ConsoleRole.EventWriter;
+}
+
+/// <summary>
+/// Checks an API key presented to the console or to <c>/metrics</c>. The silo's key store is the
+/// single authority: the console never keeps its own list of keys.
+/// </summary>
+public interface IConsoleKeyValidator
+{
+    /// <summary>The key's user, or null when the key is unknown, revoked or malformed.</summary>
+    Task<ConsoleUser?> ValidateAsync(string apiKey, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The Owner key configured as <c>Security:BootstrapApiKey</c>, compared in constant time.
+/// </summary>
+public sealed class BootstrapKeyValidator(IOptions<AuditOrleansOptions> options) : IConsoleKeyValidator
+{
+    private readonly byte[]? bootstrapHash = options.Value.Security.BootstrapApiKey is { Length: > 0 } key ? Hash(key) : null;
+
+    public Task<ConsoleUser?> ValidateAsync(string apiKey, CancellationToken cancellationToken)
+    {
+        var valid = bootstrapHash is not null && CryptographicOperations.FixedTimeEquals(bootstrapHash, Hash(apiKey));
+        return Task.FromResult(valid ? new ConsoleUser("bootstrap", ConsoleRole.Owner, null) : null);
+    }
+
+    private static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
+}
+
+/// <summary>
+/// The console's session: the API key, encrypted and authenticated with ASP.NET Core data
+/// protection, in a Secure, HttpOnly, SameSite=Strict cookie without expiry (it ends with the
+/// browser session, and after <see cref="Lifetime"/> at the latest). The key is checked again on
+/// every request, so a revoked key ends its sessions at once.
+/// </summary>
+public sealed class ConsoleSession(IDataProtectionProvider dataProtection)
+{
+    public const string CookieName = "auditorleans_session";
+
+    public static readonly TimeSpan Lifetime = TimeSpan.FromHours(12);
+
+    private readonly ITimeLimitedDataProtector protector =
+        dataProtection.CreateProtector("AuditOrleans.Console.Session.v1").ToTimeLimitedDataProtector();
+
+    public void SignIn(HttpResponse response, string apiKey) =>
+        response.Cookies.Append(CookieName, protector.Protect(apiKey, Lifetime), CookieOptions());
+
+    public void SignOut(HttpResponse response) => response.Cookies.Delete(CookieName, CookieOptions());
+
+    /// <summary>The key held by the request's session cookie, or null (absent, tampered with or expired).</summary>
+    public string? ReadKey(HttpRequest request)
+    {
+        if (!request.Cookies.TryGetValue(CookieName, out var value) || string.IsNullOrEmpty(value))
+        {
+            return null;
+        }
+
+        try
+        {
+            return protector.Unprotect(value);
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+    }
+
+    private static CookieOptions CookieOptions() => new()
+    {
+        HttpOnly = true,
+        Secure = true,
+        SameSite = SameSiteMode.Strict,
+        Path = "/",
+        IsEssential = true,
+    };
+}
+
+/// <summary>How a request to the console or to <c>/metrics</c> identified itself.</summary>
+public sealed record AuthOutcome(ConsoleUser? User, bool ViaBearer, string? Problem)
+{
+    public static AuthOutcome Anonymous { get; } = new(null, false, null);
+}
+
+/// <summary>
+/// Resolves the user of a request: everyone is <see cref="ConsoleUser.Open"/> when access control
+/// is off; otherwise an <c>Authorization: Bearer</c> header, else the session cookie.
+/// </summary>
+public sealed class ConsoleAuthenticator(IOptions<AuditOrleansOptions> options, IConsoleKeyValidator validator, ConsoleSession session)
+{
+    public bool Enabled => options.Value.Security.Enabled;
+
+    public async Task<AuthOutcome> AuthenticateAsync(HttpContext context)
+    {
+        if (!Enabled)
+        {
+            return new AuthOutcome(ConsoleUser.Open, false, null);
+        }
+
+        var header = context.Request.Headers.Authorization.ToString();
+        if (header.Length > 0)
+        {
+            const string scheme = "Bearer ";
+            var key = header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) ? header[scheme.Length..].Trim() : "";
+            if (key.Length == 0)
+            {
+                return new AuthOutcome(null, true, "The Authorization header must be 'Bearer <API key>'.");
+            }
+
+            var user = await validator.ValidateAsync(key, context.RequestAborted);
+            return user is null
+                ? new AuthOutcome(null, true, "The API key is not valid: it is unknown or was revoked. Create one with New-AuditApiKey.")
+                : new AuthOutcome(user, true, null);
+        }
+
+        if (session.ReadKey(context.Request) is not { } sessionKey)
+        {
+            return AuthOutcome.Anonymous;
+        }
+
+        var sessionUser = await validator.ValidateAsync(sessionKey, context.RequestAborted);
+        if (sessionUser is null)
+        {
+            session.SignOut(context.Response);
+            return new AuthOutcome(null, false, "Your session ended: the API key is no longer valid. Sign in with a valid key.");
+        }
+
+        return new AuthOutcome(sessionUser, false, null);
+    }
+}

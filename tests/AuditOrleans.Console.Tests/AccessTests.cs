@@ -1,0 +1,103 @@
+using System.Net;
+using Xunit;
+
+namespace AuditOrleans.Console.Tests;
+
+[Collection(ConsoleCollection.Name)]
+public sealed class AccessTests(ConsoleHostFixture fixture)
+{
+    [Fact]
+    public async Task ALinkOpenedWithoutSessionGoesThroughSignInAndBackToTheLink()
+    {
+        var link = $"/audit-trail?project_id={ConsoleHostFixture.NewProjectId()}&region=fr-par&recorded_after=2026-11-23T09:00:00Z&status_code=403";
+        using var session = fixture.NewSession();
+
+        var first = await session.GetAsync(link);
+        Assert.Equal(HttpStatusCode.Found, first.Status);
+        Assert.StartsWith("/sign-in?return_url=", first.Location, StringComparison.Ordinal);
+
+        var form = await session.GetAsync(first.Location!);
+        Assert.Equal(HttpStatusCode.OK, form.Status);
+        Assert.Contains("type=\"password\"", form.Body, StringComparison.Ordinal);
+        var signedIn = await session.PostFormAsync("/sign-in", [new("api_key", fixture.OwnerKey), new("return_url", link)]);
+
+        Assert.Equal(HttpStatusCode.Found, signedIn.Status);
+        Assert.Equal(link, signedIn.Location);
+        var cookie = Assert.Single(session.LastSetCookies, static c => c.StartsWith("auditorleans_session=", StringComparison.Ordinal));
+        Assert.Contains("; secure", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("; httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("; samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("expires=", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(fixture.OwnerKey, cookie, StringComparison.Ordinal);
+        Assert.DoesNotContain(fixture.OwnerKey, signedIn.Location, StringComparison.Ordinal);
+
+        var page = await session.GetAsync(link);
+        Assert.Equal(HttpStatusCode.OK, page.Status);
+        Assert.Contains("Key <strong>", page.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain(fixture.OwnerKey, page.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain(fixture.OwnerKey, fixture.Silo.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AWrongKeyIsRefusedAndSignOutEndsTheSession()
+    {
+        using var session = fixture.NewSession();
+        var wrong = await session.SignInAsync("aok_not-a-key");
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.Status);
+        Assert.Contains("This API key is not valid", wrong.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("auditorleans_session", session.Cookies.Keys);
+
+        var bearer = await session.GetAsync("/alerts?project_id=p1", "aok_not-a-key");
+        Assert.Equal(HttpStatusCode.Unauthorized, bearer.Status);
+        Assert.Contains("invalid_token", bearer.Headers["WWW-Authenticate"], StringComparison.Ordinal);
+
+        await session.SignInAsync(fixture.OwnerKey);
+        Assert.Equal(HttpStatusCode.OK, (await session.GetAsync("/alerts?project_id=p1")).Status);
+        var signedOut = await session.PostFormAsync("/sign-out", []);
+        Assert.Equal("/sign-in", signedOut.Location);
+        Assert.DoesNotContain("auditorleans_session", session.Cookies.Keys);
+        Assert.Equal(HttpStatusCode.Found, (await session.GetAsync("/alerts?project_id=p1")).Status);
+    }
+
+    [Fact]
+    public async Task ATamperedSessionCookieIsNotASession()
+    {
+        using var session = fixture.NewSession();
+        await session.SignInAsync(fixture.OwnerKey);
+        var value = session.Cookies["auditorleans_session"];
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = new Uri(fixture.BaseUrl) };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/alerts?project_id=p1");
+        request.Headers.Add("Cookie", "auditorleans_session=" + value[..^4] + (value[^4..] == "AAAA" ? "BBBB" : "AAAA"));
+
+        using var response = await http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        Assert.StartsWith("/sign-in", response.Headers.Location?.OriginalString, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReturnUrlsLeadOnlyToThisSite()
+    {
+        using var session = fixture.NewSession();
+        foreach (var target in new[] { "https://evil.example/", "//evil.example/x", "/\\evil.example" })
+        {
+            var signedIn = await session.SignInAsync(fixture.OwnerKey, target);
+            Assert.Equal("/audit-trail", signedIn.Location);
+        }
+    }
+
+    [Fact]
+    public async Task MetricsNeedAKey()
+    {
+        using var session = fixture.NewSession();
+        var anonymous = await session.GetAsync("/metrics");
+        var wrong = await session.GetAsync("/metrics", "aok_wrong");
+        var owner = await session.GetAsync("/metrics", fixture.OwnerKey);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.Status);
+        Assert.StartsWith("Bearer", anonymous.Headers["WWW-Authenticate"], StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.Status);
+        Assert.Equal(HttpStatusCode.OK, owner.Status);
+        Assert.StartsWith("text/plain", owner.ContentType, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,84 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Hosting;
+using Xunit;
+
+namespace AuditOrleans.Console.Tests;
+
+/// <summary>
+/// One real silo host per test collection, with access control on and an Owner key, and an
+/// Orleans client connected to its gateway to send events and set up projects the way the
+/// PowerShell module does. Tests use their own project ids.
+/// </summary>
+public sealed class ConsoleHostFixture : IAsyncLifetime
+{
+    private readonly string directory = Path.Combine(Path.GetTempPath(), $"auditorleans-console-{Guid.NewGuid():N}");
+    private IHost? clientHost;
+
+    public SiloProcess Silo { get; private set; } = null!;
+
+    public IClusterClient Client => clientHost!.Services.GetRequiredService<IClusterClient>();
+
+    /// <summary>The Owner key the silo was started with (Security:BootstrapApiKey).</summary>
+    public string OwnerKey { get; } = "aok_" + Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
+
+    public string BaseUrl => Silo.BaseUrl;
+
+    public static string NewProjectId(string prefix = "c") => $"{prefix}-{Guid.NewGuid():N}";
+
+    public async Task InitializeAsync()
+    {
+        System.IO.Directory.CreateDirectory(directory);
+        Silo = await SiloProcess.StartAsync(directory, new Dictionary<string, string>
+        {
+            ["AuditOrleans:Security:Enabled"] = "true",
+            ["AuditOrleans:Security:BootstrapApiKey"] = OwnerKey,
+        });
+
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.UseOrleansClient(client => client.UseLocalhostClustering(Silo.GatewayPort, SiloProcess.ClusterId, SiloProcess.ClusterId));
+        clientHost = builder.Build();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await clientHost.StartAsync(timeout.Token);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (clientHost is not null)
+        {
+            await clientHost.StopAsync();
+            clientHost.Dispose();
+        }
+
+        if (Silo is not null)
+        {
+            await Silo.DisposeAsync();
+        }
+
+        try
+        {
+            System.IO.Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    /// <summary>A console session over HTTP (cookies, redirects and forms handled like a browser would).</summary>
+    public ConsoleSession NewSession() => new(BaseUrl);
+
+    public Task<IngestResult> SendAsync(string projectId, params AuditEvent[] events) =>
+        Client.GetGrain<IIngestGrain>(0).IngestAsync(projectId, events);
+
+    public Task<AlertConfiguration> EnableAsync(string projectId, string region, params AlertName[] alerts) =>
+        Client.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region)).SetActiveAsync(alerts.ToDictionary(static a => a, static _ => true));
+}
+
+[CollectionDefinition(Name)]
+public sealed class ConsoleCollection : ICollectionFixture<ConsoleHostFixture>
+{
+    public const string Name = "console host";
+}

@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Net;
+using Xunit;
+
+namespace AuditOrleans.Console.Tests;
+
+[Collection(ConsoleCollection.Name)]
+public sealed class MetricsTests(ConsoleHostFixture fixture)
+{
+    [Fact]
+    public async Task CountersFollowIngestionDetectionAndRejection()
+    {
+        var project = ConsoleHostFixture.NewProjectId();
+        await fixture.EnableAsync(project, "fr-par", AlertName.ApiKeyCreated);
+        var before = await ScrapeAsync();
+        var t = Events.Now().AddMinutes(-5);
+        var forbidden = Events.Call(project, t, 403, region: "pl-waw");
+        var created = Events.CreateApiKey(project, t.AddSeconds(1)); // iam: a global product, counted in fr-par
+        var ok = Events.Call(project, t.AddSeconds(2), region: "pl-waw");
+        var invalid = Events.Call(project, t, region: "pl-waw") with { StatusCode = 999 };
+
+        var first = await fixture.SendAsync(project, forbidden, created, ok, invalid);
+        var again = await fixture.SendAsync(project, forbidden);
+        Assert.Equal((3, 1), (first.Accepted, first.Rejected));
+        Assert.Equal(1, again.Duplicates);
+        var after = await ScrapeAsync();
+
+        Assert.Equal(2, Delta("auditorleans_events_accepted_total", "region=\"pl-waw\""));
+        Assert.Equal(1, Delta("auditorleans_events_accepted_total", "region=\"fr-par\""));
+        Assert.Equal(1, Delta("auditorleans_events_rejected_total", "region=\"pl-waw\""));
+        Assert.Equal(1, Delta("auditorleans_events_duplicated_total", "region=\"pl-waw\""));
+        Assert.Equal(1, Delta("auditorleans_events_forbidden_total", "region=\"pl-waw\""));
+        Assert.Equal(1, Delta("auditorleans_alerts_fired_total", "alert=\"ApiKeyCreated\"", "region=\"fr-par\""));
+        Assert.True(Delta("auditorleans_detector_activations_total", "region=\"pl-waw\"") >= 1, "A new project-region activates its detector.");
+        Assert.Equal(2, Delta("auditorleans_ingest_duration_seconds_count"));
+        Assert.Equal(2, Delta("auditorleans_ingest_duration_seconds_bucket", "le=\"+Inf\""));
+        Assert.Contains("# TYPE auditorleans_ingest_duration_seconds histogram", after.Text, StringComparison.Ordinal);
+
+        double Delta(string name, params string[] labels) => after.Sum(name, labels) - before.Sum(name, labels);
+    }
+
+    private async Task<Scrape> ScrapeAsync()
+    {
+        using var session = fixture.NewSession();
+        var response = await session.GetAsync("/metrics", fixture.OwnerKey);
+        Assert.Equal(HttpStatusCode.OK, response.Status);
+        return new Scrape(response.Body);
+    }
+
+    /// <summary>A Prometheus text exposition, read the way a scraper reads it.</summary>
+    private sealed record Scrape(string Text)
+    {
+        public double Sum(string name, params string[] labels)
+        {
+            var total = 0.0;
+            foreach (var line in Text.Split('\n'))
+            {
+                if (line.StartsWith('#') || !line.StartsWith(name, StringComparison.Ordinal) || line.Length <= name.Length || line[name.Length] is not ('{' or ' '))
+                {
+                    continue;
+                }
+
+                var labelEnd = line.LastIndexOf('}');
+                var labelText = labelEnd > 0 ? line[(name.Length + 1)..labelEnd] : "";
+                if (labels.All(l => labelText.Split(',').Contains(l)))
+                {
+                    var fields = line[(labelEnd + 1)..].Trim().Split(' ');
+                    total += double.Parse(fields[0], CultureInfo.InvariantCulture);
+                }
+            }
+
+            return total;
+        }
+    }
+}

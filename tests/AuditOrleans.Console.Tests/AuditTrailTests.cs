@@ -116,17 +116,19 @@ public sealed partial class AuditTrailTests(ConsoleHostFixture fixture)
     }
 
     [Fact]
-    public async Task TheLinkOfAFiredAlertOpensOnItsTimeFrame()
+    public async Task TheLinkOfARealAlertEmailOpensOnTheAlertsTimeFrame()
     {
         var project = ConsoleHostFixture.NewProjectId();
+        await fixture.Client.GetGrain<INotificationContactsGrain>(project).AddAsync("secops@example.com", NotificationType.Security);
         await fixture.EnableAsync(project, "fr-par", AlertName.ApiKeyCreated);
         var t = Events.Now().AddMinutes(-3);
         var before = Events.Call(project, t.AddMinutes(-6), 403, method: "CreateAPIKey");
         var created = Events.CreateApiKey(project, t);
         await fixture.SendAsync(project, before, created);
-
         var fired = Assert.Single(await fixture.Client.GetGrain<IAuditLogGrain>(0).GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = project }));
-        var link = AlertLinks.For(fixture.BaseUrl, fired);
+
+        var link = await fixture.ReadEmailLinkAsync(project);
+        Assert.StartsWith(fixture.BaseUrl + "/audit-trail?", link, StringComparison.Ordinal);
         using var session = fixture.NewSession();
         var page = await session.GetAsync(new Uri(link).PathAndQuery, fixture.OwnerKey);
 
@@ -136,6 +138,7 @@ public sealed partial class AuditTrailTests(ConsoleHostFixture fixture)
         Assert.Equal(Events.Iso(fired.WindowEnd), InputValue(page.Body, "recorded_before"));
         Assert.Equal("CreateAPIKey", InputValue(page.Body, "method_name"));
         Assert.Equal(project, InputValue(page.Body, "project_id"));
+        Assert.Contains("<option value=\"fr-par\" selected>", page.Body, StringComparison.Ordinal);
     }
 
     internal static IReadOnlyList<string> EventIds(string html) =>

@@ -70,6 +70,37 @@ public sealed class ConsoleHostFixture : IAsyncLifetime
     /// <summary>A console session over HTTP (cookies, redirects and forms handled like a browser would).</summary>
     public ConsoleSession NewSession() => new(BaseUrl);
 
+    /// <summary>
+    /// The Audit Trail link of the alert email written for a project to the silo's pickup
+    /// directory (no SMTP host is configured), waiting for the outbox to write it.
+    /// </summary>
+    public async Task<string> ReadEmailLinkAsync(string projectId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            if (System.IO.Directory.Exists(Silo.PickupDirectory))
+            {
+                foreach (var file in System.IO.Directory.EnumerateFiles(Silo.PickupDirectory, "*.eml"))
+                {
+                    using var message = await MimeKit.MimeMessage.LoadAsync(file);
+                    var match = System.Text.RegularExpressions.Regex.Match(message.TextBody ?? "", @"https?://\S+/audit-trail\?\S+");
+                    if (match.Success && match.Value.Contains("project_id=" + projectId, StringComparison.Ordinal))
+                    {
+                        return match.Value;
+                    }
+                }
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"No alert email for project {projectId} in {Silo.PickupDirectory} after 30 s. Silo output:\n{Silo.Output}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     public Task<IngestResult> SendAsync(string projectId, params AuditEvent[] events) =>
         Client.GetGrain<IIngestGrain>(0).IngestAsync(projectId, events);
 

@@ -11,6 +11,7 @@ public sealed class MetricsTests(ConsoleHostFixture fixture)
     public async Task CountersFollowIngestionDetectionAndRejection()
     {
         var project = ConsoleHostFixture.NewProjectId();
+        await fixture.Client.GetGrain<INotificationContactsGrain>(project).AddAsync("metrics@example.com", NotificationType.Security);
         await fixture.EnableAsync(project, "fr-par", AlertName.ApiKeyCreated);
         var before = await ScrapeAsync();
         var t = Events.Now().AddMinutes(-5);
@@ -23,6 +24,7 @@ public sealed class MetricsTests(ConsoleHostFixture fixture)
         var again = await fixture.SendAsync(project, forbidden);
         Assert.Equal((3, 1), (first.Accepted, first.Rejected));
         Assert.Equal(1, again.Duplicates);
+        await fixture.ReadEmailLinkAsync(project);
         var after = await ScrapeAsync();
 
         Assert.Equal(2, Delta("auditorleans_events_accepted_total", "region=\"pl-waw\""));
@@ -34,9 +36,44 @@ public sealed class MetricsTests(ConsoleHostFixture fixture)
         Assert.True(Delta("auditorleans_detector_activations_total", "region=\"pl-waw\"") >= 1, "A new project-region activates its detector.");
         Assert.Equal(2, Delta("auditorleans_ingest_duration_seconds_count"));
         Assert.Equal(2, Delta("auditorleans_ingest_duration_seconds_bucket", "le=\"+Inf\""));
+        Assert.Equal(1, Delta("auditorleans_notifications_delivered_total", "alert=\"ApiKeyCreated\"", "region=\"fr-par\""));
         Assert.Contains("# TYPE auditorleans_ingest_duration_seconds histogram", after.Text, StringComparison.Ordinal);
 
         double Delta(string name, params string[] labels) => after.Sum(name, labels) - before.Sum(name, labels);
+    }
+
+    [Fact]
+    public async Task TheGrafanaDashboardQueriesTheExportedMetrics()
+    {
+        var dashboard = File.ReadAllText(Path.Combine(RepositoryRoot(), "deploy", "grafana", "auditorleans-dashboard.json"));
+        using var json = System.Text.Json.JsonDocument.Parse(dashboard);
+        var names = System.Text.RegularExpressions.Regex.Matches(dashboard, "auditorleans_[a-z_]+").Select(static m => m.Value).ToHashSet();
+        Assert.Equal(9, names.Count);
+
+        var project = ConsoleHostFixture.NewProjectId();
+        await fixture.Client.GetGrain<INotificationContactsGrain>(project).AddAsync("dashboard@example.com", NotificationType.Security);
+        await fixture.EnableAsync(project, "fr-par", AlertName.ApiKeyCreated);
+        await fixture.SendAsync(project, Events.CreateApiKey(project, Events.Now().AddMinutes(-1)), Events.Call(project, Events.Now(), 200) with { StatusCode = 42 });
+        await fixture.SendAsync(project, Events.Call(project, Events.Now().AddMinutes(-1), 403) with { Id = "dup-" + project }, Events.Call(project, Events.Now().AddMinutes(-1), 403) with { Id = "dup-" + project });
+        await fixture.ReadEmailLinkAsync(project);
+        var scrape = await ScrapeAsync();
+
+        // Failed deliveries only appear once an SMTP server has refused something; every other series is there by now.
+        foreach (var name in names.Where(static n => n != "auditorleans_notifications_failed_total"))
+        {
+            Assert.True(scrape.Text.Contains("\n" + name, StringComparison.Ordinal), $"{name} (queried by the dashboard) is not exported.");
+        }
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "AuditOrleans.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("AuditOrleans.sln not found above the test output.");
     }
 
     private async Task<Scrape> ScrapeAsync()

@@ -33,7 +33,7 @@ public sealed class SiloProcess : IAsyncDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "exec", silo, "--contentRoot", Path.GetDirectoryName(silo)!, "--urls", BaseUrl })
+        foreach (var arg in new[] { "exec", silo, "--urls", BaseUrl })
         {
             start.ArgumentList.Add(arg);
         }

@@ -1,3 +1,4 @@
+using AuditOrleans.Grains.Diagnostics;
 using AuditOrleans.Grains.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -191,20 +192,24 @@ public sealed partial class NotificationGrain(
                     case SendStatus.Delivered:
                         await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Delivered, attempts, null, now, now, CancellationToken.None);
                         LogDelivered(logger, delivery.Alert.Alert, alertId, recipient, attempts);
+                        AuditMetrics.RecordDelivered(delivery.Alert.Alert, delivery.Alert.Region);
                         break;
                     case SendStatus.Permanent:
                         await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Failed, attempts, outcome.Error, now, null, CancellationToken.None);
                         LogRefused(logger, alertId, recipient, outcome.Error);
+                        AuditMetrics.RecordDeliveryFailed(delivery.Alert.Alert, delivery.Alert.Region, final: true);
                         break;
                     case SendStatus.Transient when attempts >= smtp.MaxAttempts:
                         var error = $"Gave up after {attempts} attempts (Smtp:MaxAttempts). Last error: {outcome.Error}";
                         await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Failed, attempts, error, now, null, CancellationToken.None);
                         LogGaveUp(logger, alertId, recipient, attempts, outcome.Error);
+                        AuditMetrics.RecordDeliveryFailed(delivery.Alert.Alert, delivery.Alert.Region, final: true);
                         break;
                     default:
                         var next = now + RetryDelay(smtp, attempts);
                         await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Retrying, attempts, outcome.Error, next, null, CancellationToken.None);
                         LogRetrying(logger, alertId, recipient, attempts, next, outcome.Error);
+                        AuditMetrics.RecordDeliveryFailed(delivery.Alert.Alert, delivery.Alert.Region, final: false);
                         break;
                 }
             }

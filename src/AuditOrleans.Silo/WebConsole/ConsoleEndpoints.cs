@@ -1,6 +1,7 @@
 using System.Net;
 using AuditOrleans.Grains;
 using AuditOrleans.Grains.Diagnostics;
+using AuditOrleans.Grains.Notifications;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -34,7 +35,14 @@ public static class ConsoleEndpoints
         services.AddSingleton<ConsoleAuthenticator>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(AuditMetrics.MeterName)
-            .AddPrometheusExporter(o => o.DisableTotalNameSuffixForCounters = false));
+            .AddPrometheusExporter(o =>
+            {
+                o.DisableTotalNameSuffixForCounters = false;
+
+                // Every scrape reads the instruments afresh (the exporter caches 300 ms by default,
+                // which hides what happened between two close scrapes).
+                o.ScrapeResponseCacheDurationMilliseconds = 0;
+            }));
         return services;
     }
 
@@ -288,15 +296,8 @@ public static class ConsoleEndpoints
         return ConsoleLayout.Render(page, title, ConsoleTab.History, Html.Of($"{selector}{table}"), projectId, region);
     }
 
-    /// <summary>The console-relative link to a firing's events (the same filters as the email's link).</summary>
-    private static string AuditTrailLinkFor(FiredAlert alert) => ConsoleLayout.Link(
-        "/audit-trail",
-        ("project_id", alert.ProjectId),
-        ("region", alert.Region),
-        ("recorded_after", ConsoleLayout.Time(alert.WindowStart)),
-        ("recorded_before", ConsoleLayout.Time(alert.WindowEnd)),
-        ("status_code", alert.Alert == AlertName.HttpForbiddenErrorRateHigh ? "403" : null),
-        ("method_name", alert.Alert == AlertName.HttpForbiddenErrorRateHigh ? null : alert.Facts.MethodName));
+    /// <summary>The link of the firing's email, relative to this site (the console may be reached by another name than Console:BaseUrl).</summary>
+    private static string AuditTrailLinkFor(FiredAlert alert) => AuditTrailLink.For("", alert);
 
     private static string? Text(Microsoft.Extensions.Primitives.StringValues values) =>
         values.ToString().Trim() is { Length: > 0 } text ? text : null;

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Security.Cryptography;
+using AuditOrleans.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -14,7 +16,9 @@ namespace AuditOrleans.Console.Tests;
 /// </summary>
 public sealed class ConsoleHostFixture : IAsyncLifetime
 {
-    private readonly string directory = Path.Combine(Path.GetTempPath(), $"auditorleans-console-{Guid.NewGuid():N}");
+    public const string ClusterId = "auditorleans-console-tests";
+
+    private readonly TempDirectory directory = new("auditorleans-console");
     private IHost? clientHost;
 
     public SiloProcess Silo { get; private set; } = null!;
@@ -24,22 +28,40 @@ public sealed class ConsoleHostFixture : IAsyncLifetime
     /// <summary>The Owner key the silo was started with (Security:BootstrapApiKey).</summary>
     public string OwnerKey { get; } = "aok_" + Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
 
-    public string BaseUrl => Silo.BaseUrl;
+    public string BaseUrl => Silo.Urls;
+
+    public int GatewayPort { get; } = FreePort.Next();
+
+    /// <summary>Where the silo writes alert emails (no SMTP host is configured).</summary>
+    public string PickupDirectory => directory.Combine("outbox");
 
     public static string NewProjectId(string prefix = "c") => $"{prefix}-{Guid.NewGuid():N}";
 
     public async Task InitializeAsync()
     {
-        System.IO.Directory.CreateDirectory(directory);
-        Silo = await SiloProcess.StartAsync(directory, new Dictionary<string, string>
-        {
-            ["AuditOrleans:Security:Enabled"] = "true",
-            ["AuditOrleans:Security:BootstrapApiKey"] = OwnerKey,
-        });
+        var urls = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{FreePort.Next()}");
+        Silo = new SiloProcess(
+            "console",
+            new Dictionary<string, string>
+            {
+                ["Storage:ConnectionString"] = $"Data Source={directory.Combine("auditorleans.db")}",
+                ["DataDirectory"] = directory.Combine("data"),
+                ["Smtp:PickupDirectory"] = PickupDirectory,
+                ["Cluster:SiloPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+                ["Cluster:GatewayPort"] = GatewayPort.ToString(CultureInfo.InvariantCulture),
+                ["Cluster:ClusterId"] = ClusterId,
+                ["Cluster:ServiceId"] = ClusterId,
+                ["Console:BaseUrl"] = urls,
+                ["Security:Enabled"] = "true",
+                ["Security:BootstrapApiKey"] = OwnerKey,
+            },
+            urls,
+            directory.Path);
+        await Silo.StartAsync(TimeSpan.FromSeconds(90));
 
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.UseOrleansClient(client => client.UseLocalhostClustering(Silo.GatewayPort, SiloProcess.ClusterId, SiloProcess.ClusterId));
+        builder.UseOrleansClient(client => client.UseLocalhostClustering(GatewayPort, ClusterId, ClusterId));
         clientHost = builder.Build();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await clientHost.StartAsync(timeout.Token);
@@ -58,13 +80,7 @@ public sealed class ConsoleHostFixture : IAsyncLifetime
             await Silo.DisposeAsync();
         }
 
-        try
-        {
-            System.IO.Directory.Delete(directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        directory.Dispose();
     }
 
     /// <summary>A console session over HTTP (cookies, redirects and forms handled like a browser would).</summary>
@@ -79,9 +95,9 @@ public sealed class ConsoleHostFixture : IAsyncLifetime
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
-            if (System.IO.Directory.Exists(Silo.PickupDirectory))
+            if (System.IO.Directory.Exists(PickupDirectory))
             {
-                foreach (var file in System.IO.Directory.EnumerateFiles(Silo.PickupDirectory, "*.eml"))
+                foreach (var file in System.IO.Directory.EnumerateFiles(PickupDirectory, "*.eml"))
                 {
                     using var message = await MimeKit.MimeMessage.LoadAsync(file);
                     var match = System.Text.RegularExpressions.Regex.Match(message.TextBody ?? "", @"https?://\S+/audit-trail\?\S+");
@@ -94,7 +110,7 @@ public sealed class ConsoleHostFixture : IAsyncLifetime
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"No alert email for project {projectId} in {Silo.PickupDirectory} after 30 s. Silo output:\n{Silo.Output}");
+                throw new TimeoutException($"No alert email for project {projectId} in {PickupDirectory} after 30 s. Silo output:\n{Silo.Output}");
             }
 
             await Task.Delay(100);

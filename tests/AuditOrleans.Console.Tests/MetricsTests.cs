@@ -25,7 +25,9 @@ public sealed class MetricsTests(ConsoleHostFixture fixture)
         Assert.Equal((3, 1), (first.Accepted, first.Rejected));
         Assert.Equal(1, again.Duplicates);
         await fixture.ReadEmailLinkAsync(project);
-        var after = await ScrapeAsync();
+
+        // The outbox writes the email, then records the delivery: wait for the counter.
+        var after = await ScrapeUntilAsync(s => s.Sum("auditorleans_notifications_delivered_total", "alert=\"ApiKeyCreated\"", "region=\"fr-par\"") > before.Sum("auditorleans_notifications_delivered_total", "alert=\"ApiKeyCreated\"", "region=\"fr-par\""));
 
         Assert.Equal(2, Delta("auditorleans_events_accepted_total", "region=\"pl-waw\""));
         Assert.Equal(1, Delta("auditorleans_events_accepted_total", "region=\"fr-par\""));
@@ -56,7 +58,7 @@ public sealed class MetricsTests(ConsoleHostFixture fixture)
         await fixture.SendAsync(project, Events.CreateApiKey(project, Events.Now().AddMinutes(-1)), Events.Call(project, Events.Now(), 200) with { StatusCode = 42 });
         await fixture.SendAsync(project, Events.Call(project, Events.Now().AddMinutes(-1), 403) with { Id = "dup-" + project }, Events.Call(project, Events.Now().AddMinutes(-1), 403) with { Id = "dup-" + project });
         await fixture.ReadEmailLinkAsync(project);
-        var scrape = await ScrapeAsync();
+        var scrape = await ScrapeUntilAsync(static s => s.Text.Contains("\nauditorleans_notifications_delivered_total", StringComparison.Ordinal));
 
         // Failed deliveries only appear once an SMTP server has refused something; every other series is there by now.
         foreach (var name in names.Where(static n => n != "auditorleans_notifications_failed_total"))
@@ -74,6 +76,21 @@ public sealed class MetricsTests(ConsoleHostFixture fixture)
         }
 
         return dir?.FullName ?? throw new InvalidOperationException("AuditOrleans.sln not found above the test output.");
+    }
+
+    private async Task<Scrape> ScrapeUntilAsync(Func<Scrape, bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            var scrape = await ScrapeAsync();
+            if (condition(scrape) || DateTime.UtcNow > deadline)
+            {
+                return scrape;
+            }
+
+            await Task.Delay(50);
+        }
     }
 
     private async Task<Scrape> ScrapeAsync()

@@ -24,6 +24,14 @@ public sealed class AuditOrleansOptions
 
     /// <summary>Directory for the silo's files (owner key, checkpoint key, published checkpoints).</summary>
     public string DataDirectory { get; set; } = "data";
+
+    /// <summary>
+    /// Key that signs the log's checkpoints (at least 64 hex digits); never logged. Every silo of
+    /// a cluster must use the same key, or a checkpoint signed by one silo reads as forged on
+    /// another: set it in clusters (Cluster:Mode=AdoNet). Default: {DataDirectory}/checkpoint.key,
+    /// created at first start.
+    /// </summary>
+    public string? CheckpointKey { get; set; }
 }
 
 public enum StorageProvider

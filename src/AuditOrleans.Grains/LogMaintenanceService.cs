@@ -92,13 +92,16 @@ public sealed partial class LogMaintenanceService(
 }
 
 /// <summary>
-/// Signs checkpoints with HMAC-SHA256. The key is <c>{DataDirectory}/checkpoint.key</c>
-/// (created at first use, mode 0600), kept outside the database so that whoever can rewrite
-/// the database cannot re-sign a rewritten chain.
+/// Signs checkpoints with HMAC-SHA256. The key is <c>CheckpointKey</c> when set (clusters: the
+/// same on every silo), else <c>{DataDirectory}/checkpoint.key</c> (created at first use, mode
+/// 0600); either way it is kept outside the database so that whoever can rewrite the database
+/// cannot re-sign a rewritten chain.
 /// </summary>
 public sealed class CheckpointSigner(IOptions<AuditOrleansOptions> options)
 {
-    private readonly Lazy<byte[]> key = new(() => LoadOrCreateKey(Path.Combine(options.Value.DataDirectory, "checkpoint.key")));
+    private readonly Lazy<byte[]> key = new(() => options.Value.CheckpointKey is { Length: > 0 } configured
+        ? Convert.FromHexString(configured.Trim())
+        : LoadOrCreateKey(Path.Combine(options.Value.DataDirectory, "checkpoint.key")));
 
     public string Sign(string text) => Convert.ToHexStringLower(HMACSHA256.HashData(key.Value, Encoding.UTF8.GetBytes(text)));
 

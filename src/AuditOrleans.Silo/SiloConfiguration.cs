@@ -72,6 +72,19 @@ public static class SiloConfiguration
             errors.Add($"{p}:Cluster:Mode=AdoNet needs a shared database: set {p}:Storage:Provider=PostgreSql (SQLite is a single-silo store).");
         }
 
+        if (o.CheckpointKey is { Length: > 0 } checkpointKey)
+        {
+            var hex = checkpointKey.Trim();
+            if (hex.Length < 64 || hex.Length % 2 != 0 || !hex.All(Uri.IsHexDigit))
+            {
+                errors.Add($"{p}:CheckpointKey must be at least 64 hex digits (32 bytes): generate one with 'openssl rand -hex 32' and give every silo the same.");
+            }
+        }
+        else if (o.Cluster.Mode == ClusterMode.AdoNet)
+        {
+            errors.Add($"{p}:CheckpointKey is not set: in a cluster every silo signs the log's checkpoints, so all of them need the same key (generate one with 'openssl rand -hex 32').");
+        }
+
         CheckPort(errors, $"{p}:Cluster:SiloPort", o.Cluster.SiloPort);
         CheckPort(errors, $"{p}:Cluster:GatewayPort", o.Cluster.GatewayPort);
         if (o.Cluster.SiloPort == o.Cluster.GatewayPort)

@@ -28,8 +28,9 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
         var ports = FreePort.Next(4);
         await using var smtp = new SmtpTestServer();
         smtp.Start();
-        await using var a = NewSilo("silo-a", connectionString, clusterId, ports[0], ports[1], smtp.Port);
-        await using var b = NewSilo("silo-b", connectionString, clusterId, ports[2], ports[3], smtp.Port);
+        var checkpointKey = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        await using var a = NewSilo("silo-a", connectionString, clusterId, ports[0], ports[1], smtp.Port, checkpointKey);
+        await using var b = NewSilo("silo-b", connectionString, clusterId, ports[2], ports[3], smtp.Port, checkpointKey);
         try
         {
             // Both silos start at the same moment on an empty database: both apply the schema.
@@ -104,6 +105,15 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
                 Assert.True(status.EpisodeAlerted);
             }
 
+            // The rejoined silo published a checkpoint of the chain at start, signed with the
+            // cluster's key: the other silo verifies it.
+            await WaitForAsync(async () => await ScalarAsync<long>(connectionString, "SELECT count(*) FROM audit_checkpoints WHERE project_id = @p AND seq = 21", ("p", project)) == 1, "the checkpoint of the chain head");
+            await using (var other = await TestClient.ConnectAsync(clusterId, ServiceId, [survivor == a ? ports[1] : ports[3]], StartTimeout))
+            {
+                var verified = await other.Client.GetGrain<IAuditLogGrain>(0).VerifyAsync(project, "fr-par");
+                Assert.True(verified.IsValid, verified.Reason);
+            }
+
             // The rejoined silo finds nothing pending: the alert is still sent once only.
             var history = Assert.Single(await HistoryAsync(grains, project));
             Assert.Equal(DeliveryState.Delivered, Assert.Single(history.Deliveries).State);
@@ -143,7 +153,7 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
         }
     }
 
-    private static SiloProcess NewSilo(string name, string connectionString, string clusterId, int siloPort, int gatewayPort, int smtpPort)
+    private static SiloProcess NewSilo(string name, string connectionString, string clusterId, int siloPort, int gatewayPort, int smtpPort, string checkpointKey)
     {
         var silo = new SiloProcess(name, []);
         silo.Settings["Storage:Provider"] = "PostgreSql";
@@ -155,6 +165,7 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
         silo.Settings["Cluster:SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture);
         silo.Settings["Cluster:GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture);
         silo.Settings["Security:Enabled"] = "false";
+        silo.Settings["CheckpointKey"] = checkpointKey;
         silo.Settings["DataDirectory"] = Path.Combine(silo.WorkingDirectory, "data");
         silo.Settings["Smtp:Host"] = "127.0.0.1";
         silo.Settings["Smtp:Port"] = smtpPort.ToString(CultureInfo.InvariantCulture);

@@ -53,10 +53,22 @@ public sealed class SiloConfigurationTests
     [InlineData("Smtp:From", "nobody", "AuditOrleans:Smtp:From")]
     [InlineData("Retention:Days", "-1", "AuditOrleans:Retention:Days")]
     [InlineData("Storage:ConnectionString", "", "AuditOrleans:Storage:ConnectionString")]
+    [InlineData("CheckpointKey", "00ff", "AuditOrleans:CheckpointKey must be at least 64 hex digits")]
     public void BadValuesAreNamedWithWhatToDo(string key, string value, string expected)
     {
         var error = Assert.Throws<ConfigurationException>(() => Read((key, value)));
         Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void AClusterNeedsOneCheckpointKeyForAllSilos()
+    {
+        (string, string)[] cluster = [("Storage:Provider", "PostgreSql"), ("Storage:ConnectionString", "Host=db;Database=audit"), ("Cluster:Mode", "AdoNet")];
+        var error = Assert.Throws<ConfigurationException>(() => Read(cluster));
+        Assert.Contains("AuditOrleans:CheckpointKey is not set", error.Message);
+
+        var key = Convert.ToHexStringLower(new byte[32].Select(static (_, i) => (byte)i).ToArray());
+        Assert.Equal(key, Read([.. cluster, ("CheckpointKey", key)]).CheckpointKey);
     }
 
     [Fact]

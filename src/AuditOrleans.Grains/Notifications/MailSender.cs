@@ -167,7 +167,7 @@ public sealed class MailSender(IOptions<AuditOrleansOptions> options)
                 await DropAsync();
                 return SendOutcome.Transient(ex switch
                 {
-                    OperationCanceledException => $"The SMTP server {smtp.Host}:{smtp.Port} did not answer within {smtp.Timeout.TotalSeconds:0.#} s.",
+                    _ when IsTimeout(ex) => $"The SMTP server {smtp.Host}:{smtp.Port} did not answer within {smtp.Timeout.TotalSeconds:0.#} s.",
                     _ => $"Sending through {smtp.Host}:{smtp.Port} failed: {ex.Message}",
                 });
             }
@@ -203,10 +203,14 @@ public sealed class MailSender(IOptions<AuditOrleansOptions> options)
         {
             AuthenticationException => $"The SMTP server {smtp.Host}:{smtp.Port} refused the login: check Smtp:Username and Smtp:Password.",
             SslHandshakeException => $"TLS with the SMTP server {smtp.Host}:{smtp.Port} failed ({ex.Message}): check Smtp:Security and the server's certificate.",
-            OperationCanceledException => $"The SMTP server {smtp.Host}:{smtp.Port} did not answer within {smtp.Timeout.TotalSeconds:0.#} s.",
+            _ when IsTimeout(ex) => $"The SMTP server {smtp.Host}:{smtp.Port} did not answer within {smtp.Timeout.TotalSeconds:0.#} s.",
             SocketException socket => $"Cannot connect to the SMTP server {smtp.Host}:{smtp.Port}: {socket.Message}",
             _ => $"Cannot talk to the SMTP server {smtp.Host}:{smtp.Port}: {ex.Message}",
         };
+
+        /// <summary>Our own deadline, or MailKit's I/O timeout (a TimeoutException, possibly wrapped in an IOException).</summary>
+        private static bool IsTimeout(Exception ex) =>
+            ex is OperationCanceledException or TimeoutException || ex.InnerException is TimeoutException;
 
         private async Task DropAsync()
         {

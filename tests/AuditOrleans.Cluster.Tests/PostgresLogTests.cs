@@ -1,4 +1,8 @@
+using AuditOrleans.Grains;
+using AuditOrleans.Grains.Storage;
 using AuditOrleans.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
 using Xunit;
 
 namespace AuditOrleans.Cluster.Tests;
@@ -73,5 +77,37 @@ public sealed class PostgresLogTests(PostgresClusterFixture fixture)
         Assert.Equal(["billing@example.com", "secops@example.com"], fired.Deliveries.Select(static d => d.Recipient));
         Assert.Equal(2, (await contacts.GetAsync()).Count);
         Assert.True(await contacts.RemoveAsync("billing@example.com"));
+    }
+
+    [PostgresFact]
+    public async Task RetentionCutsTheChainAndCheckpointsKeepItVerifiable()
+    {
+        var services = ((InProcessSiloHandle)fixture.Cluster.Primary!).SiloHost.Services;
+        var store = services.GetRequiredService<AuditLogStore>();
+        var signer = services.GetRequiredService<CheckpointSigner>();
+        var project = AuditClusterFixture.NewProjectId();
+        var t0 = fixture.Clock.GetUtcNow().AddMinutes(-30);
+        await Ingest.IngestAsync(project, [.. Enumerable.Range(0, 5).Select(i => Events.Ok(project, t0.AddSeconds(i), $"old-{i}"))]);
+
+        // Everything ingested so far expires (this collection's other tests check their own
+        // events within themselves, so cutting them too is harmless).
+        var now = fixture.Clock.GetUtcNow();
+        Assert.True(await store.PurgeAsync(now.AddTicks(10), now) >= 5);
+        var cut = await Log.VerifyAsync(project, "fr-par");
+        Assert.True(cut.IsValid, cut.Reason);
+        Assert.Equal((0L, 5L), (cut.EventsChecked, cut.HeadSequence));
+
+        var kept = Enumerable.Range(0, 3).Select(i => Events.Ok(project, t0.AddMinutes(1).AddSeconds(i), $"new-{i}")).ToList();
+        await Ingest.IngestAsync(project, kept);
+        var checkpoints = await store.WriteCheckpointsAsync(signer.Sign, fixture.Clock.GetUtcNow());
+        var head = Assert.Single(checkpoints, c => c.ProjectId == project);
+        Assert.Equal(8, head.Sequence);
+
+        var report = await Log.VerifyAgainstAsync(project, "fr-par", [head]);
+        Assert.True(report.IsValid, report.Reason);
+        Assert.Equal((3L, 8L), (report.EventsChecked, report.HeadSequence));
+        Assert.Equal(head.Hash, Assert.Single(await store.GetCheckpointsAsync(project, "fr-par", 10)).Hash);
+        var page = await Log.QueryAsync(new AuditQuery { ProjectId = project, RecordedAfter = t0.AddMinutes(-1), Order = SortOrder.OldestFirst });
+        Assert.Equal(kept.Select(static e => e.Id), page.Records.Select(static r => r.Event.Id));
     }
 }

@@ -146,6 +146,69 @@ public sealed class ModuleTests(PowerShellClusterFixture fixture)
         Assert.StartsWith("NotConnected,", Assert.Single(ps.Run("Get-AuditAlert").Errors).FullyQualifiedErrorId);
     }
 
+    [Fact]
+    public void TheApiKeyTravelsWithEveryCallAndComesFromTheEnvironmentToo()
+    {
+        var withKey = PowerShellClusterFixture.NewProjectId();
+        var fromEnvironment = PowerShellClusterFixture.NewProjectId();
+        var withoutKey = PowerShellClusterFixture.NewProjectId();
+        var connect = "Connect-AuditCluster -Gateway $gateway -ClusterId $clusterId -ServiceId $serviceId -ProjectId $project";
+        (string, object?)[] cluster = [("gateway", fixture.Gateway), ("clusterId", fixture.Cluster.Options.ClusterId), ("serviceId", fixture.Cluster.Options.ServiceId)];
+
+        using (var ps = new PowerShellSession())
+        {
+            var connection = ps.Run($"{connect} -ApiKey 'key-from-parameter' -PassThru; Get-AuditAlert -Region fr-par | Out-Null", [.. cluster, ("project", withKey)]).ThrowOnError();
+            Assert.Equal(true, Assert.Single(connection.Output).Properties["UsesApiKey"].Value);
+            Assert.DoesNotContain(Assert.Single(connection.Output).Properties, p => Equals(p.Value, "key-from-parameter"));
+            ps.Run($"$env:AUDITORLEANS_API_KEY = 'key-from-environment'; try {{ {connect} }} finally {{ $env:AUDITORLEANS_API_KEY = $null }}; Enable-AuditAlert -Name ApiKeyCreated -Region nl-ams",
+                [.. cluster, ("project", fromEnvironment)]).ThrowOnError();
+            ps.Run($"{connect}; Get-AuditAlert -Region pl-waw | Out-Null", [.. cluster, ("project", withoutKey)]).ThrowOnError();
+        }
+
+        Assert.Equal("key-from-parameter", PowerShellClusterFixture.ApiKeysSeen[Scope.Key(withKey, "fr-par")]);
+        Assert.Equal("key-from-environment", PowerShellClusterFixture.ApiKeysSeen[Scope.Key(fromEnvironment, "nl-ams")]);
+        Assert.Null(PowerShellClusterFixture.ApiKeysSeen[Scope.Key(withoutKey, "pl-waw")]);
+    }
+
+    [Fact]
+    public void CtrlCStopsAConnectThatIsStillTrying()
+    {
+        using var ps = new PowerShellSession();
+        using var shell = System.Management.Automation.PowerShell.Create(ps.Runspace);
+        shell.AddScript("Connect-AuditCluster -Gateway $gateway -TimeoutSec 60 -Verbose");
+        ps.Runspace.SessionStateProxy.SetVariable("gateway", $"127.0.0.1:{FreePort()}");
+
+        var invocation = shell.BeginInvoke();
+        // The cmdlet says "Connecting to ..." just before it starts waiting for the gateway.
+        var waiting = Stopwatch.StartNew();
+        while (shell.Streams.Verbose.Count == 0 && waiting.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            Thread.Yield();
+        }
+
+        Assert.NotEmpty(shell.Streams.Verbose);
+        var clock = Stopwatch.StartNew();
+        shell.Stop();
+
+        Assert.True(invocation.AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(10)));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"stopping took {clock.Elapsed}");
+        Assert.Equal(PSInvocationState.Stopped, shell.InvocationStateInfo.State);
+    }
+
+    [Fact]
+    public void TabCompletesAlertNamesAndRegions()
+    {
+        using var ps = new PowerShellSession();
+
+        string[] Complete(string line) => [.. ps.Run("[System.Management.Automation.CommandCompletion]::CompleteInput($line, $line.Length, $null).CompletionMatches.CompletionText", ("line", line))
+            .ThrowOnError().Output.Select(static o => o.BaseObject.ToString()!)];
+
+        Assert.Equal(["HttpForbiddenErrorRateHigh"], Complete("Enable-AuditAlert -Name Http"));
+        Assert.Equal(["ApiKeyCreated", "ApiKeyCreationUnauthorized"], Complete("Get-AuditAlert -Name ApiKeyCr"));
+        Assert.Equal(["nl-ams"], Complete("Enable-AuditAlert -Name ApiKeyCreated -Region nl"));
+        Assert.Equal(["fr-par", "nl-ams", "pl-waw"], Complete("Get-AuditEvent -Region "));
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -6,13 +6,13 @@ namespace AuditOrleans.PowerShell.Loader;
 /// <summary>
 /// Entry point of the module (called by AuditOrleans.psm1): loads the cmdlet assembly and
 /// everything it depends on (Orleans, Microsoft.Extensions.*, the grain interfaces) from the
-/// module's <c>lib</c> folder into one AssemblyLoadContext of their own, so that the versions
+/// module's <c>bin</c> folder into one AssemblyLoadContext of their own, so that the versions
 /// other modules or the host load into the default context cannot clash with ours.
 /// </summary>
 public static class ModuleLoader
 {
     /// <summary>The folder under the module base that holds the cmdlets and their dependencies.</summary>
-    public const string LibraryFolder = "lib";
+    public const string LibraryFolder = "bin";
 
     /// <summary>File name of the cmdlet assembly in <see cref="LibraryFolder"/>.</summary>
     public const string CmdletAssemblyName = "AuditOrleans.PowerShell";

@@ -66,6 +66,23 @@ public sealed class ModuleTests(PowerShellClusterFixture fixture)
     }
 
     [Fact]
+    public void BuildScriptParsesAndHasHelpWithExamples()
+    {
+        var script = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(PowerShellSession.ModuleManifest)))!, "..", "build.ps1");
+        System.Management.Automation.Language.Parser.ParseFile(script, out _, out var parseErrors);
+        Assert.Empty(parseErrors);
+
+        using var ps = new PowerShellSession(import: false);
+        var help = Assert.Single(ps.Run("Get-Help -Name $script -Full", ("script", script)).ThrowOnError().Output);
+
+        Assert.Contains("Builds, tests and packages", help.Properties["Synopsis"].Value.ToString());
+        var examples = ps.Run("@((Get-Help -Name $script -Examples).examples.example).Count", ("script", script)).ThrowOnError();
+        Assert.Equal(3, examples.Output[0].BaseObject);
+        var task = ps.Run("(Get-Command -Name $script).Parameters['Task'].Attributes.ValidValues", ("script", script)).ThrowOnError();
+        Assert.Equal(["Build", "Test", "Package"], task.Output.Select(static o => o.BaseObject.ToString()));
+    }
+
+    [Fact]
     public void ManifestIsCoreOnlyWithTheBuildVersion()
     {
         using var ps = new PowerShellSession(import: false);
@@ -180,13 +197,7 @@ public sealed class ModuleTests(PowerShellClusterFixture fixture)
 
         var invocation = shell.BeginInvoke();
         // The cmdlet says "Connecting to ..." just before it starts waiting for the gateway.
-        var waiting = Stopwatch.StartNew();
-        while (shell.Streams.Verbose.Count == 0 && waiting.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            Thread.Yield();
-        }
-
-        Assert.NotEmpty(shell.Streams.Verbose);
+        Assert.True(SpinWait.SpinUntil(() => shell.Streams.Verbose.Count > 0, TimeSpan.FromSeconds(30)));
         var clock = Stopwatch.StartNew();
         shell.Stop();
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using AuditOrleans.Testing;
@@ -19,6 +20,7 @@ public sealed class ConsoleHostFixture : IAsyncLifetime
     public const string ClusterId = "auditorleans-console-tests";
 
     private readonly TempDirectory directory = new("auditorleans-console");
+    private readonly ConcurrentDictionary<string, Lazy<Task<object>>> shared = new(StringComparer.Ordinal);
     private IHost? clientHost;
 
     public SiloProcess Silo { get; private set; } = null!;
@@ -116,6 +118,32 @@ public sealed class ConsoleHostFixture : IAsyncLifetime
             await Task.Delay(100);
         }
     }
+
+    /// <summary>Waits until every delivery of the project's firings is Delivered.</summary>
+    public async Task WaitForDeliveryAsync(string projectId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var history = await Client.GetGrain<IAuditLogGrain>(0).GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = projectId });
+            if (history.Count > 0 && history.All(static a => a.Deliveries.All(static d => d.State == DeliveryState.Delivered)))
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"The alerts of {projectId} were not all delivered within 30 s.");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Runs <paramref name="create"/> once per fixture and shares its result between the tests of the collection.</summary>
+    public async Task<T> SharedAsync<T>(string key, Func<Task<T>> create)
+        where T : class =>
+        (T)await shared.GetOrAdd(key, _ => new Lazy<Task<object>>(async () => await create())).Value;
 
     public Task<IngestResult> SendAsync(string projectId, params AuditEvent[] events) =>
         Client.GetGrain<IIngestGrain>(0).IngestAsync(projectId, events);

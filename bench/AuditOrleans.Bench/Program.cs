@@ -55,7 +55,16 @@ bool Runs(string phase) => only is null || only.Contains(phase);
 Console.WriteLine($"AuditOrleans bench ({(quick ? "--quick" : "full")}) on {Report.Machine()}; work directory {directory}");
 try
 {
-    await using (var host = await BenchHost.StartAsync(directory, cancellationToken: cancel.Token))
+    await using var smtp = new BenchSmtpServer();
+    await using (var host = await BenchHost.StartAsync(
+        directory,
+        o =>
+        {
+            o.Smtp.Host = "127.0.0.1";
+            o.Smtp.Port = smtp.Port;
+            o.Smtp.Security = AuditOrleans.Grains.SmtpSecurity.None;
+        },
+        cancel.Token))
     {
         if (Runs("ingest"))
         {
@@ -67,6 +76,12 @@ try
         {
             Console.WriteLine($"detector... ({total.Elapsed.TotalSeconds:0} s)");
             new DetectorBench(settings, Console.Out).Run(report);
+        }
+
+        if (Runs("detect"))
+        {
+            Console.WriteLine($"detect... ({total.Elapsed.TotalSeconds:0} s)");
+            await new DetectLatencyBench(host, smtp, settings, Console.Out).RunAsync(report, cancel.Token);
         }
 
         if (Runs("memory"))

@@ -131,7 +131,20 @@ public sealed class MailSender(IOptions<AuditOrleansOptions> options)
             {
                 try
                 {
-                    await client.ConnectAsync(smtp.Host!, smtp.Port, SocketOptions(smtp.Security), timeout.Token);
+                    // Nagle off: MailKit ends DATA with a small write behind the body, which
+                    // otherwise waits for the server's delayed ACK (~40 ms on Linux) on every alert.
+                    var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                    try
+                    {
+                        await socket.ConnectAsync(smtp.Host!, smtp.Port, timeout.Token);
+                    }
+                    catch
+                    {
+                        socket.Dispose();
+                        throw;
+                    }
+
+                    await client.ConnectAsync(socket, smtp.Host!, smtp.Port, SocketOptions(smtp.Security), timeout.Token);
                     if (!string.IsNullOrEmpty(smtp.Username))
                     {
                         await client.AuthenticateAsync(smtp.Username, smtp.Password ?? "", timeout.Token);

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using MimeKit;
@@ -47,11 +49,23 @@ public sealed class DetectLatencyBench(BenchHost host, BenchSmtpServer smtp, Set
             }
         }
 
+        // Where the mail's time goes: the same send over a socket with Nagle's algorithm off.
+        var noDelay = new List<double>(settings.DetectTrials);
+        for (var i = 0; i < 5 + settings.DetectTrials; i++)
+        {
+            var ms = await PlainSendAsync($"nodelay-{run}-{i:D4}@bench.example", messageSize, cancellationToken, noDelay: true);
+            if (i >= 5)
+            {
+                noDelay.Add(ms);
+            }
+        }
+
         var p50 = Stats.Percentile(latencies, 50);
         var p99 = Stats.Percentile(latencies, 99);
         var baseP50 = Stats.Percentile(baselines, 50);
         var baseP99 = Stats.Percentile(baselines, 99);
-        log.WriteLine($"  detect: p50 {p50:0.0} ms, p99 {p99:0.0} ms, max {latencies.Max():0.0} ms; plain MailKit send p50 {baseP50:0.0} ms, p99 {baseP99:0.0} ms");
+        log.WriteLine($"  detect: p50 {p50:0.0} ms, p99 {p99:0.0} ms, max {latencies.Max():0.0} ms; plain MailKit send p50 {baseP50:0.0} ms, p99 {baseP99:0.0} ms; " +
+            $"with TCP_NODELAY p50 {Stats.Percentile(noDelay, 50):0.0} ms, p99 {Stats.Percentile(noDelay, 99):0.0} ms");
         report.Add(new Figure("detect.p50_ms", "detect: 21st 403 acknowledged -> SMTP server accepted the alert, p50", p50, "ms")
         {
             BaselineKey = "detect.baseline_p50_ms",
@@ -73,6 +87,8 @@ public sealed class DetectLatencyBench(BenchHost host, BenchSmtpServer smtp, Set
             Extra = new Dictionary<string, double>
             {
                 ["detect.max_ms"] = latencies.Max(),
+                ["detect.baseline_nodelay_p50_ms"] = Stats.Percentile(noDelay, 50),
+                ["detect.baseline_nodelay_p99_ms"] = Stats.Percentile(noDelay, 99),
                 ["detect.trials"] = latencies.Count,
             },
         });
@@ -81,7 +97,8 @@ public sealed class DetectLatencyBench(BenchHost host, BenchSmtpServer smtp, Set
             "acknowledged, then the clock starts when the IngestAsync call carrying the 21st returns to the client and stops when the SMTP server on 127.0.0.1 " +
             "(a small listener in the bench) answers 250 to the end of DATA. In between: the firing committed with the event, the outbox woken, the due " +
             "delivery read, the email composed and sent by MailKit. Baseline: a plain MailKit connect + send + quit of a message of the same size " +
-            $"({messageSize:N0} bytes) to the same server.");
+            $"({messageSize:N0} bytes) to the same server; the same over a socket with TCP_NODELAY: p50 {Stats.Percentile(noDelay, 50):0.0} ms, " +
+            $"p99 {Stats.Percentile(noDelay, 99):0.0} ms.");
     }
 
     private async Task<(double Milliseconds, int Size)> TrialAsync(Workload workload, string projectId, CancellationToken cancellationToken)
@@ -119,7 +136,7 @@ public sealed class DetectLatencyBench(BenchHost host, BenchSmtpServer smtp, Set
         return (Stopwatch.GetElapsedTime(acknowledged, at).TotalMilliseconds, size);
     }
 
-    private async Task<double> PlainSendAsync(string recipient, int size, CancellationToken cancellationToken)
+    private async Task<double> PlainSendAsync(string recipient, int size, CancellationToken cancellationToken, bool noDelay = false)
     {
         var message = new MimeMessage();
         message.From.Add(MailboxAddress.Parse("auditorleans@localhost"));
@@ -130,7 +147,17 @@ public sealed class DetectLatencyBench(BenchHost host, BenchSmtpServer smtp, Set
         var mail = smtp.ExpectAsync(recipient);
         var start = Stopwatch.GetTimestamp();
         using var client = new SmtpClient();
-        await client.ConnectAsync("127.0.0.1", smtp.Port, SecureSocketOptions.None, cancellationToken);
+        if (noDelay)
+        {
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            await socket.ConnectAsync(IPAddress.Loopback, smtp.Port, cancellationToken);
+            await client.ConnectAsync(socket, "127.0.0.1", smtp.Port, SecureSocketOptions.None, cancellationToken);
+        }
+        else
+        {
+            await client.ConnectAsync("127.0.0.1", smtp.Port, SecureSocketOptions.None, cancellationToken);
+        }
+
         await client.SendAsync(message, cancellationToken);
         await client.DisconnectAsync(quit: true, cancellationToken);
         var (at, _) = await mail.WaitAsync(TrialTimeout, cancellationToken);

@@ -16,6 +16,8 @@ public sealed class IngestBench(BenchHost host, Settings settings, TextWriter lo
 {
     private const int Senders = 4;
 
+    private bool baselineReady;
+
     private static readonly string[] Columns = ["@p", "@r", "@s", "@id", "@at", "@in", "@pr", "@ip", "@prod", "@m", "@st", "@pl", "@ph", "@h"];
 
     public async Task RunAsync(Report report, CancellationToken cancellationToken)
@@ -68,7 +70,8 @@ public sealed class IngestBench(BenchHost host, Settings settings, TextWriter lo
             $"{settings.IngestRounds} rounds (median) of {settings.IngestBatches} batches x {settings.IngestBatchSize} events, one project per batch " +
             $"spread over 3 regions, {settings.IngestProjects} projects per round; engine: {Senders} concurrent IngestAsync calls from an external client over " +
             "the gateway, acknowledged after commit; baseline: one connection, one transaction per batch, the same INSERTs into audit_events and " +
-            "audit_event_resources with the JSON payload and SHA-256 chain computed in the loop.");
+            "audit_event_resources of a SQLite file created fresh for the run (growing round after round like the silo's), " +
+            "with the JSON payload and SHA-256 chain computed in the loop.");
     }
 
     private List<(string ProjectId, List<AuditEvent> Events)> Generate(Workload workload, int batches)
@@ -102,16 +105,15 @@ public sealed class IngestBench(BenchHost host, Settings settings, TextWriter lo
 
     private async Task<TimeSpan> BaselineAsync(List<(string ProjectId, List<AuditEvent> Events)> batches, CancellationToken cancellationToken)
     {
-        var directory = Path.Combine(host.Directory, "baseline");
-        Directory.CreateDirectory(directory);
-        var path = Path.Combine(directory, $"ingest-{Guid.NewGuid():N}.db");
-        var connectionString = $"Data Source={path};Pooling=False";
-
-        // The same schema file, applied by the engine's own code (not timed).
-        using (var database = new AuditDatabase(
-            Options.Create(new AuditOrleansOptions { Storage = { ConnectionString = connectionString } }), NullLogger<AuditDatabase>.Instance))
+        // One file for the run, fresh at its start and growing round after round like the silo's.
+        var connectionString = $"Data Source={Path.Combine(host.Directory, "baseline-ingest.db")};Pooling=False";
+        if (!baselineReady)
         {
+            // The same schema file, applied by the engine's own code (not timed).
+            using var database = new AuditDatabase(
+                Options.Create(new AuditOrleansOptions { Storage = { ConnectionString = connectionString } }), NullLogger<AuditDatabase>.Instance);
             await database.ApplySchemaAsync(cancellationToken);
+            baselineReady = true;
         }
 
         var stopwatch = Stopwatch.StartNew();

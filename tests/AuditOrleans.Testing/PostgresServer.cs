@@ -57,7 +57,9 @@ public sealed class PostgresServer : IAsyncDisposable
         }
 
         var asServiceUser = Environment.IsPrivilegedProcess;
-        var root = new TempDirectory("auditorleans-pg");
+        // As root the server runs as postgres, which must reach its directory: /tmp is open to
+        // every user, a TMPDIR under /root may not be.
+        var root = asServiceUser ? new TempDirectory("auditorleans-pg", "/tmp") : new TempDirectory("auditorleans-pg");
         try
         {
             if (asServiceUser)

@@ -4,8 +4,14 @@ namespace AuditOrleans.Testing;
 public sealed class TempDirectory : IDisposable
 {
     public TempDirectory(string prefix = "auditorleans")
+        : this(prefix, System.IO.Path.GetTempPath())
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
+    }
+
+    /// <summary>A directory under <paramref name="parent"/> rather than the temp folder.</summary>
+    public TempDirectory(string prefix, string parent)
+    {
+        Path = System.IO.Path.Combine(parent, $"{prefix}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(Path);
     }
 

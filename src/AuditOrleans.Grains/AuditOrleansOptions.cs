@@ -126,8 +126,38 @@ public sealed class SecurityOptions
 {
     public bool Enabled { get; set; } = true;
 
-    /// <summary>An Owner key to create at first start; never logged.</summary>
+    /// <summary>An Owner key to register at start (form ao_&lt;16 hex&gt;_&lt;secret&gt;); never logged. Without it, a generated key is written to {DataDirectory}/owner.key at first start.</summary>
     public string? BootstrapApiKey { get; set; }
+
+    /// <summary>How long a validated (or refused) key stays cached on a silo; a key revoked elsewhere stops working within this time.</summary>
+    [Range(0, 3600)]
+    public int KeyCacheSeconds { get; set; } = 30;
+
+    /// <summary>Events per second each API key may send to one silo (token bucket); 0 turns the limit off.</summary>
+    [Range(0, 10_000_000)]
+    public int IngestEventsPerSecond { get; set; } = 2000;
+
+    /// <summary>Bucket size: events a key may send at once after a pause. At least the largest batch (5000).</summary>
+    [Range(1, 100_000_000)]
+    public int IngestBurst { get; set; } = 10_000;
+
+    /// <summary>TLS for gateway and silo-to-silo connections; off while no certificate is configured.</summary>
+    public TlsOptions Tls { get; set; } = new();
+}
+
+public sealed class TlsOptions
+{
+    /// <summary>PKCS#12 (.pfx) file holding the silo's certificate and private key; empty means no TLS.</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>Password of the .pfx file; never logged.</summary>
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>Require silos connecting to this silo to present a certificate that chains to a trusted authority (or is the configured one).</summary>
+    public bool RequireClientCertificate { get; set; }
+
+    /// <summary>Extra trusted certificate (PEM or DER) for validating peers, e.g. the self-signed certificate of a test cluster; empty means the system store.</summary>
+    public string? TrustedCertificatePath { get; set; }
 }
 
 public sealed class RetentionOptions

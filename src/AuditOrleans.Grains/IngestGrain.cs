@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using AuditOrleans.Grains.Diagnostics;
 using AuditOrleans.Grains.Ingestion;
+using AuditOrleans.Grains.Security;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 
@@ -10,8 +11,14 @@ namespace AuditOrleans.Grains;
 /// Validates events, routes each to its project-region and hands them to the detectors in
 /// batches. Stateless: Orleans runs as many activations per silo as the load needs.
 /// </summary>
+/// <remarks>
+/// Access control: a project-scoped key (EventWriter) may write its own project only. The
+/// check is per event, after the event's project is resolved: an event of another project is
+/// answered with an error on its <c>project_id</c> and the rest of the batch is kept, as for
+/// any other bad event. Each key's events count against its rate (<see cref="IngestRateLimiter"/>).
+/// </remarks>
 [StatelessWorker]
-public sealed class IngestGrain(IOptions<AuditOrleansOptions> options, TimeProvider time) : Grain, IIngestGrain
+public sealed class IngestGrain(IOptions<AuditOrleansOptions> options, TimeProvider time, IngestRateLimiter rateLimiter) : Grain, IIngestGrain
 {
     private readonly EventValidator validator = new(options.Value.Regions, time);
 
@@ -27,6 +34,12 @@ public sealed class IngestGrain(IOptions<AuditOrleansOptions> options, TimeProvi
         if (!Scope.IsValidProjectId(defaultProjectId))
         {
             throw new ArgumentException(Scope.DescribeProjectIdRule(defaultProjectId), nameof(defaultProjectId));
+        }
+
+        var caller = CallerContext.Principal;
+        if (caller is not null)
+        {
+            rateLimiter.Acquire(caller.KeyId, events.Count);
         }
 
         var started = Stopwatch.GetTimestamp();
@@ -52,6 +65,13 @@ public sealed class IngestGrain(IOptions<AuditOrleansOptions> options, TimeProvi
             }
 
             var e = result.Event!;
+            if (caller is not null && !caller.CoversProject(e.ProjectId))
+            {
+                errors.Add(new EventError(i, string.IsNullOrWhiteSpace(raw.Id) ? null : Scope.Printable(raw.Id), "project_id",
+                    $"API key {caller.KeyId} may write events of its own project only, and this event belongs to project '{Scope.Printable(e.ProjectId)}': send it with a key of that project."));
+                continue;
+            }
+
             if (!seen.Add((e.ProjectId!, e.Id!)))
             {
                 duplicates++;

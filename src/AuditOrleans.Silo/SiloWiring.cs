@@ -1,5 +1,6 @@
 using System.Net;
 using AuditOrleans.Grains;
+using AuditOrleans.Grains.Security;
 using AuditOrleans.Grains.Storage;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -69,6 +70,7 @@ public static class SiloWiring
             o.ConnectionString = AuditDatabase.ProviderConnectionString(options.Storage);
         });
 
+        silo.AddAuditOrleansSecurity(options);
         silo.ConfigureServices(services =>
         {
             services.AddSingleton<IOptions<AuditOrleansOptions>>(Options.Create(options));

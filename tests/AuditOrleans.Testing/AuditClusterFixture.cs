@@ -3,7 +3,9 @@ using AuditOrleans.Silo;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Orleans;
 using Orleans.Hosting;
+using Orleans.Runtime;
 using Orleans.TestingHost;
 using Xunit;
 
@@ -16,6 +18,13 @@ namespace AuditOrleans.Testing;
 /// </summary>
 public class AuditClusterFixture : IAsyncLifetime
 {
+    /// <summary>
+    /// The cluster's bootstrap Owner key (Security:BootstrapApiKey). The fixture's own client
+    /// sends it with every call that does not already carry a key in its RequestContext; give
+    /// it to PowerShell tests (Connect-AuditCluster -ApiKey). Other roles: <see cref="CreateApiKeyAsync"/>.
+    /// </summary>
+    public const string OwnerApiKey = "ao_0f1e2d3c4b5a6978_fixture-owner-key-not-a-secret-0123";
+
     /// <summary>The clock starts here; tests advance it.</summary>
     public static readonly DateTimeOffset Epoch = new(2026, 11, 23, 9, 0, 0, TimeSpan.Zero);
 
@@ -87,12 +96,17 @@ public class AuditClusterFixture : IAsyncLifetime
         builder.Properties["AuditOrleans:Storage:ConnectionString"] = ConnectionString;
         builder.Properties["AuditOrleans:DataDirectory"] = Directory.Path;
         builder.Properties["AuditOrleans:Smtp:PickupDirectory"] = Directory.Combine("outbox");
+        builder.Properties["AuditOrleans:Security:BootstrapApiKey"] = OwnerApiKey;
+
+        // Tests move the fake clock by hand, so a rate limit would never refill: off unless a collection sets it.
+        builder.Properties["AuditOrleans:Security:IngestEventsPerSecond"] = "0";
         foreach (var (key, value) in Settings)
         {
             builder.Properties["AuditOrleans:" + key] = value;
         }
 
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        builder.AddClientBuilderConfigurator<ClientConfigurator>();
         ConfigureBuilder(builder);
         Cluster = builder.Build();
         await Cluster.DeployAsync();
@@ -107,6 +121,39 @@ public class AuditClusterFixture : IAsyncLifetime
         }
 
         Directory.Dispose();
+    }
+
+    /// <summary>
+    /// Creates an API key through the fixture's Owner client and returns its secret, for tests
+    /// that act with another role (<see cref="CreateClientAsync"/>).
+    /// </summary>
+    public async Task<string> CreateApiKeyAsync(ApiKeyRole role, string? projectId = null, string? description = null)
+    {
+        var created = await Grains.GetGrain<IApiKeyGrain>(0).CreateAsync(role, projectId, description ?? $"test {role}");
+        return created.Secret;
+    }
+
+    /// <summary>
+    /// Starts a separate Orleans client connected to the cluster's gateway that sends
+    /// <paramref name="apiKey"/> with every call (none when null), as a program that does not use
+    /// the PowerShell module would.
+    /// </summary>
+    public Task<TestClient> CreateClientAsync(string? apiKey, Action<IClientBuilder>? configure = null) =>
+        TestClient.StartAsync(Cluster, apiKey, configure);
+
+    /// <summary>Sends the Owner key from the fixture's client unless the call already carries a key.</summary>
+    public sealed class ClientConfigurator : IClientBuilderConfigurator
+    {
+        public void Configure(IConfiguration configuration, IClientBuilder clientBuilder) =>
+            clientBuilder.AddOutgoingGrainCallFilter(context =>
+            {
+                if (RequestContext.Get(ApiKeyHeaders.RequestContextKey) is null)
+                {
+                    RequestContext.Set(ApiKeyHeaders.RequestContextKey, OwnerApiKey);
+                }
+
+                return context.Invoke();
+            });
     }
 
     /// <summary>Configures each test silo as the host does, plus the shared clock.</summary>

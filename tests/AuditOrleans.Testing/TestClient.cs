@@ -3,10 +3,15 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
+using Orleans.TestingHost;
 
 namespace AuditOrleans.Testing;
 
-/// <summary>An external Orleans client (as the PowerShell module is) with a static list of gateways.</summary>
+/// <summary>
+/// An external Orleans client (as the PowerShell module is) with a static list of gateways. It
+/// sends an API key in the RequestContext of every call: by default the fixtures' Owner key
+/// (<see cref="AuditClusterFixture.OwnerApiKey"/>), or the one given (none when null).
+/// </summary>
 public sealed class TestClient : IAsyncDisposable
 {
     private readonly IHost host;
@@ -19,9 +24,19 @@ public sealed class TestClient : IAsyncDisposable
 
     public IClusterClient Client { get; }
 
-    public static async Task<TestClient> ConnectAsync(string clusterId, string serviceId, IEnumerable<int> gatewayPorts, TimeSpan timeout)
+    public IGrainFactory Grains => Client;
+
+    public static Task<TestClient> ConnectAsync(string clusterId, string serviceId, IEnumerable<int> gatewayPorts, TimeSpan timeout) =>
+        ConnectAsync(clusterId, serviceId, gatewayPorts.Select(static p => new IPEndPoint(IPAddress.Loopback, p)), timeout, AuditClusterFixture.OwnerApiKey);
+
+    /// <summary>A client of a test cluster, connected to its primary silo's gateway over TCP.</summary>
+    public static Task<TestClient> StartAsync(TestCluster cluster, string? apiKey, Action<IClientBuilder>? configure = null) =>
+        ConnectAsync(cluster.Options.ClusterId, cluster.Options.ServiceId, [cluster.Primary!.GatewayAddress!.Endpoint], TimeSpan.FromSeconds(20), apiKey, configure);
+
+    public static async Task<TestClient> ConnectAsync(
+        string clusterId, string serviceId, IEnumerable<IPEndPoint> gateways, TimeSpan timeout, string? apiKey, Action<IClientBuilder>? configure = null)
     {
-        var endpoints = gatewayPorts.Select(static p => new IPEndPoint(IPAddress.Loopback, p)).ToArray();
+        var endpoints = gateways.ToArray();
         var host = new HostBuilder()
             .ConfigureLogging(static l => l.SetMinimumLevel(LogLevel.Warning))
             .UseOrleansClient(client =>
@@ -33,6 +48,16 @@ public sealed class TestClient : IAsyncDisposable
                     o.ServiceId = serviceId;
                 });
                 client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(20));
+                client.AddOutgoingGrainCallFilter(context =>
+                {
+                    if (apiKey is not null)
+                    {
+                        RequestContext.Set(ApiKeyHeaders.RequestContextKey, apiKey);
+                    }
+
+                    return context.Invoke();
+                });
+                configure?.Invoke(client);
             })
             .Build();
         using var limit = new CancellationTokenSource(timeout);

@@ -1,0 +1,74 @@
+using Orleans.Metadata;
+
+namespace AuditOrleans.Grains.Security;
+
+/// <summary>
+/// Refuses to activate a project grain (alert configuration, contacts, detector) for a caller
+/// that could not use it, before its state is read from the database. Orleans runs incoming
+/// call filters inside the target activation, that is after activation; this guard runs at the
+/// first stage of the activation's lifecycle, where the request context of the call that
+/// caused the activation is already in place. An activation is allowed for the silo's own calls
+/// (they carry the cluster's <see cref="InternalCallToken"/>, added by
+/// <see cref="InternalCallMarker"/>) and for a valid key that covers the grain's project; the
+/// call filter then checks the permission of the method itself.
+/// </summary>
+public sealed class ActivationGuard(ApiKeyAuthenticator authenticator, InternalCallToken internalToken) : IConfigureGrainContextProvider
+{
+    /// <summary>The guarded grain classes and the permission named when a caller may not even activate one.</summary>
+    private static readonly (string Type, Permission Permission)[] GuardedTypes =
+    [
+        (typeof(AlertConfigGrain).FullName!, Permission.ViewAlerts),
+        (typeof(NotificationContactsGrain).FullName!, Permission.ViewContacts),
+        (typeof(DetectorGrain).FullName!, Permission.Internal),
+    ];
+
+    public bool TryGetConfigurator(GrainType grainType, GrainProperties properties, out IConfigureGrainContext configuration)
+    {
+        configuration = null!;
+        if (!properties.Properties.TryGetValue(WellKnownGrainTypeProperties.TypeName, out var typeName))
+        {
+            return false;
+        }
+
+        foreach (var (type, permission) in GuardedTypes)
+        {
+            if (typeName.StartsWith(type, StringComparison.Ordinal) && (typeName.Length == type.Length || typeName[type.Length] == ','))
+            {
+                configuration = new Configurator(this, permission);
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Throws <see cref="AccessDeniedException"/> unless the current request may activate the grain <paramref name="grainId"/>.</summary>
+    public async Task CheckAsync(GrainId grainId, Permission permission)
+    {
+        if (internalToken.IsPresent())
+        {
+            return;
+        }
+
+        var presented = RequestContext.Get(ApiKeyHeaders.RequestContextKey) as string;
+        var principal = await authenticator.AuthenticateAsync(presented);
+        var project = GrainPermissions.ProjectOf(ProjectSource.GrainKey, grainId, null);
+        if (principal is null)
+        {
+            var decision = string.IsNullOrEmpty(presented) ? AccessDecision.NoKey : AccessDecision.InvalidKey;
+            throw AccessControlFilter.Refusal(decision, permission, null, project);
+        }
+
+        if (!principal.CoversProject(project))
+        {
+            throw AccessControlFilter.Refusal(
+                principal.Has(permission) ? AccessDecision.OtherProject : AccessDecision.MissingPermission, permission, principal, project);
+        }
+    }
+
+    private sealed class Configurator(ActivationGuard guard, Permission permission) : IConfigureGrainContext
+    {
+        public void Configure(IGrainContext context) =>
+            context.ObservableLifecycle.Subscribe(nameof(ActivationGuard), GrainLifecycleStage.First, _ => guard.CheckAsync(context.GrainId, permission));
+    }
+}

@@ -1,0 +1,93 @@
+using System.Reflection;
+
+namespace AuditOrleans.Grains.Security;
+
+/// <summary>How the project a call acts on is found.</summary>
+public enum ProjectSource
+{
+    /// <summary>The call is not about one project (key management, engine internals).</summary>
+    None,
+
+    /// <summary>The grain key: <c>{projectId}/{region}</c> or the project id itself.</summary>
+    GrainKey,
+
+    /// <summary>The first argument: a project id, an <see cref="AuditQuery"/> or an <see cref="AlertHistoryQuery"/>.</summary>
+    FirstArgument,
+
+    /// <summary>Each event names its project: the ingest grain checks them one by one against the caller's key.</summary>
+    PerEvent,
+}
+
+/// <summary>What a grain method needs: one permission, and where its project comes from.</summary>
+public sealed record MethodRule(Permission Permission, ProjectSource Project);
+
+/// <summary>
+/// The permission each client-callable grain method needs. A method missing here (a new
+/// interface, Orleans' own management grains) needs <see cref="Permission.Internal"/>: only
+/// Owner keys and the silo itself may call it. Add a line here when a grain interface grows.
+/// </summary>
+public static class GrainPermissions
+{
+    private static readonly MethodRule InternalRule = new(Permission.Internal, ProjectSource.None);
+
+    private static readonly Dictionary<(Type, string), MethodRule> Rules = new()
+    {
+        [(typeof(IIngestGrain), nameof(IIngestGrain.IngestAsync))] = new(Permission.WriteEvents, ProjectSource.PerEvent),
+
+        [(typeof(IAlertConfigGrain), nameof(IAlertConfigGrain.GetAsync))] = new(Permission.ViewAlerts, ProjectSource.GrainKey),
+        [(typeof(IAlertConfigGrain), nameof(IAlertConfigGrain.SetActiveAsync))] = new(Permission.ManageAlerts, ProjectSource.GrainKey),
+
+        [(typeof(IAuditLogGrain), nameof(IAuditLogGrain.QueryAsync))] = new(Permission.ViewEvents, ProjectSource.FirstArgument),
+        [(typeof(IAuditLogGrain), nameof(IAuditLogGrain.VerifyAsync))] = new(Permission.VerifyIntegrity, ProjectSource.FirstArgument),
+        [(typeof(IAuditLogGrain), nameof(IAuditLogGrain.GetAlertHistoryAsync))] = new(Permission.ViewAlertHistory, ProjectSource.FirstArgument),
+
+        [(typeof(INotificationContactsGrain), nameof(INotificationContactsGrain.GetAsync))] = new(Permission.ViewContacts, ProjectSource.GrainKey),
+        [(typeof(INotificationContactsGrain), nameof(INotificationContactsGrain.AddAsync))] = new(Permission.ManageContacts, ProjectSource.GrainKey),
+        [(typeof(INotificationContactsGrain), nameof(INotificationContactsGrain.RemoveAsync))] = new(Permission.ManageContacts, ProjectSource.GrainKey),
+
+        [(typeof(INotificationGrain), nameof(INotificationGrain.SendTestAsync))] = new(Permission.ManageAlerts, ProjectSource.FirstArgument),
+        [(typeof(INotificationGrain), nameof(INotificationGrain.WakeAsync))] = InternalRule,
+
+        [(typeof(IDetectorGrain), nameof(IDetectorGrain.AppendAsync))] = InternalRule,
+        [(typeof(IDetectorGrain), nameof(IDetectorGrain.GetStatusAsync))] = InternalRule,
+
+        [(typeof(IApiKeyGrain), nameof(IApiKeyGrain.CreateAsync))] = new(Permission.ManageApiKeys, ProjectSource.None),
+        [(typeof(IApiKeyGrain), nameof(IApiKeyGrain.ListAsync))] = new(Permission.ManageApiKeys, ProjectSource.None),
+        [(typeof(IApiKeyGrain), nameof(IApiKeyGrain.RevokeAsync))] = new(Permission.ManageApiKeys, ProjectSource.None),
+    };
+
+    /// <summary>The rule of an interface method; <see cref="Permission.Internal"/> for anything not listed.</summary>
+    public static MethodRule For(MethodInfo? interfaceMethod) =>
+        interfaceMethod?.DeclaringType is { } type && Rules.TryGetValue((type, interfaceMethod.Name), out var rule) ? rule : InternalRule;
+
+    /// <summary>Every listed method, for tests and documentation.</summary>
+    public static IReadOnlyDictionary<(Type Interface, string Method), MethodRule> All => Rules;
+
+    /// <summary>
+    /// The project a call acts on, read from its grain key or first argument; null when it
+    /// cannot be read (a malformed key or argument: only Owner keys get past that, and the
+    /// grain then reports what is wrong).
+    /// </summary>
+    public static string? ProjectOf(ProjectSource source, GrainId target, object? firstArgument)
+    {
+        switch (source)
+        {
+            case ProjectSource.GrainKey:
+                var key = target.Key.ToString();
+                var slash = key.LastIndexOf('/');
+                var project = slash >= 0 ? key[..slash] : key;
+                return Scope.IsValidProjectId(project) ? project : null;
+            case ProjectSource.FirstArgument:
+                var id = firstArgument switch
+                {
+                    string s => s,
+                    AuditQuery q => q.ProjectId,
+                    AlertHistoryQuery h => h.ProjectId,
+                    _ => null,
+                };
+                return Scope.IsValidProjectId(id) ? id : null;
+            default:
+                return null;
+        }
+    }
+}

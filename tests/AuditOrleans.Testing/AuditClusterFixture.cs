@@ -31,7 +31,13 @@ public class AuditClusterFixture : IAsyncLifetime
     public AuditClusterFixture()
     {
         (ClockId, Clock) = TestClocks.Create(Epoch);
+        (LogsId, Logs) = TestLogSink.Create();
     }
+
+    /// <summary>Every line the silos logged (Debug and above).</summary>
+    public TestLogSink Logs { get; }
+
+    public string LogsId { get; }
 
     public TempDirectory Directory { get; } = new("auditorleans-cluster");
 
@@ -54,6 +60,9 @@ public class AuditClusterFixture : IAsyncLifetime
 
     /// <summary>Number of silos; override for multi-silo collections.</summary>
     protected virtual short InitialSilos => 1;
+
+    /// <summary>False for a cluster that starts like a fresh installation: its Owner key is generated into {DataDirectory}/owner.key.</summary>
+    protected virtual bool UseBootstrapApiKey => true;
 
     /// <summary>Extra AuditOrleans settings for this cluster (keys without the AuditOrleans: prefix).</summary>
     protected virtual IEnumerable<KeyValuePair<string, string>> Settings => [];
@@ -92,11 +101,18 @@ public class AuditClusterFixture : IAsyncLifetime
     {
         var builder = new TestClusterBuilder(InitialSilos);
         builder.Options.ServiceId = "auditorleans-test";
+
+        // Real TCP gateways, so that separate clients (TestClient, the PowerShell module) can connect.
+        builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket;
         builder.Properties["Test:ClockId"] = ClockId;
         builder.Properties["AuditOrleans:Storage:ConnectionString"] = ConnectionString;
         builder.Properties["AuditOrleans:DataDirectory"] = Directory.Path;
         builder.Properties["AuditOrleans:Smtp:PickupDirectory"] = Directory.Combine("outbox");
-        builder.Properties["AuditOrleans:Security:BootstrapApiKey"] = OwnerApiKey;
+        builder.Properties["Test:LogsId"] = LogsId;
+        if (UseBootstrapApiKey)
+        {
+            builder.Properties["AuditOrleans:Security:BootstrapApiKey"] = OwnerApiKey;
+        }
 
         // Tests move the fake clock by hand, so a rate limit would never refill: off unless a collection sets it.
         builder.Properties["AuditOrleans:Security:IngestEventsPerSecond"] = "0";
@@ -166,6 +182,7 @@ public class AuditClusterFixture : IAsyncLifetime
             siloBuilder.ConfigureAuditOrleans(options, configureClustering: false);
             var clock = TestClocks.Get(configuration["Test:ClockId"]!);
             siloBuilder.Services.AddSingleton<TimeProvider>(clock);
+            siloBuilder.Services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(TestLogSink.Get(configuration["Test:LogsId"]!));
         }
     }
 }

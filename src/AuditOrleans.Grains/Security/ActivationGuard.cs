@@ -25,7 +25,7 @@ public sealed class ActivationGuard(ApiKeyAuthenticator authenticator, InternalC
     public bool TryGetConfigurator(GrainType grainType, GrainProperties properties, out IConfigureGrainContext configuration)
     {
         configuration = null!;
-        if (!properties.Properties.TryGetValue(WellKnownGrainTypeProperties.TypeName, out var typeName))
+        if (!properties.Properties.TryGetValue(WellKnownGrainTypeProperties.FullTypeName, out var typeName))
         {
             return false;
         }

@@ -256,6 +256,12 @@ public sealed partial class SiloProcess : IAsyncDisposable
             info.ArgumentList.Add($"--AuditOrleans:{key}={value}");
         }
 
+        if (!Settings.ContainsKey("Security:BootstrapApiKey"))
+        {
+            // Access control is on by default: the fixture's well-known Owner key, in the environment rather than on the command line.
+            info.Environment["AuditOrleans__Security__BootstrapApiKey"] = AuditClusterFixture.OwnerApiKey;
+        }
+
         info.Environment["DOTNET_NOLOGO"] = "1";
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         // Two cores shared by many: a workstation GC keeps each silo small.

@@ -39,6 +39,8 @@ public static class GrainPermissions
 
         [(typeof(IAuditLogGrain), nameof(IAuditLogGrain.QueryAsync))] = new(Permission.ViewEvents, ProjectSource.FirstArgument),
         [(typeof(IAuditLogGrain), nameof(IAuditLogGrain.VerifyAsync))] = new(Permission.VerifyIntegrity, ProjectSource.FirstArgument),
+        [(typeof(IAuditLogGrain), nameof(IAuditLogGrain.VerifyAgainstAsync))] = new(Permission.VerifyIntegrity, ProjectSource.FirstArgument),
+        [(typeof(IAuditLogGrain), nameof(IAuditLogGrain.GetCheckpointsAsync))] = new(Permission.VerifyIntegrity, ProjectSource.FirstArgument),
         [(typeof(IAuditLogGrain), nameof(IAuditLogGrain.GetAlertHistoryAsync))] = new(Permission.ViewAlertHistory, ProjectSource.FirstArgument),
 
         [(typeof(INotificationContactsGrain), nameof(INotificationContactsGrain.GetAsync))] = new(Permission.ViewContacts, ProjectSource.GrainKey),

@@ -127,7 +127,7 @@ public interface IApiKeyGrain : IGrainWithIntegerKey
 /// </summary>
 [GenerateSerializer]
 [Alias("AuditOrleans.AccessDeniedException")]
-public sealed class AccessDeniedException : Exception
+public sealed class AccessDeniedException : UnauthorizedAccessException
 {
     public AccessDeniedException()
     {

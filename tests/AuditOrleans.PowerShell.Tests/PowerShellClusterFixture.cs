@@ -35,13 +35,13 @@ public sealed class PowerShellClusterFixture : AuditClusterFixture
         });
     }
 
-    /// <summary>A session with the module imported and connected to the cluster, on <paramref name="projectId"/>.</summary>
-    public PowerShellSession Connect(string projectId)
+    /// <summary>A session with the module imported and connected to the cluster, on <paramref name="projectId"/>, with the fixture's Owner key unless another is given.</summary>
+    public PowerShellSession Connect(string projectId, string? apiKey = null)
     {
         var session = new PowerShellSession();
         session.Run(
-            "Connect-AuditCluster -Gateway $gateway -ClusterId $clusterId -ServiceId $serviceId -ProjectId $projectId -ErrorAction Stop",
-            ("gateway", Gateway), ("clusterId", Cluster.Options.ClusterId), ("serviceId", Cluster.Options.ServiceId), ("projectId", projectId)).ThrowOnError();
+            "Connect-AuditCluster -Gateway $gateway -ClusterId $clusterId -ServiceId $serviceId -ProjectId $projectId -ApiKey $apiKey -ErrorAction Stop",
+            ("apiKey", apiKey ?? OwnerApiKey), ("gateway", Gateway), ("clusterId", Cluster.Options.ClusterId), ("serviceId", Cluster.Options.ServiceId), ("projectId", projectId)).ThrowOnError();
         return session;
     }
 }

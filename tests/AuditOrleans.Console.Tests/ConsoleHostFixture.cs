@@ -28,7 +28,7 @@ public sealed class ConsoleHostFixture : IAsyncLifetime
     public IClusterClient Client => clientHost!.Services.GetRequiredService<IClusterClient>();
 
     /// <summary>The Owner key the silo was started with (Security:BootstrapApiKey).</summary>
-    public string OwnerKey { get; } = "aok_" + Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
+    public string OwnerKey { get; } = $"ao_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24))}";
 
     public string BaseUrl => Silo.Urls;
 
@@ -63,7 +63,12 @@ public sealed class ConsoleHostFixture : IAsyncLifetime
 
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.UseOrleansClient(client => client.UseLocalhostClustering(GatewayPort, ClusterId, ClusterId));
+        builder.UseOrleansClient(client => client.UseLocalhostClustering(GatewayPort, ClusterId, ClusterId).AddOutgoingGrainCallFilter(context =>
+        {
+            // Access control is on: the test's own client is an Owner.
+            RequestContext.Set(ApiKeyHeaders.RequestContextKey, OwnerKey);
+            return context.Invoke();
+        }));
         clientHost = builder.Build();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await clientHost.StartAsync(timeout.Token);

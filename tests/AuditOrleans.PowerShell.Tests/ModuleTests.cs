@@ -164,27 +164,34 @@ public sealed class ModuleTests(PowerShellClusterFixture fixture)
     }
 
     [Fact]
-    public void TheApiKeyTravelsWithEveryCallAndComesFromTheEnvironmentToo()
+    public async Task TheApiKeyTravelsWithEveryCallAndComesFromTheEnvironmentToo()
     {
         var withKey = PowerShellClusterFixture.NewProjectId();
         var fromEnvironment = PowerShellClusterFixture.NewProjectId();
         var withoutKey = PowerShellClusterFixture.NewProjectId();
+        var managerKey = await fixture.CreateApiKeyAsync(ApiKeyRole.AlertsManager, fromEnvironment);
         var connect = "Connect-AuditCluster -Gateway $gateway -ClusterId $clusterId -ServiceId $serviceId -ProjectId $project";
         (string, object?)[] cluster = [("gateway", fixture.Gateway), ("clusterId", fixture.Cluster.Options.ClusterId), ("serviceId", fixture.Cluster.Options.ServiceId)];
 
         using (var ps = new PowerShellSession())
         {
-            var connection = ps.Run($"{connect} -ApiKey 'key-from-parameter' -PassThru; Get-AuditAlert -Region fr-par | Out-Null", [.. cluster, ("project", withKey)]).ThrowOnError();
+            // The silo checks the key of every call: these only succeed if the key arrived.
+            var connection = ps.Run($"{connect} -ApiKey $key -PassThru; Get-AuditAlert -Region fr-par | Out-Null",
+                [.. cluster, ("project", withKey), ("key", PowerShellClusterFixture.OwnerApiKey)]).ThrowOnError();
             Assert.Equal(true, Assert.Single(connection.Output).Properties["UsesApiKey"].Value);
-            Assert.DoesNotContain(Assert.Single(connection.Output).Properties, p => Equals(p.Value, "key-from-parameter"));
-            ps.Run($"$env:AUDITORLEANS_API_KEY = 'key-from-environment'; try {{ {connect} }} finally {{ $env:AUDITORLEANS_API_KEY = $null }}; Enable-AuditAlert -Name ApiKeyCreated -Region nl-ams",
-                [.. cluster, ("project", fromEnvironment)]).ThrowOnError();
-            ps.Run($"{connect}; Get-AuditAlert -Region pl-waw | Out-Null", [.. cluster, ("project", withoutKey)]).ThrowOnError();
+            Assert.DoesNotContain(Assert.Single(connection.Output).Properties, p => Equals(p.Value, PowerShellClusterFixture.OwnerApiKey));
+            ps.Run($"$env:AUDITORLEANS_API_KEY = $key; try {{ {connect} }} finally {{ $env:AUDITORLEANS_API_KEY = $null }}; Enable-AuditAlert -Name ApiKeyCreated -Region nl-ams",
+                [.. cluster, ("project", fromEnvironment), ("key", managerKey)]).ThrowOnError();
+
+            // Without a key the silo refuses, and the module says so with PermissionDenied.
+            var refused = ps.Run($"{connect}; Get-AuditAlert -Region pl-waw", [.. cluster, ("project", withoutKey)]);
+            var error = Assert.Single(refused.Errors);
+            Assert.Equal(ErrorCategory.PermissionDenied, error.CategoryInfo.Category);
+            Assert.Contains("no API key was presented", error.Exception.Message, StringComparison.Ordinal);
         }
 
-        Assert.Equal("key-from-parameter", PowerShellClusterFixture.ApiKeysSeen[Scope.Key(withKey, "fr-par")]);
-        Assert.Equal("key-from-environment", PowerShellClusterFixture.ApiKeysSeen[Scope.Key(fromEnvironment, "nl-ams")]);
-        Assert.Null(PowerShellClusterFixture.ApiKeysSeen[Scope.Key(withoutKey, "pl-waw")]);
+        var config = await fixture.Grains.GetGrain<IAlertConfigGrain>(Scope.Key(fromEnvironment, "nl-ams")).GetAsync();
+        Assert.Equal([AlertName.ApiKeyCreated], config.Active);
     }
 
     [Fact]

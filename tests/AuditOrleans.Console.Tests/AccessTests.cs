@@ -99,5 +99,11 @@ public sealed class AccessTests(ConsoleHostFixture fixture)
         Assert.Equal(HttpStatusCode.Unauthorized, wrong.Status);
         Assert.Equal(HttpStatusCode.OK, owner.Status);
         Assert.StartsWith("text/plain", owner.ContentType, StringComparison.Ordinal);
+
+        // Any key of the silo's key store works, as its role allows; a revoked one no longer.
+        var created = await fixture.Client.GetGrain<IApiKeyGrain>(0).CreateAsync(ApiKeyRole.ReadOnly, "metrics-reader", null);
+        Assert.Equal(HttpStatusCode.OK, (await session.GetAsync("/metrics", created.Secret)).Status);
+        await fixture.Client.GetGrain<IApiKeyGrain>(0).RevokeAsync(created.Key.Id);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await session.GetAsync("/metrics", created.Secret)).Status);
     }
 }

@@ -49,19 +49,15 @@ public interface IConsoleKeyValidator
 }
 
 /// <summary>
-/// The Owner key configured as <c>Security:BootstrapApiKey</c>, compared in constant time.
+/// Every key of the silo's key store (<see cref="AuditOrleans.Grains.Security.ApiKeyAuthenticator"/>):
+/// salted hashes, revocation and the same cache as the grain access check.
 /// </summary>
-public sealed class BootstrapKeyValidator(IOptions<AuditOrleansOptions> options) : IConsoleKeyValidator
+public sealed class ApiKeyStoreValidator(AuditOrleans.Grains.Security.ApiKeyAuthenticator authenticator) : IConsoleKeyValidator
 {
-    private readonly byte[]? bootstrapHash = options.Value.Security.BootstrapApiKey is { Length: > 0 } key ? Hash(key) : null;
-
-    public Task<ConsoleUser?> ValidateAsync(string apiKey, CancellationToken cancellationToken)
-    {
-        var valid = bootstrapHash is not null && CryptographicOperations.FixedTimeEquals(bootstrapHash, Hash(apiKey));
-        return Task.FromResult(valid ? new ConsoleUser("bootstrap", ConsoleRole.Owner, null) : null);
-    }
-
-    private static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
+    public async Task<ConsoleUser?> ValidateAsync(string apiKey, CancellationToken cancellationToken) =>
+        await authenticator.AuthenticateAsync(apiKey, cancellationToken) is { } principal
+            ? new ConsoleUser(principal.KeyId, (ConsoleRole)Enum.Parse(typeof(ConsoleRole), principal.Role.ToString()), principal.ProjectId)
+            : null;
 }
 
 /// <summary>

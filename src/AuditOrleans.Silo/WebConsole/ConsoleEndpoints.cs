@@ -30,7 +30,7 @@ public static class ConsoleEndpoints
             o.FormFieldName = "_csrf";
             o.HeaderName = null;
         });
-        services.TryAddSingleton<IConsoleKeyValidator, BootstrapKeyValidator>();
+        services.TryAddSingleton<IConsoleKeyValidator, ApiKeyStoreValidator>();
         services.AddSingleton<ConsoleSession>();
         services.AddSingleton<ConsoleAuthenticator>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics

@@ -140,24 +140,6 @@ public sealed class SecurityOptions
     /// <summary>Bucket size: events a key may send at once after a pause. At least the largest batch (5000).</summary>
     [Range(1, 100_000_000)]
     public int IngestBurst { get; set; } = 10_000;
-
-    /// <summary>TLS for gateway and silo-to-silo connections; off while no certificate is configured.</summary>
-    public TlsOptions Tls { get; set; } = new();
-}
-
-public sealed class TlsOptions
-{
-    /// <summary>PKCS#12 (.pfx) file holding the silo's certificate and private key; empty means no TLS.</summary>
-    public string? CertificatePath { get; set; }
-
-    /// <summary>Password of the .pfx file; never logged.</summary>
-    public string? CertificatePassword { get; set; }
-
-    /// <summary>Require silos connecting to this silo to present a certificate that chains to a trusted authority (or is the configured one).</summary>
-    public bool RequireClientCertificate { get; set; }
-
-    /// <summary>Extra trusted certificate (PEM or DER) for validating peers, e.g. the self-signed certificate of a test cluster; empty means the system store.</summary>
-    public string? TrustedCertificatePath { get; set; }
 }
 
 public sealed class RetentionOptions

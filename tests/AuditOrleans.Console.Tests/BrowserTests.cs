@@ -65,12 +65,26 @@ public sealed class BrowserTests(ConsoleHostFixture fixture)
     }
 
     [BrowserFact]
+    public async Task AReadOnlyKeySeesTheCheckboxesAndSaveDisabled()
+    {
+        var run = await RunAsync();
+        var s = Scenario(run, "readOnly");
+
+        var boxes = s["boxes"]!.AsArray();
+        Assert.Equal(5, boxes.Count);
+        Assert.All(boxes, static b => Assert.True((bool)b!["disabled"]!));
+        Assert.Equal(Toggled, boxes.Where(static b => (bool)b!["checked"]!).Select(static b => (string)b!["value"]!));
+        Assert.True((bool)s["saveDisabled"]!);
+        Assert.Contains("can view these alerts but not change them", (string)s["note"]!, StringComparison.Ordinal);
+    }
+
+    [BrowserFact]
     public async Task EveryPageHasAScreenshot()
     {
         var run = await RunAsync();
         var screenshots = run.Report["screenshots"]!.AsArray().Select(static e => (string)e!).ToList();
 
-        Assert.True(screenshots.Count >= 6, $"Only {screenshots.Count} screenshots were taken.");
+        Assert.True(screenshots.Count >= 7, $"Only {screenshots.Count} screenshots were taken.");
         Assert.DoesNotContain(screenshots, static s => s.Contains("-error", StringComparison.Ordinal));
         foreach (var path in screenshots)
         {
@@ -100,6 +114,7 @@ public sealed class BrowserTests(ConsoleHostFixture fixture)
         var created = Events.CreateApiKey(project, Events.Now().AddMinutes(-2));
         await fixture.SendAsync(project, created);
         var link = await fixture.ReadEmailLinkAsync(project);
+        var (readOnlyKey, _) = await fixture.NewKeyAsync(ApiKeyRole.ReadOnly, project);
         var fired = (await fixture.Client.GetGrain<IAuditLogGrain>(0).GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = project })).Single();
         await fixture.WaitForDeliveryAsync(project);
 
@@ -111,6 +126,7 @@ public sealed class BrowserTests(ConsoleHostFixture fixture)
             ["baseUrl"] = fixture.BaseUrl,
             ["screenshotDir"] = ScreenshotDirectory,
             ["ownerKey"] = fixture.OwnerKey,
+            ["readOnlyKey"] = readOnlyKey,
             ["projectId"] = project,
             ["alertLink"] = link,
             ["toggleRegion"] = "nl-ams",

@@ -150,6 +150,13 @@ public sealed class ConsoleHostFixture : IAsyncLifetime
         where T : class =>
         (T)await shared.GetOrAdd(key, _ => new Lazy<Task<object>>(async () => await create())).Value;
 
+    /// <summary>A new API key (created by the Owner client, as New-AuditApiKey does): its secret and its id.</summary>
+    public async Task<(string Secret, string Id)> NewKeyAsync(ApiKeyRole role, string projectId)
+    {
+        var created = await Client.GetGrain<IApiKeyGrain>(0).CreateAsync(role, projectId, "console test");
+        return (created.Secret, created.Key.Id);
+    }
+
     public Task<IngestResult> SendAsync(string projectId, params AuditEvent[] events) =>
         Client.GetGrain<IIngestGrain>(0).IngestAsync(projectId, events);
 

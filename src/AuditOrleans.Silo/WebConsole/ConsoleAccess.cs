@@ -1,41 +1,30 @@
 using System.Security.Cryptography;
-using System.Text;
 using AuditOrleans.Grains;
+using AuditOrleans.Grains.Security;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 
 namespace AuditOrleans.Silo.WebConsole;
 
-/// <summary>The roles of SPEC section 8, as the console sees them.</summary>
-public enum ConsoleRole
-{
-    Owner,
-    AlertsManager,
-    ReadOnly,
-    EventWriter,
-}
-
 /// <summary>Who is using the console: the API key's id (never the secret), its role and its project.</summary>
-/// <param name="KeyId">A printable identifier of the key, for display.</param>
-/// <param name="Role">The key's role.</param>
-/// <param name="ProjectId">The key's project; null for keys valid in every project (Owner).</param>
-public sealed record ConsoleUser(string KeyId, ConsoleRole Role, string? ProjectId)
+/// <param name="KeyId">The key's public id, for display.</param>
+/// <param name="Role">The key's role (SPEC section 8).</param>
+/// <param name="ProjectId">The key's project; null for Owner keys (every project).</param>
+public sealed record ConsoleUser(string KeyId, ApiKeyRole Role, string? ProjectId)
 {
     /// <summary>The user of a console whose access control is switched off (Security:Enabled=false).</summary>
-    public static ConsoleUser Open { get; } = new("security disabled", ConsoleRole.Owner, null);
+    public static ConsoleUser Open { get; } = new("security disabled", ApiKeyRole.Owner, null);
 
-    public bool InProject(string projectId) => ProjectId is not null && string.Equals(ProjectId, projectId, StringComparison.Ordinal);
+    /// <summary>True when the key's role grants <paramref name="permission"/> on <paramref name="projectId"/> (Owner keys: every project).</summary>
+    public bool Can(Permission permission, string projectId) =>
+        RolePermissions.Grants(Role, permission)
+        && (Role == ApiKeyRole.Owner || string.Equals(ProjectId, projectId, StringComparison.Ordinal));
 
-    /// <summary>Events, alerts, contacts and history of the project.</summary>
-    public bool CanView(string projectId) =>
-        Role == ConsoleRole.Owner || (Role is ConsoleRole.AlertsManager or ConsoleRole.ReadOnly && InProject(projectId));
+    /// <summary>The console shows events, alerts and history: keys that can only send events have nothing to see.</summary>
+    public bool CanUseConsole => RolePermissions.Grants(Role, Permission.ViewAlerts);
 
-    /// <summary>Switching the project's alerts on and off.</summary>
-    public bool CanManageAlerts(string projectId) =>
-        Role == ConsoleRole.Owner || (Role == ConsoleRole.AlertsManager && InProject(projectId));
-
-    /// <summary>The cluster-wide metrics (aggregated per region, no project ids).</summary>
-    public bool CanReadMetrics => Role is not ConsoleRole.EventWriter;
+    /// <summary>The cluster-wide metrics (event counts per region, no project ids): any key that may view events.</summary>
+    public bool CanReadMetrics => RolePermissions.Grants(Role, Permission.ViewEvents);
 }
 
 /// <summary>
@@ -48,15 +37,12 @@ public interface IConsoleKeyValidator
     Task<ConsoleUser?> ValidateAsync(string apiKey, CancellationToken cancellationToken);
 }
 
-/// <summary>
-/// Every key of the silo's key store (<see cref="AuditOrleans.Grains.Security.ApiKeyAuthenticator"/>):
-/// salted hashes, revocation and the same cache as the grain access check.
-/// </summary>
-public sealed class ApiKeyStoreValidator(AuditOrleans.Grains.Security.ApiKeyAuthenticator authenticator) : IConsoleKeyValidator
+/// <summary>The silo's own key validation (salted hashes in the database, shared with the grain call filter).</summary>
+public sealed class SiloKeyValidator(ApiKeyAuthenticator authenticator) : IConsoleKeyValidator
 {
     public async Task<ConsoleUser?> ValidateAsync(string apiKey, CancellationToken cancellationToken) =>
         await authenticator.AuthenticateAsync(apiKey, cancellationToken) is { } principal
-            ? new ConsoleUser(principal.KeyId, (ConsoleRole)Enum.Parse(typeof(ConsoleRole), principal.Role.ToString()), principal.ProjectId)
+            ? new ConsoleUser(principal.KeyId, principal.Role, principal.ProjectId)
             : null;
 }
 

@@ -2,6 +2,7 @@ using System.Net;
 using AuditOrleans.Grains;
 using AuditOrleans.Grains.Diagnostics;
 using AuditOrleans.Grains.Notifications;
+using AuditOrleans.Grains.Security;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -30,7 +31,7 @@ public static class ConsoleEndpoints
             o.FormFieldName = "_csrf";
             o.HeaderName = null;
         });
-        services.TryAddSingleton<IConsoleKeyValidator, ApiKeyStoreValidator>();
+        services.TryAddSingleton<IConsoleKeyValidator, SiloKeyValidator>();
         services.AddSingleton<ConsoleSession>();
         services.AddSingleton<ConsoleAuthenticator>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
@@ -109,7 +110,7 @@ public static class ConsoleEndpoints
         if (outcome.User is { } user)
         {
             var page = new ConsolePage(context, user, auth.Enabled);
-            if (user.Role == ConsoleRole.EventWriter)
+            if (!user.CanUseConsole)
             {
                 return ConsoleLayout.Problem(page, "Not allowed", "An EventWriter key can only send events: sign in with an Owner, AlertsManager or ReadOnly key to use the console.", StatusCodes.Status403Forbidden);
             }
@@ -140,7 +141,7 @@ public static class ConsoleEndpoints
     }
 
     /// <summary>The project a page is about: the query's, else the key's own; null with a message when there is none or it is not allowed.</summary>
-    private static (string? ProjectId, string? Problem, int Status) ResolveProject(ConsolePage page, string? requested)
+    private static (string? ProjectId, string? Problem, int Status) ResolveProject(ConsolePage page, string? requested, Permission permission)
     {
         var user = page.User!;
         var projectId = requested ?? user.ProjectId;
@@ -155,9 +156,9 @@ public static class ConsoleEndpoints
         }
 
         // The same answer whether or not the project exists.
-        return user.CanView(projectId)
+        return user.Can(permission, projectId)
             ? (projectId, null, StatusCodes.Status200OK)
-            : (null, $"Your key ({user.Role}) has no access to project '{projectId}'. Use a key of that project.", StatusCodes.Status403Forbidden);
+            : (null, $"Your key ({user.Role}) does not have the {permission} permission on project '{projectId}'. Use a key of that project with that permission.", StatusCodes.Status403Forbidden);
     }
 
     private static bool ProjectEditable(ConsolePage page) => page.User!.ProjectId is null;
@@ -166,7 +167,7 @@ public static class ConsoleEndpoints
     {
         const string title = "Audit Trail";
         var filters = AuditTrailPage.Filters.From(page.Context.Request.Query);
-        var (projectId, problem, status) = ResolveProject(page, filters.ProjectId);
+        var (projectId, problem, status) = ResolveProject(page, filters.ProjectId, Permission.ViewEvents);
         var form = AuditTrailPage.Form(filters, projectId ?? filters.ProjectId, ProjectEditable(page), options.Regions);
         if (projectId is null)
         {
@@ -195,7 +196,7 @@ public static class ConsoleEndpoints
     {
         const string title = "Alerting Management";
         var query = page.Context.Request.Query;
-        var (projectId, problem, status) = ResolveProject(page, Text(query["project_id"]));
+        var (projectId, problem, status) = ResolveProject(page, Text(query["project_id"]), Permission.ViewAlerts);
         var requestedRegion = Text(query["region"]);
         var region = requestedRegion is null ? options.Regions[0] : Scope.NormalizeRegion(requestedRegion, options.Regions);
         var selector = AlertsPage.Selector(projectId ?? Text(query["project_id"]) ?? "", ProjectEditable(page), region ?? options.Regions[0], options.Regions);
@@ -212,7 +213,7 @@ public static class ConsoleEndpoints
 
         var config = await grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region)).GetAsync();
         var saved = ConsoleLayout.Notice(AlertsPage.DescribeSaved(Text(query["saved"])));
-        var editor = AlertsPage.Editor(page, config, page.User!.CanManageAlerts(projectId));
+        var editor = AlertsPage.Editor(page, config, page.User!.Can(Permission.ManageAlerts, projectId));
         return ConsoleLayout.Render(page, title, ConsoleTab.Alerts, Html.Of($"{selector}{saved}{editor}"), projectId, region);
     }
 
@@ -220,13 +221,13 @@ public static class ConsoleEndpoints
     {
         const string title = "Alerting Management";
         var form = await page.Context.Request.ReadFormAsync(page.Context.RequestAborted);
-        var (projectId, problem, status) = ResolveProject(page, Text(form["project_id"]));
+        var (projectId, problem, status) = ResolveProject(page, Text(form["project_id"]), Permission.ViewAlerts);
         if (projectId is null)
         {
             return ConsoleLayout.Problem(page, title, problem ?? "The form names no project: open the Alerting Management tab again.", problem is null ? StatusCodes.Status400BadRequest : status, ConsoleTab.Alerts);
         }
 
-        if (!page.User!.CanManageAlerts(projectId))
+        if (!page.User!.Can(Permission.ManageAlerts, projectId))
         {
             return ConsoleLayout.Problem(page, title, $"Your key ({page.User.Role}) can view alerts but not change them: sign in with an Owner or AlertsManager key.", StatusCodes.Status403Forbidden, ConsoleTab.Alerts);
         }
@@ -257,7 +258,7 @@ public static class ConsoleEndpoints
     {
         const string title = "Alert history";
         var query = page.Context.Request.Query;
-        var (projectId, problem, status) = ResolveProject(page, Text(query["project_id"]));
+        var (projectId, problem, status) = ResolveProject(page, Text(query["project_id"]), Permission.ViewAlertHistory);
         var requestedRegion = Text(query["region"]);
         var region = requestedRegion is null ? null : Scope.NormalizeRegion(requestedRegion, options.Regions);
         var requestedAlert = Text(query["alert"]);

@@ -52,7 +52,7 @@ public static class SignInPage
             return Render(context, returnUrl, "This API key is not valid: it is unknown or was revoked. Check it, or ask an Owner for a key (New-AuditApiKey).", StatusCodes.Status401Unauthorized);
         }
 
-        if (user.Role == ConsoleRole.EventWriter)
+        if (!user.CanUseConsole)
         {
             return Render(context, returnUrl, "An EventWriter key can only send events: use an Owner, AlertsManager or ReadOnly key for the console.", StatusCodes.Status403Forbidden);
         }

@@ -34,6 +34,9 @@
         'Remove-AuditNotificationContact'
         'Test-AuditAlert'
         'Test-AuditTrailIntegrity'
+        'New-AuditApiKey'
+        'Get-AuditApiKey'
+        'Remove-AuditApiKey'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

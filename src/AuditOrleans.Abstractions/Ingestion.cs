@@ -23,7 +23,11 @@ public sealed record EventError(
     [property: Id(0)] int Index,
     [property: Id(1)] string? EventId,
     [property: Id(2)] string Field,
-    [property: Id(3)] string Message);
+    [property: Id(3)] string Message)
+{
+    /// <summary>Set when the event was refused by access control (another project than the caller's key): the permission it lacked.</summary>
+    [Id(4)] public Permission? MissingPermission { get; init; }
+}
 
 /// <summary>What a project-region's detector did with the events routed to it.</summary>
 [GenerateSerializer, Immutable]

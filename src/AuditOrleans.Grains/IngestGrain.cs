@@ -68,7 +68,10 @@ public sealed class IngestGrain(IOptions<AuditOrleansOptions> options, TimeProvi
             if (caller is not null && !caller.CoversProject(e.ProjectId))
             {
                 errors.Add(new EventError(i, string.IsNullOrWhiteSpace(raw.Id) ? null : Scope.Printable(raw.Id), "project_id",
-                    $"API key {caller.KeyId} may write events of its own project only, and this event belongs to project '{Scope.Printable(e.ProjectId)}': send it with a key of that project."));
+                    $"API key {caller.KeyId} may write events of its own project only, and this event belongs to project '{Scope.Printable(e.ProjectId)}': send it with a key of that project.")
+                {
+                    MissingPermission = Permission.WriteEvents,
+                });
                 continue;
             }
 

@@ -29,6 +29,9 @@ public sealed class ModuleTests(PowerShellClusterFixture fixture)
         ["Remove-AuditNotificationContact"] = ["Email", "ProjectId", "Force", "WhatIf", "Confirm"],
         ["Test-AuditAlert"] = ["Name", "Region", "ProjectId", "WhatIf"],
         ["Test-AuditTrailIntegrity"] = ["Region", "ProjectId"],
+        ["New-AuditApiKey"] = ["Role", "ProjectId", "Description", "WhatIf", "Confirm"],
+        ["Get-AuditApiKey"] = ["Id", "Role", "ProjectId", "IncludeRevoked"],
+        ["Remove-AuditApiKey"] = ["Id", "Force", "PassThru", "WhatIf", "Confirm"],
     };
 
     [Fact]

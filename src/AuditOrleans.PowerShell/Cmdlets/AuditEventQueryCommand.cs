@@ -69,6 +69,9 @@ public abstract class AuditEventQueryCommand : AuditCmdlet
     public int? First { get; set; }
 
     /// <summary>The matching events, page after page.</summary>
+    /// <summary>True once a page could not be read: <see cref="Query"/> wrote the error and stopped early.</summary>
+    protected bool QueryFailed { get; private set; }
+
     protected IEnumerable<AuditRecord> Query()
     {
         if (Newest && Oldest)
@@ -99,6 +102,7 @@ public abstract class AuditEventQueryCommand : AuditCmdlet
             var pageQuery = query with { ContinuationToken = token, PageSize = Math.Min(remaining, MaxPageSize) };
             if (!TryCall(() => grain.QueryAsync(pageQuery), "GetAuditEventFailed", pageQuery, out var page))
             {
+                QueryFailed = true;
                 yield break;
             }
 

@@ -52,6 +52,12 @@ public sealed class ExportAuditEventCommand : AuditEventQueryCommand
                 }
             }
 
+            if (QueryFailed)
+            {
+                // The error is written; an incomplete export must not replace the file or pass for a whole one.
+                return;
+            }
+
             File.Move(temporary, path, overwrite: true);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

@@ -173,9 +173,24 @@ public sealed class SendAuditEventCommand : AuditCmdlet
 
         var sent = batch.ToArray();
         batch.Clear();
-        var grain = Grains.GetGrain<IIngestGrain>(0);
         var projectId = Connection.Settings.ProjectId;
-        if (!TryCall(() => grain.IngestAsync(projectId, [.. sent.Select(static s => s.Event)]), "SendAuditEventFailed", null, out var result))
+        var retries = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var grains = Grains;
+        var ok = TryCall(
+            () => grains.IngestWithRetryAsync(
+                projectId,
+                [.. sent.Select(static s => s.Event)],
+                onRetry: (ex, attempt, delay) => retries.Enqueue($"Attempt {attempt} of batch {batches + 1} failed ({AuditErrors.Unwrap(ex).GetType().Name}); sending it again with the same event ids in {delay.TotalMilliseconds:0} ms."),
+                cancellationToken: StopToken),
+            "SendAuditEventFailed",
+            null,
+            out var result);
+        foreach (var retry in retries)
+        {
+            WriteWarning(retry);
+        }
+
+        if (!ok)
         {
             summary.Rejected += sent.Length;
             return;
@@ -187,10 +202,11 @@ public sealed class SendAuditEventCommand : AuditCmdlet
         foreach (var error in result.Errors)
         {
             var (e, index, input) = error.Index >= 0 && error.Index < sent.Length ? sent[error.Index] : (null, -1, null);
+            var refused = error.MissingPermission is not null;
             WriteAuditError(
                 Describe(index, error.EventId ?? e?.Id, $"{error.Field}: {error.Message}"),
-                "InvalidAuditEvent",
-                ErrorCategory.InvalidData,
+                refused ? AuditErrors.AccessDenied : "InvalidAuditEvent",
+                refused ? ErrorCategory.PermissionDenied : ErrorCategory.InvalidData,
                 input ?? (object?)e ?? error.EventId);
         }
 

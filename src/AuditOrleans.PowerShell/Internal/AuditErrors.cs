@@ -18,6 +18,9 @@ internal static class AuditErrors
     /// <summary>Error id of a call the cluster refused for lack of permission.</summary>
     public const string AccessDenied = "AccessDenied";
 
+    /// <summary>Error id of a batch refused because the key's ingest rate limit is used up.</summary>
+    public const string RateLimitExceeded = "RateLimitExceeded";
+
     /// <summary>Error id when no Connect-AuditCluster ran in the session.</summary>
     public const string NotConnected = "NotConnected";
 
@@ -40,6 +43,8 @@ internal static class AuditErrors
         {
             UnauthorizedAccessException => Create(e.Message, AccessDenied, ErrorCategory.PermissionDenied, target,
                 "Use an API key whose role grants this permission (Connect-AuditCluster -ApiKey)."),
+            RateLimitExceededException limit => Create(Describe(e), RateLimitExceeded, ErrorCategory.LimitsExceeded, target,
+                $"Wait {Math.Max(1, (int)Math.Ceiling(limit.RetryAfter.TotalSeconds))} s and send the events again, or spread the load over more API keys."),
             ArgumentException => Create(Describe(e), errorId, ErrorCategory.InvalidArgument, target, null),
             FormatException => Create(Describe(e), errorId, ErrorCategory.InvalidData, target, null),
             InvalidOperationException => Create(Describe(e), errorId, ErrorCategory.InvalidOperation, target, null),

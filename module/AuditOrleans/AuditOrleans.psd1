@@ -34,6 +34,7 @@
         'Remove-AuditNotificationContact'
         'Test-AuditAlert'
         'Test-AuditTrailIntegrity'
+        'Get-AuditTrailCheckpoint'
         'New-AuditApiKey'
         'Get-AuditApiKey'
         'Remove-AuditApiKey'

@@ -33,6 +33,7 @@ public sealed partial class AccessControlCmdletTests(PowerShellClusterFixture fi
         new("Test-AuditAlert -Name ApiKeyDeleted -Region fr-par -ProjectId $p", Permission.ManageAlerts, ApiKeyRole.AlertsManager, ApiKeyRole.ReadOnly),
         new("Remove-AuditNotificationContact -Email soc@example.com -ProjectId $p -Force", Permission.ManageContacts, ApiKeyRole.AlertsManager, ApiKeyRole.EventWriter),
         new("Test-AuditTrailIntegrity -Region fr-par -ProjectId $p", Permission.VerifyIntegrity, ApiKeyRole.ReadOnly, ApiKeyRole.AlertsManager),
+        new("Get-AuditTrailCheckpoint -Region fr-par -ProjectId $p", Permission.VerifyIntegrity, ApiKeyRole.ReadOnly, ApiKeyRole.EventWriter),
         new("New-AuditApiKey -Role ReadOnly -ProjectId $p -Description 'made by a test'", Permission.ManageApiKeys, ApiKeyRole.Owner, ApiKeyRole.AlertsManager),
         new("Get-AuditApiKey", Permission.ManageApiKeys, ApiKeyRole.Owner, ApiKeyRole.ReadOnly),
         new("Remove-AuditApiKey -Id 00000000000000fe -Force", Permission.ManageApiKeys, ApiKeyRole.Owner, ApiKeyRole.EventWriter, "ApiKeyNotFound"),

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace AuditOrleans.PowerShell.Tests;
@@ -102,4 +103,47 @@ public sealed class NotificationCmdletTests(PowerShellClusterFixture fixture)
         Assert.All(reports.Property("IsValid"), v => Assert.Equal(true, v));
         Assert.Equal([0L, 3L, 0L], reports.Property("EventsChecked"));
     }
+
+    [Fact]
+    public async Task CheckpointsKeptOutsideTheDatabaseRevealACutLog()
+    {
+        var project = PowerShellClusterFixture.NewProjectId();
+        using var ps = fixture.Connect(project);
+        ps.Run("1..5 | ForEach-Object { Send-AuditEvent -Id \"c-$_\" -MethodName GetServer -StatusCode 200 -Locality nl-ams -RecordedAt '2025-11-20T10:00:00Z' }").ThrowOnError();
+        await SiloServices.GetRequiredService<Grains.LogMaintenanceService>().RunOnceAsync();
+
+        var checkpoint = Assert.Single(ps.Run("$kept = Get-AuditTrailCheckpoint -Region nl-ams; $kept").ThrowOnError().Output);
+        Assert.Equal(5L, checkpoint.Properties["Sequence"].Value);
+        Assert.Empty(ps.Run("Get-AuditTrailCheckpoint -Region fr-par").ThrowOnError().Output);
+
+        // What Import-Csv gives back: every property as text.
+        const string asCsvRows = "$rows = $kept | ForEach-Object { [pscustomobject]@{ ProjectId = $_.ProjectId; Region = $_.Region; Sequence = [string]$_.Sequence; Hash = $_.Hash; CreatedAt = $_.CreatedAt.ToString('o'); Signature = $_.Signature } }";
+        ps.Run(asCsvRows).ThrowOnError();
+        var intact = Assert.Single(ps.Run("$rows | Test-AuditTrailIntegrity").ThrowOnError().Output);
+        Assert.Equal(("nl-ams", true, 5L), ((string)intact.Properties["Region"].Value, (bool)intact.Properties["IsValid"].Value, (long)intact.Properties["EventsChecked"].Value));
+
+        // Someone cuts the newest events and the silo's own checkpoints: the plain walk cannot tell, the kept checkpoint can.
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection(fixture.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "DELETE FROM audit_checkpoints WHERE project_id = $p; DELETE FROM audit_events WHERE project_id = $p AND seq > 3";
+            command.Parameters.AddWithValue("$p", project);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        Assert.Equal(true, Assert.Single(ps.Run("Test-AuditTrailIntegrity -Region nl-ams").ThrowOnError().Output).Properties["IsValid"].Value);
+        var cut = ps.Run("Test-AuditTrailIntegrity -Checkpoint $rows").ThrowOnError();
+        Assert.Equal(false, Assert.Single(cut.Output).Properties["IsValid"].Value);
+        Assert.Contains(cut.Warnings, w => w.Contains("nl-ams", StringComparison.Ordinal));
+
+        // Unusable checkpoints are refused before anything is verified.
+        var missing = Assert.Single(ps.Run("[pscustomobject]@{ ProjectId = $p; Region = 'nl-ams'; Sequence = '5' } | Test-AuditTrailIntegrity", ("p", project)).Errors);
+        Assert.Equal((ErrorCategory.InvalidData, "InvalidCheckpoint"), (missing.CategoryInfo.Category, missing.FullyQualifiedErrorId.Split(',')[0]));
+        Assert.Contains("Hash", missing.Exception.Message, StringComparison.Ordinal);
+        var foreign = Assert.Single(ps.Run("$rows | Test-AuditTrailIntegrity -ProjectId $other", ("other", PowerShellClusterFixture.NewProjectId())).Errors);
+        Assert.Equal("CheckpointOfAnotherProject", foreign.FullyQualifiedErrorId.Split(',')[0]);
+    }
+
+    private IServiceProvider SiloServices => ((Orleans.TestingHost.InProcessSiloHandle)fixture.Cluster.Primary!).SiloHost.Services;
 }

@@ -69,7 +69,9 @@ public static class IngestRetry
 
     /// <summary>
     /// Sends a batch through <see cref="IIngestGrain"/> and retries it with the same event ids
-    /// after transient failures until <see cref="IngestRetryPolicy.Timeout"/>.
+    /// after transient failures until <see cref="IngestRetryPolicy.Timeout"/>. A batch refused by
+    /// the key's rate limit is sent again after the wait the silo named (a batch larger than
+    /// the key's burst is not retried: it never fits).
     /// </summary>
     /// <param name="grains">The client (or grain factory).</param>
     /// <param name="defaultProjectId">Project for events that carry neither project_id nor organization_id.</param>
@@ -98,6 +100,12 @@ public static class IngestRetry
             try
             {
                 return await grains.GetGrain<IIngestGrain>(0).IngestAsync(defaultProjectId, batch).WaitAsync(rules.AttemptTimeout, clock, cancellationToken);
+            }
+            catch (RateLimitExceededException limit) when (limit.RetryAfter > TimeSpan.Zero && !cancellationToken.IsCancellationRequested && clock.GetUtcNow() + limit.RetryAfter < deadline)
+            {
+                // Nothing of the batch was stored: wait as long as the silo said, then send it unchanged.
+                onRetry?.Invoke(limit, attempt, limit.RetryAfter);
+                await Task.Delay(limit.RetryAfter, clock, cancellationToken);
             }
             catch (Exception ex) when (IsTransient(ex) && !cancellationToken.IsCancellationRequested && clock.GetUtcNow() + delay < deadline)
             {

@@ -241,6 +241,30 @@ public sealed class AccessControlTests(SecurityClusterFixture fixture)
         // The bucket refills with time: the refused batch goes through unchanged after a second.
         fixture.Clock.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(5, (await ingest.IngestAsync(project, refused)).Accepted);
+
+        // A client sending with IngestWithRetryAsync waits as long as the silo says and sends the batch again.
+        var waits = new List<TimeSpan>();
+        var sending = writer.Grains.IngestWithRetryAsync(project, Batch(SecurityClusterFixture.EventsPerSecond), onRetry: (e, _, wait) =>
+        {
+            Assert.IsType<RateLimitExceededException>(e);
+            lock (waits)
+            {
+                waits.Add(wait);
+            }
+        }, time: fixture.Clock);
+        for (var i = 0; i < 500 && !sending.IsCompleted; i++)
+        {
+            await Task.Delay(10);
+            fixture.Clock.Advance(TimeSpan.FromMilliseconds(100));
+        }
+
+        Assert.Equal(SecurityClusterFixture.EventsPerSecond, (await sending).Accepted);
+        Assert.NotEmpty(waits);
+        Assert.All(waits, w => Assert.InRange(w, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(1)));
+
+        // A batch larger than the burst never fits: refused at once, not retried.
+        var tooBig = await Assert.ThrowsAsync<RateLimitExceededException>(() => writer.Grains.IngestWithRetryAsync(project, Batch(SecurityClusterFixture.Burst + 1), time: fixture.Clock));
+        Assert.Equal(TimeSpan.Zero, tooBig.RetryAfter);
     }
 
     [Fact]

@@ -180,7 +180,9 @@ public sealed class SendAuditEventCommand : AuditCmdlet
             () => grains.IngestWithRetryAsync(
                 projectId,
                 [.. sent.Select(static s => s.Event)],
-                onRetry: (ex, attempt, delay) => retries.Enqueue($"Attempt {attempt} of batch {batches + 1} failed ({AuditErrors.Unwrap(ex).GetType().Name}); sending it again with the same event ids in {delay.TotalMilliseconds:0} ms."),
+                onRetry: (ex, attempt, delay) => retries.Enqueue(AuditErrors.Unwrap(ex) is RateLimitExceededException
+                    ? $"The API key's ingest rate limit was reached: batch {batches + 1} is sent again in {delay.TotalSeconds:0.###} s."
+                    : $"Attempt {attempt} of batch {batches + 1} failed ({AuditErrors.Unwrap(ex).GetType().Name}); sending it again with the same event ids in {delay.TotalMilliseconds:0} ms."),
                 cancellationToken: StopToken),
             "SendAuditEventFailed",
             null,

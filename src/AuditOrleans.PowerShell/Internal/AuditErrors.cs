@@ -44,7 +44,9 @@ internal static class AuditErrors
             UnauthorizedAccessException => Create(e.Message, AccessDenied, ErrorCategory.PermissionDenied, target,
                 "Use an API key whose role grants this permission (Connect-AuditCluster -ApiKey)."),
             RateLimitExceededException limit => Create(Describe(e), RateLimitExceeded, ErrorCategory.LimitsExceeded, target,
-                $"Wait {Math.Max(1, (int)Math.Ceiling(limit.RetryAfter.TotalSeconds))} s and send the events again, or spread the load over more API keys."),
+                limit.RetryAfter > TimeSpan.Zero
+                    ? $"Wait {Math.Max(1, (int)Math.Ceiling(limit.RetryAfter.TotalSeconds))} s and send the events again, or send them more slowly."
+                    : "Send smaller batches (Send-AuditEvent -BatchSize)."),
             ArgumentException => Create(Describe(e), errorId, ErrorCategory.InvalidArgument, target, null),
             FormatException => Create(Describe(e), errorId, ErrorCategory.InvalidData, target, null),
             InvalidOperationException => Create(Describe(e), errorId, ErrorCategory.InvalidOperation, target, null),

@@ -1,4 +1,6 @@
 using AuditOrleans.Grains;
+using System.Security.Cryptography.X509Certificates;
+using AuditOrleans.Tls;
 using Microsoft.Data.Sqlite;
 
 namespace AuditOrleans.Silo;
@@ -159,6 +161,7 @@ public static class SiloConfiguration
             errors.Add($"{p}:Retention:PurgeInterval must be positive (e.g. 01:00:00).");
         }
 
+        CheckTls(errors, o.Tls);
         return errors;
     }
 
@@ -174,6 +177,74 @@ public static class SiloConfiguration
         builder.TryGetValue("Host", out var host);
         builder.TryGetValue("Database", out var database);
         return $"PostgreSql ({host ?? "?"}/{database ?? "?"})";
+    }
+
+    /// <summary>Reads the certificate files now, so that a wrong path or password stops the start with the setting's name.</summary>
+    private static void CheckTls(List<string> errors, TlsOptions tls)
+    {
+        const string p = AuditOrleansOptions.SectionName + ":Tls";
+        if (!tls.Enabled)
+        {
+            // A key, password or trust file without a certificate would suggest encryption that is not there.
+            if (!string.IsNullOrEmpty(tls.CertificateKeyPath) || !string.IsNullOrEmpty(tls.CertificatePassword) || !string.IsNullOrEmpty(tls.TrustedCertificatePath))
+            {
+                errors.Add($"{p}:CertificateKeyPath, CertificatePassword or TrustedCertificatePath is set but {p}:CertificatePath is not: give the silo's certificate to turn TLS on, or remove them.");
+            }
+
+            return;
+        }
+
+        if (tls.HandshakeTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{p}:HandshakeTimeout must be positive (e.g. 00:00:10).");
+        }
+
+        X509Certificate2? certificate = null;
+        try
+        {
+            certificate = TlsCertificates.LoadCertificate(tls.CertificatePath!, tls.CertificateKeyPath, tls.CertificatePassword);
+        }
+        catch (TlsCertificateException ex)
+        {
+            var keys = string.IsNullOrEmpty(tls.CertificateKeyPath) ? $"{p}:CertificatePath" : $"{p}:CertificatePath/CertificateKeyPath";
+            errors.Add($"{keys} (with {p}:CertificatePassword if the file has one): {ex.Message}");
+        }
+
+        X509Certificate2Collection? trusted = null;
+        if (tls.TrustedCertificatePath is { Length: > 0 } trustedPath)
+        {
+            try
+            {
+                trusted = TlsCertificates.LoadTrusted(trustedPath);
+            }
+            catch (TlsCertificateException ex)
+            {
+                errors.Add($"{p}:TrustedCertificatePath: {ex.Message}");
+            }
+        }
+
+        if (certificate is not null && (trusted is not null || string.IsNullOrEmpty(tls.TrustedCertificatePath)))
+        {
+            // Silos check each other against the trusted certificates, by default this silo's own:
+            // a certificate that would not pass its own check could never join its cluster.
+            if (trusted is null && !certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData))
+            {
+                errors.Add($"{p}:TrustedCertificatePath is needed: the silo's certificate {TlsCertificates.Describe(certificate)} is issued by '{certificate.Issuer}', so give that authority's certificate (PEM) for silos to trust each other.");
+            }
+            else if (TlsCertificates.SiloTrustProblem(certificate, trusted) is { } problem)
+            {
+                errors.Add($"{p}:TrustedCertificatePath: the silo's own certificate would be refused by the other silos ({problem}): give the authority that issued it.");
+            }
+        }
+
+        certificate?.Dispose();
+        if (trusted is not null)
+        {
+            foreach (var c in trusted)
+            {
+                c.Dispose();
+            }
+        }
     }
 
     private static void CheckPort(List<string> errors, string key, int port)

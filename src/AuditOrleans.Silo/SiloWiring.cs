@@ -71,6 +71,11 @@ public static class SiloWiring
         });
 
         silo.AddAuditOrleansSecurity(options);
+        if (options.Tls.Enabled)
+        {
+            silo.UseAuditTls(options.Tls);
+        }
+
         silo.ConfigureServices(services =>
         {
             services.AddSingleton<IOptions<AuditOrleansOptions>>(Options.Create(options));

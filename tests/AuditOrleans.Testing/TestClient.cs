@@ -1,4 +1,5 @@
 using System.Net;
+using AuditOrleans.Tls;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -30,11 +31,12 @@ public sealed class TestClient : IAsyncDisposable
         ConnectAsync(clusterId, serviceId, gatewayPorts.Select(static p => new IPEndPoint(IPAddress.Loopback, p)), timeout, AuditClusterFixture.OwnerApiKey);
 
     /// <summary>A client of a test cluster, connected to its primary silo's gateway over TCP.</summary>
-    public static Task<TestClient> StartAsync(TestCluster cluster, string? apiKey, Action<IClientBuilder>? configure = null) =>
-        ConnectAsync(cluster.Options.ClusterId, cluster.Options.ServiceId, [cluster.Primary!.GatewayAddress!.Endpoint], TimeSpan.FromSeconds(20), apiKey, configure);
+    public static Task<TestClient> StartAsync(TestCluster cluster, string? apiKey, Action<IClientBuilder>? configure = null, TlsClientSettings? tls = null, TimeSpan? timeout = null) =>
+        ConnectAsync(cluster.Options.ClusterId, cluster.Options.ServiceId, [cluster.Primary!.GatewayAddress!.Endpoint], timeout ?? TimeSpan.FromSeconds(20), apiKey, configure, tls);
 
+    /// <summary>A client of the given gateways; <paramref name="tls"/> turns TLS on (null: plain TCP).</summary>
     public static async Task<TestClient> ConnectAsync(
-        string clusterId, string serviceId, IEnumerable<IPEndPoint> gateways, TimeSpan timeout, string? apiKey, Action<IClientBuilder>? configure = null)
+        string clusterId, string serviceId, IEnumerable<IPEndPoint> gateways, TimeSpan timeout, string? apiKey, Action<IClientBuilder>? configure = null, TlsClientSettings? tls = null)
     {
         var endpoints = gateways.ToArray();
         var host = new HostBuilder()
@@ -57,6 +59,13 @@ public sealed class TestClient : IAsyncDisposable
 
                     return context.Invoke();
                 });
+                if (tls is not null)
+                {
+                    client.UseAuditTls(tls);
+                    // A refused handshake will be refused again: fail at once with its reason.
+                    client.UseConnectionRetryFilter((exception, _) => Task.FromResult(!TlsClientBuilderExtensions.IsTlsFailure(exception)));
+                }
+
                 configure?.Invoke(client);
             })
             .Build();

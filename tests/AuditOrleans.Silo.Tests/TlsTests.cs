@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using AuditOrleans.Testing;
+using AuditOrleans.Tls;
+using Orleans.Runtime;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace AuditOrleans.Silo.Tests;
+
+[CollectionDefinition(Name)]
+public sealed class TlsCollection : ICollectionFixture<TlsClusterFixture>
+{
+    public const string Name = "TLS cluster";
+}
+
+/// <summary>
+/// TLS on a two-silo cluster over real TCP: clients that trust the certificate connect and work;
+/// clients that do not, or that speak plain TCP, are refused quickly with a clear reason; the
+/// silos themselves talk over mutual TLS.
+/// </summary>
+[Collection(TlsCollection.Name)]
+public sealed class TlsTests(TlsClusterFixture fixture, ITestOutputHelper output)
+{
+    private static readonly TimeSpan Refusal = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task AClientThatTrustsTheCertificateSendsAnEventAndReadsItBack()
+    {
+        await using var client = await TestClient.StartAsync(fixture.Cluster, AuditClusterFixture.OwnerApiKey, tls: fixture.TrustingClient);
+        var project = AuditClusterFixture.NewProjectId("tls");
+        var at = fixture.Clock.GetUtcNow().AddMinutes(-1);
+        var result = await client.Grains.GetGrain<IIngestGrain>(0).IngestAsync(project, [new AuditEvent
+        {
+            Id = "tls-1",
+            RecordedAt = at,
+            Locality = "fr-par",
+            ProjectId = project,
+            PrincipalId = "svc",
+            SourceIp = "198.51.100.7",
+            ProductName = "instance",
+            MethodName = "ListServers",
+            StatusCode = 200,
+        }]);
+        Assert.True(result.Accepted == 1, string.Join("; ", result.Errors));
+
+        var page = await client.Grains.GetGrain<IAuditLogGrain>(0).QueryAsync(new AuditQuery { ProjectId = project, RecordedAfter = at.AddMinutes(-1) });
+        Assert.Equal("tls-1", Assert.Single(page.Records).Event.Id);
+        Assert.Contains("TLS with the client at", fixture.Logs.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheTwoSilosFormAClusterOverMutualTls()
+    {
+        var hosts = await fixture.Grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+        Assert.Equal(2, hosts.Count);
+        Assert.Contains("TLS on for gateway and silo connections", fixture.Logs.Text, StringComparison.Ordinal);
+        Assert.Contains("TLS with the silo at", fixture.Logs.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain(fixture.Certificate.Password, fixture.Logs.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AClientThatDoesNotTrustTheCertificateIsRefusedWithTheReason()
+    {
+        var clock = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => TestClient.StartAsync(
+            fixture.Cluster, AuditClusterFixture.OwnerApiKey, tls: new TlsClientSettings(), timeout: Refusal));
+        Assert.True(clock.Elapsed < Refusal, $"Refused after {clock.Elapsed.TotalSeconds:0.0} s.");
+        var message = TlsClientBuilderExtensions.TlsFailureMessage(error);
+        output.WriteLine($"{error.GetType().Name} after {clock.Elapsed.TotalSeconds:0.0} s: {message}");
+        Assert.NotNull(message);
+        Assert.Contains("is not trusted", message, StringComparison.Ordinal);
+        Assert.Contains("CN=auditorleans-test", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AClientExpectingAnotherNameIsRefused()
+    {
+        var tls = fixture.TrustingClient with { ServerName = "audit.example.com" };
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => TestClient.StartAsync(fixture.Cluster, AuditClusterFixture.OwnerApiKey, tls: tls, timeout: Refusal));
+        Assert.Contains("is not issued to 'audit.example.com'", TlsClientBuilderExtensions.TlsFailureMessage(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task APlainTcpClientCannotConnectToTheTlsGateway()
+    {
+        var clock = Stopwatch.StartNew();
+        await Assert.ThrowsAnyAsync<Exception>(() => TestClient.StartAsync(
+            fixture.Cluster, AuditClusterFixture.OwnerApiKey, configure: c => c.UseConnectionRetryFilter((_, _) => Task.FromResult(false)), timeout: Refusal));
+        Assert.True(clock.Elapsed < Refusal, $"Refused after {clock.Elapsed.TotalSeconds:0.0} s.");
+        await WaitForLogAsync("TLS handshake with the client at");
+        output.WriteLine(fixture.Logs.Lines.First(static l => l.Contains("TLS handshake with the client at", StringComparison.Ordinal)));
+    }
+
+    private async Task WaitForLogAsync(string text)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!fixture.Logs.Text.Contains(text, StringComparison.Ordinal))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"No log line with '{text}'.");
+            await Task.Delay(50);
+        }
+    }
+}

@@ -12,7 +12,7 @@ public sealed class ModuleTests(PowerShellClusterFixture fixture)
     /// <summary>Every cmdlet of the contract with the parameters scripts rely on.</summary>
     public static readonly Dictionary<string, string[]> Contract = new()
     {
-        ["Connect-AuditCluster"] = ["Gateway", "ProjectId", "ApiKey", "ClusterId", "ServiceId", "ConsoleUrl", "TimeoutSec", "PassThru"],
+        ["Connect-AuditCluster"] = ["Gateway", "ProjectId", "ApiKey", "ClusterId", "ServiceId", "ConsoleUrl", "TimeoutSec", "UseTls", "TrustedCertificatePath", "TlsServerName", "PassThru"],
         ["Disconnect-AuditCluster"] = [],
         ["Get-AuditAlert"] = ["Name", "Region", "ProjectId"],
         ["Enable-AuditAlert"] = ["Name", "Region", "ProjectId", "PassThru", "WhatIf", "Confirm"],

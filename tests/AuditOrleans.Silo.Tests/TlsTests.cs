@@ -68,7 +68,7 @@ public sealed class TlsTests(TlsClusterFixture fixture, ITestOutputHelper output
         var message = TlsClientBuilderExtensions.TlsFailureMessage(error);
         output.WriteLine($"{error.GetType().Name} after {clock.Elapsed.TotalSeconds:0.0} s: {message}");
         Assert.NotNull(message);
-        Assert.Contains("is not trusted", message, StringComparison.Ordinal);
+        Assert.Contains("is not issued by an authority this machine trusts", message, StringComparison.Ordinal);
         Assert.Contains("CN=auditorleans-test", message, StringComparison.Ordinal);
     }
 
@@ -89,6 +89,48 @@ public sealed class TlsTests(TlsClusterFixture fixture, ITestOutputHelper output
         Assert.True(clock.Elapsed < Refusal, $"Refused after {clock.Elapsed.TotalSeconds:0.0} s.");
         await WaitForLogAsync("TLS handshake with the client at");
         output.WriteLine(fixture.Logs.Lines.First(static l => l.Contains("TLS handshake with the client at", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task ASiloPortRefusesPeersWithAnotherCertificateOrNone()
+    {
+        using var directory = new TempDirectory("auditorleans-tls");
+        var stranger = TestCertificate.Create(directory.Path, "stranger");
+        using var strangerCertificate = TlsCertificates.LoadCertificate(stranger.PfxPath, null, stranger.Password);
+        var siloEndpoint = fixture.Cluster.Primary!.SiloAddress.Endpoint;
+
+        // An impostor that accepts any server certificate and presents its own (or none).
+        foreach (var presented in new[] { strangerCertificate, null })
+        {
+            using var tcp = new System.Net.Sockets.TcpClient();
+            await tcp.ConnectAsync(siloEndpoint);
+            await using var ssl = new System.Net.Security.SslStream(tcp.GetStream(), leaveInnerStreamOpen: false, static (_, _, _, _) => true);
+            var clock = Stopwatch.StartNew();
+            var refused = false;
+            try
+            {
+                await ssl.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+                {
+                    TargetHost = "localhost",
+                    ClientCertificates = presented is null ? null : [presented],
+                });
+
+                // TLS 1.3 finishes the client's side before the server checks the client certificate: the server then closes.
+                using var limit = new CancellationTokenSource(Refusal);
+                refused = await ssl.ReadAsync(new byte[1], limit.Token) == 0;
+            }
+            catch (Exception ex) when (ex is IOException or System.Security.Authentication.AuthenticationException)
+            {
+                refused = true;
+            }
+
+            Assert.True(refused, "The silo port answered an impostor.");
+            Assert.True(clock.Elapsed < Refusal, $"Refused after {clock.Elapsed.TotalSeconds:0.0} s.");
+        }
+
+        await WaitForLogAsync($"'CN=auditorleans-test' (SHA-256 {stranger.Sha256Thumbprint}");
+        await WaitForLogAsync("the silo presented no certificate");
+        output.WriteLine(fixture.Logs.Lines.First(l => l.Contains(stranger.Sha256Thumbprint, StringComparison.Ordinal)));
     }
 
     private async Task WaitForLogAsync(string text)

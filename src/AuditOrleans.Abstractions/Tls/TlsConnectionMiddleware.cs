@@ -191,8 +191,8 @@ public sealed partial class TlsConnectionMiddleware : IConnectionMiddleware
         if (errors.HasFlag(SslPolicyErrors.RemoteCertificateChainErrors))
         {
             var status = chain?.ChainStatus.Select(static s => s.Status.ToString()).Distinct().ToList() ?? [];
-            var anchors = trusted is null ? "this machine's trusted authorities" : "the trusted certificates configured";
-            problems.Add($"it is not trusted by {anchors}{(status.Count > 0 ? $" ({string.Join(", ", status)})" : "")}");
+            var anchors = trusted is null ? "is not issued by an authority this machine trusts" : "does not chain to the trusted certificates configured";
+            problems.Add($"it {anchors}{(status.Count > 0 ? $" ({string.Join(", ", status)})" : "")}");
         }
 
         refusal = $"the {peer}'s certificate {TlsCertificates.Describe(certificate)} was refused: {string.Join("; ", problems)}";

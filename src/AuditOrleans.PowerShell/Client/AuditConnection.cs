@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using AuditOrleans.Tls;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
@@ -18,7 +20,14 @@ internal sealed record ConnectionSettings(
     string? ApiKey,
     string ConsoleUrl,
     TimeSpan ConnectTimeout,
-    TimeSpan ResponseTimeout);
+    TimeSpan ResponseTimeout)
+{
+    /// <summary>TLS to the gateways; null: plain TCP.</summary>
+    public ConnectionTls? Tls { get; init; }
+}
+
+/// <summary>TLS as asked for: the file of certificates to trust (null: the system's) and the name expected in the gateway's certificate (null: the gateway's host).</summary>
+internal sealed record ConnectionTls(string? TrustedCertificatePath, string? ServerName);
 
 /// <summary>
 /// One session's Orleans client: a host with the client only (no console lifetime, no logging
@@ -62,6 +71,7 @@ internal sealed class AuditConnection : IAsyncDisposable
     public static async Task<AuditConnection> ConnectAsync(ConnectionSettings settings, CancellationToken cancellationToken)
     {
         var endpoints = await ResolveAsync(settings.Gateways, cancellationToken);
+        var tls = settings.Tls is { } asked ? CreateTls(asked, settings.Gateways, endpoints) : null;
         var deadline = DateTimeOffset.UtcNow + settings.ConnectTimeout;
 
         var builder = new HostApplicationBuilder(new HostApplicationBuilderSettings
@@ -83,9 +93,15 @@ internal sealed class AuditConnection : IAsyncDisposable
             });
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = settings.ResponseTimeout);
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromMinutes(1));
-            client.UseConnectionRetryFilter(async (_, token) =>
+            if (tls is not null)
             {
-                if (DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(250) >= deadline)
+                client.UseAuditTls(tls);
+            }
+
+            client.UseConnectionRetryFilter(async (exception, token) =>
+            {
+                // A refused TLS handshake would be refused again: report it at once.
+                if (TlsClientBuilderExtensions.IsTlsFailure(exception) || DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(250) >= deadline)
                 {
                     return false;
                 }
@@ -146,6 +162,32 @@ internal sealed class AuditConnection : IAsyncDisposable
         }
 
         host.Dispose();
+    }
+
+    /// <summary>The client's TLS settings: the trusted certificates read now (a bad file is an argument error), each resolved gateway mapped to the host it was given as.</summary>
+    /// <exception cref="ArgumentException">The trusted certificate file cannot be read.</exception>
+    internal static TlsClientSettings CreateTls(ConnectionTls tls, IReadOnlyList<string> gateways, IPEndPoint[] endpoints)
+    {
+        X509Certificate2Collection? trusted = null;
+        if (tls.TrustedCertificatePath is { } path)
+        {
+            try
+            {
+                trusted = TlsCertificates.LoadTrusted(path);
+            }
+            catch (TlsCertificateException ex)
+            {
+                throw new ArgumentException($"-TrustedCertificatePath: {ex.Message}", ex);
+            }
+        }
+
+        var hosts = new Dictionary<IPEndPoint, string>();
+        for (var i = 0; i < gateways.Count && i < endpoints.Length; i++)
+        {
+            hosts.TryAdd(endpoints[i], ParseGateway(gateways[i]).Host);
+        }
+
+        return new TlsClientSettings { TrustedCertificates = trusted, ServerName = tls.ServerName, GatewayHosts = hosts };
     }
 
     /// <summary>Parses host:port entries ([::1]:30000 for IPv6) and resolves host names.</summary>

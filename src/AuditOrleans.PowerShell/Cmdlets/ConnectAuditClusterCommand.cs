@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using AuditOrleans.PowerShell.Client;
 using AuditOrleans.PowerShell.Internal;
+using AuditOrleans.Tls;
 
 namespace AuditOrleans.PowerShell.Cmdlets;
 
@@ -55,6 +56,20 @@ public sealed class ConnectAuditClusterCommand : AuditCmdlet
     [ValidateRange(1, 300)]
     public int TimeoutSec { get; set; } = 5;
 
+    /// <summary>Connects with TLS (the silos have AuditOrleans:Tls:CertificatePath); implied by -TrustedCertificatePath and -TlsServerName.</summary>
+    [Parameter]
+    public SwitchParameter UseTls { get; set; }
+
+    /// <summary>Certificate(s) to trust for the gateway, PEM or DER: a CA, or the silos' self-signed certificate. Default: the system's trusted authorities.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? TrustedCertificatePath { get; set; }
+
+    /// <summary>Name the gateway's certificate must carry; default: the host of -Gateway.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? TlsServerName { get; set; }
+
     /// <summary>Returns the connection.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -86,17 +101,38 @@ public sealed class ConnectAuditClusterCommand : AuditCmdlet
             ApiKey ?? NonEmpty(Environment.GetEnvironmentVariable(ApiKeyVariable)),
             consoleUrl.TrimEnd('/'),
             TimeSpan.FromSeconds(TimeoutSec),
-            TimeSpan.FromSeconds(30));
+            TimeSpan.FromSeconds(30))
+        {
+            Tls = UseTls || TrustedCertificatePath is not null || TlsServerName is not null
+                ? new ConnectionTls(TrustedCertificatePath is null ? null : GetUnresolvedProviderPathFromPSPath(TrustedCertificatePath), TlsServerName?.Trim())
+                : null,
+        };
 
-        WriteVerbose($"Connecting to {string.Join(", ", gateways)} (ClusterId '{settings.ClusterId}', ServiceId '{settings.ServiceId}').");
+        WriteVerbose($"Connecting to {string.Join(", ", gateways)} (ClusterId '{settings.ClusterId}', ServiceId '{settings.ServiceId}'{(settings.Tls is null ? "" : ", TLS")}).");
         AuditConnection connection;
         try
         {
             connection = Await(AuditConnection.ConnectAsync(settings, StopToken));
         }
+        catch (ArgumentException ex) when (ex.InnerException is TlsCertificateException)
+        {
+            ThrowAuditError(ex.Message, "InvalidTrustedCertificate", ErrorCategory.InvalidArgument, TrustedCertificatePath);
+            return;
+        }
         catch (ArgumentException ex)
         {
             ThrowAuditError(ex.Message, "InvalidGateway", ErrorCategory.InvalidArgument, gateways);
+            return;
+        }
+        catch (Exception ex) when (TlsClientBuilderExtensions.TlsFailureMessage(ex) is { } tlsFailure)
+        {
+            WriteDebug(ex.ToString());
+            ThrowAuditError(
+                $"Could not connect to the AuditOrleans cluster at {string.Join(", ", gateways)}: {tlsFailure}",
+                "TlsHandshakeFailed",
+                ErrorCategory.SecurityError,
+                gateways,
+                "Trust the silos' certificate with -TrustedCertificatePath (the CA or the self-signed certificate, PEM), and give the name it carries with -TlsServerName if it differs from the gateway's host.");
             return;
         }
         catch (Exception ex) when (ex is not PipelineStoppedException)
@@ -108,7 +144,9 @@ public sealed class ConnectAuditClusterCommand : AuditCmdlet
                 AuditErrors.ClusterUnreachable,
                 ErrorCategory.ConnectionError,
                 gateways,
-                "Check that a silo is running and that -Gateway (or $env:AUDITORLEANS_GATEWAY), -ClusterId and -ServiceId match its configuration.");
+                settings.Tls is null
+                    ? "Check that a silo is running and that -Gateway (or $env:AUDITORLEANS_GATEWAY), -ClusterId and -ServiceId match its configuration; if the silos use TLS (AuditOrleans:Tls), add -UseTls."
+                    : "Check that a silo is running, that it uses TLS (AuditOrleans:Tls:CertificatePath), and that -Gateway (or $env:AUDITORLEANS_GATEWAY), -ClusterId and -ServiceId match its configuration.");
             return;
         }
 
@@ -131,6 +169,7 @@ public sealed class ConnectAuditClusterCommand : AuditCmdlet
         ServiceId = connection.Settings.ServiceId,
         ProjectId = connection.Settings.ProjectId,
         UsesApiKey = connection.Settings.ApiKey is not null,
+        UsesTls = connection.Settings.Tls is not null,
         ConsoleUrl = connection.Settings.ConsoleUrl,
         ConnectedAt = connection.ConnectedAt,
     };

@@ -15,6 +15,9 @@ public sealed class AuditClusterConnection
     /// <summary>True when an API key is sent with every call.</summary>
     public required bool UsesApiKey { get; init; }
 
+    /// <summary>True when the connection to the gateways is encrypted (TLS).</summary>
+    public bool UsesTls { get; init; }
+
     public required string ConsoleUrl { get; init; }
 
     public required DateTimeOffset ConnectedAt { get; init; }

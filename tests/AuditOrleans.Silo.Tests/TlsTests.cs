@@ -133,6 +133,54 @@ public sealed class TlsTests(TlsClusterFixture fixture, ITestOutputHelper output
         output.WriteLine(fixture.Logs.Lines.First(l => l.Contains(stranger.Sha256Thumbprint, StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public async Task AGatewayPeerThatNeverSpeaksIsClosedAfterTheHandshakeTimeout()
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(fixture.Cluster.Primary!.GatewayAddress!.Endpoint);
+        var clock = Stopwatch.StartNew();
+        using var limit = new CancellationTokenSource(Refusal);
+        int read;
+        try
+        {
+            read = await tcp.GetStream().ReadAsync(new byte[1], limit.Token);
+        }
+        catch (IOException)
+        {
+            read = 0;
+        }
+
+        Assert.Equal(0, read);
+        Assert.InRange(clock.Elapsed, TlsClusterFixture.HandshakeTimeout - TimeSpan.FromMilliseconds(500), Refusal);
+        await WaitForLogAsync($"no handshake within {TlsClusterFixture.HandshakeTimeout.TotalSeconds:0} s");
+    }
+
+    [Fact]
+    public async Task AClientFacingASilentGatewayGivesUpAfterTheHandshakeTimeout()
+    {
+        // Accepts connections and never answers: the client must not wait forever.
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var accepted = new List<System.Net.Sockets.Socket>();
+        var accepting = Task.Run(async () =>
+        {
+            while (true)
+            {
+                accepted.Add(await silent.AcceptSocketAsync());
+            }
+        });
+
+        var clock = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => TestClient.ConnectAsync(
+            fixture.Cluster.Options.ClusterId, fixture.Cluster.Options.ServiceId, [(System.Net.IPEndPoint)silent.LocalEndpoint], Refusal, AuditClusterFixture.OwnerApiKey,
+            tls: fixture.TrustingClient with { HandshakeTimeout = TimeSpan.FromSeconds(1) }));
+        Assert.True(clock.Elapsed < Refusal, $"Gave up after {clock.Elapsed.TotalSeconds:0.0} s.");
+        Assert.Contains("no handshake within 1 s", TlsClientBuilderExtensions.TlsFailureMessage(error), StringComparison.Ordinal);
+        silent.Stop();
+        accepted.ForEach(static s => s.Dispose());
+        await Assert.ThrowsAnyAsync<Exception>(() => accepting);
+    }
+
     private async Task WaitForLogAsync(string text)
     {
         var clock = Stopwatch.StartNew();

@@ -30,7 +30,11 @@ public sealed class TlsClusterFixture : AuditClusterFixture
     [
         new("Tls:CertificatePath", Certificate.PfxPath),
         new("Tls:CertificatePassword", Certificate.Password),
+        new("Tls:HandshakeTimeout", HandshakeTimeout.ToString()),
     ];
+
+    /// <summary>Short, so that tests of silent peers take seconds.</summary>
+    public static TimeSpan HandshakeTimeout { get; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Client TLS settings that trust the cluster's certificate.</summary>
     public TlsClientSettings TrustingClient => new() { TrustedCertificates = TlsCertificates.LoadTrusted(Certificate.CertificatePemPath) };

@@ -92,9 +92,9 @@ public sealed partial class TlsConnectionMiddleware : IConnectionMiddleware
         var host = isServer ? "" : targetHost(remote);
         string? refusal = null;
         var ssl = new SslStream(new DuplexPipeStream(transport), leaveInnerStreamOpen: false);
+        using var timeout = new CancellationTokenSource(handshakeTimeout);
         try
         {
-            using var timeout = new CancellationTokenSource(handshakeTimeout);
             // A peer that stops talking mid-handshake: closing the socket ends every pending read.
             await using var abort = timeout.Token.UnsafeRegister(static c => ((ConnectionContext)c!).Abort(), context);
             RemoteCertificateValidationCallback? validate = requirePeerCertificate
@@ -133,7 +133,8 @@ public sealed partial class TlsConnectionMiddleware : IConnectionMiddleware
         {
             await ssl.DisposeAsync();
             var reason = refusal
-                ?? (ex is OperationCanceledException ? $"no handshake within {handshakeTimeout.TotalSeconds:0.#} s"
+                ?? (timeout.IsCancellationRequested ? $"no handshake within {handshakeTimeout.TotalSeconds:0.#} s"
+                : ex is OperationCanceledException or ObjectDisposedException or ConnectionAbortedException ? "the connection closed during the handshake"
                 : $"{ex.GetBaseException().Message.TrimEnd('.')} (is the other side using TLS, with the same settings?)");
             if (isServer)
             {
@@ -145,6 +146,7 @@ public sealed partial class TlsConnectionMiddleware : IConnectionMiddleware
             throw new TlsHandshakeException($"TLS handshake with the {peer} at {remote} failed: {reason}.", ex);
         }
 
+        timeout.CancelAfter(Timeout.InfiniteTimeSpan);
         LogHandshakeDone(logger, peer, remote?.ToString() ?? "?", ssl.SslProtocol, ssl.NegotiatedCipherSuite);
         var input = PipeReader.Create(ssl, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true));
         var output = PipeWriter.Create(ssl, new StreamPipeWriterOptions(leaveOpen: true));

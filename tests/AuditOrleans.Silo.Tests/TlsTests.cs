@@ -139,6 +139,14 @@ public sealed class TlsTests(TlsClusterFixture fixture, ITestOutputHelper output
         using var tcp = new System.Net.Sockets.TcpClient();
         await tcp.ConnectAsync(fixture.Cluster.Primary!.GatewayAddress!.Endpoint);
         var clock = Stopwatch.StartNew();
+
+        // Meanwhile the gateway serves others: a waiting handshake holds no one up.
+        await using (var client = await TestClient.StartAsync(fixture.Cluster, AuditClusterFixture.OwnerApiKey, tls: fixture.TrustingClient))
+        {
+            await client.Grains.GetGrain<IAlertConfigGrain>(Scope.Key(AuditClusterFixture.NewProjectId("tls"), "fr-par")).GetAsync();
+        }
+
+        Assert.True(clock.Elapsed < TlsClusterFixture.HandshakeTimeout, $"A client waited {clock.Elapsed.TotalSeconds:0.0} s behind a silent connection.");
         using var limit = new CancellationTokenSource(Refusal);
         int read;
         try

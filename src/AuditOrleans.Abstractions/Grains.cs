@@ -45,6 +45,14 @@ public interface IDetectorGrain : IGrainWithStringKey
     /// <summary>The detector's current 403 window as seen by the rule.</summary>
     [Alias("GetStatusAsync")]
     Task<DetectorStatus> GetStatusAsync();
+
+    /// <summary>
+    /// Hands the detector the project-region's alert configuration after a persisted change
+    /// (called by the alert-config grain). The detector keeps the highest
+    /// <see cref="AlertConfiguration.Version"/> it has seen, so an older one arriving late is ignored.
+    /// </summary>
+    [Alias("ApplyConfigurationAsync")]
+    Task ApplyConfigurationAsync(AlertConfiguration configuration);
 }
 
 /// <summary>State of a project-region's HttpForbiddenErrorRateHigh rule.</summary>
@@ -54,7 +62,14 @@ public sealed record DetectorStatus(
     [property: Id(0)] int ForbiddenInWindow,
     [property: Id(1)] DateTimeOffset? NewestForbidden,
     [property: Id(2)] bool EpisodeAlerted,
-    [property: Id(3)] long HeadSequence);
+    [property: Id(3)] long HeadSequence)
+{
+    /// <summary>The alerts the detector evaluates as active.</summary>
+    [Id(4)] public IReadOnlySet<AlertName> ActiveAlerts { get; init; } = new HashSet<AlertName>();
+
+    /// <summary>Version of the alert configuration the detector holds (0: never configured).</summary>
+    [Id(5)] public long ConfigurationVersion { get; init; }
+}
 
 /// <summary>Read side of the audit log and alert history. A stateless worker: call it with key 0.</summary>
 [Alias("AuditOrleans.IAuditLogGrain")]

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace AuditOrleans.Grains;
@@ -7,6 +8,9 @@ namespace AuditOrleans.Grains;
 [Alias("AuditOrleans.AlertConfigState")]
 public sealed class AlertConfigState
 {
+    /// <summary>The state name in grain storage (the GrainTypeString of its row); the detector reads the same row.</summary>
+    public const string StateName = "alertConfig";
+
     /// <summary>Names of the active alerts.</summary>
     [Id(0)] public List<string> Active { get; set; } = [];
 
@@ -15,14 +19,25 @@ public sealed class AlertConfigState
     [Id(2)] public DateTimeOffset? UpdatedAt { get; set; }
 }
 
-/// <summary>Which alerts are active in one project-region; every change is one persisted write.</summary>
-public sealed class AlertConfigGrain(
-    [PersistentState("alertConfig", GrainStorage.Name)] IPersistentState<AlertConfigState> state,
+/// <summary>
+/// Which alerts are active in one project-region; every change is one persisted write, then
+/// handed to the project-region's detector (<see cref="IDetectorGrain.ApplyConfigurationAsync"/>).
+/// The detector does not call this grain: it reads the persisted state itself when it activates
+/// and takes the pushed changes afterwards, so ingestion never activates this grain and it idles
+/// out after a change.
+/// </summary>
+public sealed partial class AlertConfigGrain(
+    [PersistentState(AlertConfigState.StateName, GrainStorage.Name)] IPersistentState<AlertConfigState> state,
     IOptions<AuditOrleansOptions> options,
-    TimeProvider time) : Grain, IAlertConfigGrain
+    TimeProvider time,
+    ILogger<AlertConfigGrain> logger) : Grain, IAlertConfigGrain
 {
+    /// <summary>How often a change the detector could not take is handed to it again.</summary>
+    private static readonly TimeSpan PushRetryPeriod = TimeSpan.FromSeconds(5);
+
     private string projectId = "";
     private string region = "";
+    private IGrainTimer? pushRetry;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -65,13 +80,45 @@ public sealed class AlertConfigGrain(
         state.State.Version++;
         state.State.UpdatedAt = time.GetUtcNow();
         await state.WriteStateAsync();
-        return Snapshot();
+        var applied = Snapshot();
+        await PushAsync(applied);
+        return applied;
     }
 
-    private HashSet<AlertName> ActiveSet() =>
-        [.. state.State.Active.Select(static n => AlertCatalog.TryParse(n, out var a) ? a : (AlertName?)null).OfType<AlertName>()];
+    /// <summary>
+    /// Hands the persisted configuration to the detector. The change is durable already: when
+    /// the detector cannot take it now (its silo is failing, the call timed out), this grain
+    /// stays active and retries until it does; a detector that activates in the meantime reads
+    /// the persisted state itself.
+    /// </summary>
+    private async Task PushAsync(AlertConfiguration configuration)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IDetectorGrain>(this.GetPrimaryKeyString()).ApplyConfigurationAsync(configuration);
+            pushRetry?.Dispose();
+            pushRetry = null;
+        }
+        catch (Exception ex)
+        {
+            LogPushFailed(logger, projectId, region, configuration.Version, PushRetryPeriod.TotalSeconds, ex);
+            pushRetry ??= this.RegisterGrainTimer(
+                static (grain, _) => grain.PushAsync(grain.Snapshot()),
+                this,
+                new GrainTimerCreationOptions(PushRetryPeriod, PushRetryPeriod) { KeepAlive = true });
+        }
+    }
+
+    /// <summary>The alerts named in a persisted state; names that are no longer alerts are ignored.</summary>
+    internal static HashSet<AlertName> ActiveSet(AlertConfigState persisted) =>
+        [.. persisted.Active.Select(static n => AlertCatalog.TryParse(n, out var a) ? a : (AlertName?)null).OfType<AlertName>()];
+
+    private HashSet<AlertName> ActiveSet() => ActiveSet(state.State);
 
     private AlertConfiguration Snapshot() => new(projectId, region, ActiveSet(), state.State.Version, state.State.UpdatedAt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The detector of {ProjectId}/{Region} did not take alert configuration version {Version}; retrying every {RetrySeconds} s (the change is saved)")]
+    private static partial void LogPushFailed(ILogger logger, string projectId, string region, long version, double retrySeconds, Exception exception);
 }
 
 /// <summary>Names shared by the silo's wiring and the grains.</summary>

@@ -1,8 +1,10 @@
 using AuditOrleans.Grains.Detection;
 using AuditOrleans.Grains.Diagnostics;
 using AuditOrleans.Grains.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Storage;
 
 namespace AuditOrleans.Grains;
 
@@ -11,6 +13,9 @@ namespace AuditOrleans.Grains;
 /// activation in the cluster, not reentrant), which keeps the hash chain linear. The 403
 /// window and the chain head live in memory and are rebuilt from the log on activation, so a
 /// crash loses neither; firings are committed in the same transaction as their events.
+/// The active alerts are held here too: read from the alert-config grain's persisted state on
+/// activation (without activating that grain) and replaced by what it pushes after each change,
+/// so a project-region costs one activation and a batch no extra call.
 /// </summary>
 public sealed partial class DetectorGrain(
     AuditLogStore log,
@@ -25,11 +30,29 @@ public sealed partial class DetectorGrain(
     private string region = "";
     private ChainHead head = ChainHead.Empty;
 
+    // The active alerts as a bit mask (bit n: AlertName n) and the version of the configuration
+    // they come from; a pushed or read configuration replaces them only when it is newer.
+    private int activeAlerts;
+    private long configurationVersion;
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (projectId, region) = GrainKeys.ProjectRegion(this.GetPrimaryKeyString(), options.Value.Regions);
-        await LoadAsync(cancellationToken);
+        await Task.WhenAll(LoadAsync(cancellationToken), LoadConfigurationAsync());
         AuditMetrics.RecordDetectorActivation(region);
+    }
+
+    public Task ApplyConfigurationAsync(AlertConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (configuration.ProjectId != projectId || configuration.Region != region)
+        {
+            throw new ArgumentException(
+                $"The configuration of {configuration.ProjectId}/{configuration.Region} was sent to the detector of {projectId}/{region}.", nameof(configuration));
+        }
+
+        Apply(configuration.Active, configuration.Version);
+        return Task.CompletedTask;
     }
 
     public async Task<AppendResult> AppendAsync(IReadOnlyList<AuditEvent> events)
@@ -52,7 +75,11 @@ public sealed partial class DetectorGrain(
             window.CountInWindow,
             window.Newest is { } n ? DbTime.FromMicros(n) : null,
             window.EpisodeAlerted,
-            head.Sequence));
+            head.Sequence)
+        {
+            ActiveAlerts = Enum.GetValues<AlertName>().Where(IsActive).ToHashSet(),
+            ConfigurationVersion = configurationVersion,
+        });
 
     private async Task<AppendResult> AppendOnceAsync(IReadOnlyList<AuditEvent> events)
     {
@@ -65,7 +92,6 @@ public sealed partial class DetectorGrain(
         }
 
         var existing = await log.FindExistingAsync(projectId, [.. events.Select(static e => e.Id!).Distinct(StringComparer.Ordinal)]);
-        var config = await GrainFactory.GetGrain<IAlertConfigGrain>(this.GetPrimaryKeyString()).GetAsync();
 
         var savedWindow = window.Save();
         var savedHead = head;
@@ -87,12 +113,12 @@ public sealed partial class DetectorGrain(
             records.Add(new NewRecord(e, sequence, payload, head.Hash, hash, now));
             head = new ChainHead(sequence, hash);
 
-            if (e.StatusCode == 403 && window.Add(DbTime.ToMicros(e.RecordedAt!.Value), config.IsActive(AlertName.HttpForbiddenErrorRateHigh)))
+            if (e.StatusCode == 403 && window.Add(DbTime.ToMicros(e.RecordedAt!.Value), IsActive(AlertName.HttpForbiddenErrorRateHigh)))
             {
                 firings.Add(new PendingFiring(ForbiddenFiring(e, now), sequence));
             }
 
-            if (ApiKeyRules.Match(e) is { } apiKeyAlert && config.IsActive(apiKeyAlert))
+            if (ApiKeyRules.Match(e) is { } apiKeyAlert && IsActive(apiKeyAlert))
             {
                 firings.Add(new PendingFiring(ApiKeyFiring(apiKeyAlert, e, now), sequence));
             }
@@ -138,6 +164,41 @@ public sealed partial class DetectorGrain(
             && DbTime.ToMicros(end) >= newest[^1] - ForbiddenRateWindow.WindowMicros;
         window.Load(newest, alerted);
     }
+
+    /// <summary>
+    /// Reads the alert-config grain's persisted state straight from grain storage (the same row
+    /// its <c>IPersistentState</c> uses), so that ingestion never activates that grain.
+    /// </summary>
+    private async Task LoadConfigurationAsync()
+    {
+        var storage = ServiceProvider.GetRequiredKeyedService<IGrainStorage>(GrainStorage.Name);
+        var persisted = new GrainState<AlertConfigState>();
+        var configGrain = GrainFactory.GetGrain<IAlertConfigGrain>(this.GetPrimaryKeyString()).GetGrainId();
+        await storage.ReadStateAsync(AlertConfigState.StateName, configGrain, persisted);
+        if (persisted.RecordExists && persisted.State is { } state)
+        {
+            Apply(AlertConfigGrain.ActiveSet(state), state.Version);
+        }
+    }
+
+    private void Apply(IEnumerable<AlertName> active, long version)
+    {
+        if (version <= configurationVersion)
+        {
+            return;
+        }
+
+        var mask = 0;
+        foreach (var alert in active)
+        {
+            mask |= 1 << (int)alert;
+        }
+
+        activeAlerts = mask;
+        configurationVersion = version;
+    }
+
+    private bool IsActive(AlertName alert) => (activeAlerts & (1 << (int)alert)) != 0;
 
     private FiredAlert ForbiddenFiring(AuditEvent e, DateTimeOffset now)
     {

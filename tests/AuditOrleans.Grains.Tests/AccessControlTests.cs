@@ -47,6 +47,8 @@ public sealed class AccessControlTests(SecurityClusterFixture fixture)
             (g, p) => g.GetGrain<IDetectorGrain>(Scope.Key(p, "fr-par")).GetStatusAsync()),
         new("Append to a detector (internal)", Permission.Internal, ApiKeyRole.Owner, ApiKeyRole.EventWriter,
             (g, p) => g.GetGrain<IDetectorGrain>(Scope.Key(p, "fr-par")).AppendAsync([])),
+        new("Push a configuration to a detector (internal)", Permission.Internal, ApiKeyRole.Owner, ApiKeyRole.AlertsManager,
+            (g, p) => g.GetGrain<IDetectorGrain>(Scope.Key(p, "fr-par")).ApplyConfigurationAsync(new AlertConfiguration(p, "fr-par", new HashSet<AlertName>(), 0, null))),
     ];
 
     public static TheoryData<string> Callers => ["anonymous", "wrong role", "revoked key", "another project's key"];

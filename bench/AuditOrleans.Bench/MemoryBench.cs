@@ -5,10 +5,11 @@ namespace AuditOrleans.Bench;
 
 /// <summary>
 /// Managed memory per active project-region detector with a full 403 window: N project-regions
-/// receive 21 403s each through the client (so each has a DetectorGrain and its
-/// AlertConfigGrain active), and the live managed heap is compared before and after. The same is
-/// done for N empty grains (what an Orleans activation costs by itself) and for N alert
-/// configuration grains alone, to say where the bytes go.
+/// receive 21 403s each through the client (so each has its DetectorGrain active, which holds
+/// the active alerts itself: ingestion does not activate the AlertConfigGrain), and the live
+/// managed heap is compared before and after. The same is done for N empty grains (what an
+/// Orleans activation costs by itself) and for N alert configuration grains alone (what a
+/// project-region cost on top when the detector read its configuration from that grain).
 /// </summary>
 public sealed class MemoryBench(BenchHost host, Settings settings, TextWriter log)
 {
@@ -25,6 +26,7 @@ public sealed class MemoryBench(BenchHost host, Settings settings, TextWriter lo
         await PingEmptyAsync("warm", 300, cancellationToken);
         await ReadConfigsAsync("cwarm", 300, cancellationToken);
 
+        var (_, configsBefore) = await CountActivationsAsync();
         var before = Settle();
         var stopwatch = Stopwatch.StartNew();
         var keys = await ActivateDetectorsAsync("mem", n, cancellationToken);
@@ -37,6 +39,11 @@ public sealed class MemoryBench(BenchHost host, Settings settings, TextWriter lo
         if (full != n)
         {
             throw new InvalidOperationException($"Only {full} of {n} detectors hold a full window of 21 403s.");
+        }
+
+        if (configs != configsBefore)
+        {
+            throw new InvalidOperationException($"Ingestion activated {configs - configsBefore} AlertConfigGrains: the detector must hold its configuration.");
         }
 
         if (detectors < n)
@@ -80,8 +87,8 @@ public sealed class MemoryBench(BenchHost host, Settings settings, TextWriter lo
         report.Note("memory",
             $"{n:N0} project-regions{(settings.Quick ? " (--quick; the full run uses 100,000)" : "")}, each sent 21 403s within 5 minutes through the client " +
             $"(alerts inactive), every window checked full; live managed heap after a full blocking GC, before and after, divided by N. " +
-            "A project-region's detector is two activations (DetectorGrain + its AlertConfigGrain, which it reads on every batch) plus what they hold; " +
-            $"the baseline is one activation of an empty grain; an AlertConfigGrain alone (state read from storage) costs {perConfig:N0} B. " +
+            "A project-region's detector is one activation (DetectorGrain, holding its active alerts; checked: ingestion activated no AlertConfigGrain) plus what it holds; " +
+            $"the baseline is one activation of an empty grain; an AlertConfigGrain alone (state read from storage), which each project-region also kept active before the detector held the configuration, costs {perConfig:N0} B. " +
             "Detectors, empty and config grains are all activated by grains inside the silo, never by the client directly.");
     }
 

@@ -140,11 +140,10 @@ public static class GrainKeys
             throw new ArgumentException(Scope.DescribeProjectIdRule(projectId));
         }
 
-        if (!regions.Contains(region))
-        {
-            throw new ArgumentException(Scope.DescribeUnknownRegion(region, regions));
-        }
-
-        return (projectId, region);
+        // The configured instance of the region name is returned, so that the many grains of a
+        // region share one string rather than each holding a copy cut from its key.
+        var known = regions.FirstOrDefault(r => string.Equals(r, region, StringComparison.Ordinal))
+            ?? throw new ArgumentException(Scope.DescribeUnknownRegion(region, regions));
+        return (projectId, known);
     }
 }

@@ -28,7 +28,12 @@ public sealed partial class DetectorGrain(
     private readonly ForbiddenRateWindow window = new();
     private string projectId = "";
     private string region = "";
-    private ChainHead head = ChainHead.Empty;
+
+    // The chain head, packed: 32 bytes instead of a 64-character string (see PackedHash). A head
+    // hash read from the log that is not in the canonical form is kept as read.
+    private long headSequence;
+    private PackedHash headHash;
+    private string? irregularHeadHash;
 
     // The active alerts as a bit mask (bit n: AlertName n) and the version of the configuration
     // they come from; a pushed or read configuration replaces them only when it is newer.
@@ -75,7 +80,7 @@ public sealed partial class DetectorGrain(
             window.CountInWindow,
             window.Newest is { } n ? DbTime.FromMicros(n) : null,
             window.EpisodeAlerted,
-            head.Sequence)
+            headSequence)
         {
             ActiveAlerts = Enum.GetValues<AlertName>().Where(IsActive).ToHashSet(),
             ConfigurationVersion = configurationVersion,
@@ -94,7 +99,7 @@ public sealed partial class DetectorGrain(
         var existing = await log.FindExistingAsync(projectId, [.. events.Select(static e => e.Id!).Distinct(StringComparer.Ordinal)]);
 
         var savedWindow = window.Save();
-        var savedHead = head;
+        var head = Head;
         var now = time.GetUtcNow();
         var records = new List<NewRecord>(events.Count);
         var firings = new List<PendingFiring>();
@@ -132,9 +137,10 @@ public sealed partial class DetectorGrain(
         catch
         {
             window.Restore(savedWindow);
-            head = savedHead;
             throw;
         }
+
+        SetHead(head);
 
         AuditMetrics.RecordAccepted(region, records.Count);
         AuditMetrics.RecordDuplicated(region, duplicates);
@@ -155,7 +161,7 @@ public sealed partial class DetectorGrain(
 
     private async Task LoadAsync(CancellationToken cancellationToken)
     {
-        head = await log.GetHeadAsync(projectId, region, cancellationToken);
+        SetHead(await log.GetHeadAsync(projectId, region, cancellationToken));
         var newest = await log.GetNewestForbiddenAsync(projectId, region, ForbiddenRateWindow.Capacity, cancellationToken);
         var lastWindowEnd = await log.GetLastFiringWindowEndAsync(projectId, region, AlertName.HttpForbiddenErrorRateHigh, cancellationToken);
 
@@ -163,6 +169,14 @@ public sealed partial class DetectorGrain(
         var alerted = lastWindowEnd is { } end && newest.Length > 0
             && DbTime.ToMicros(end) >= newest[^1] - ForbiddenRateWindow.WindowMicros;
         window.Load(newest, alerted);
+    }
+
+    private ChainHead Head => new(headSequence, irregularHeadHash ?? headHash.ToString());
+
+    private void SetHead(ChainHead head)
+    {
+        headSequence = head.Sequence;
+        irregularHeadHash = PackedHash.TryPack(head.Hash, out headHash) ? null : head.Hash;
     }
 
     /// <summary>

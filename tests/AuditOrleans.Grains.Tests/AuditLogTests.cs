@@ -300,6 +300,27 @@ public sealed class AuditLogTests(AuditClusterFixture fixture)
     }
 
     [Fact]
+    public async Task ChainGoesOnFromAStoredHeadHashExactlyAsStored()
+    {
+        // The detector packs its chain head; a stored head that is not in the canonical form
+        // (here upper case) must still be continued from as it is, not from a normalised copy.
+        var project = await SeedAsync(1);
+        await ExecuteAsync("UPDATE audit_events SET hash = upper(hash) WHERE project_id = $p", project);
+        await DeactivateDetectorAsync(project);
+        await Ingest.IngestAsync(project, [Event(project, Now.AddMinutes(-1), 2)]);
+
+        await using var connection = new SqliteConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT (SELECT hash FROM audit_events WHERE project_id = $p AND seq = 1), (SELECT prev_hash FROM audit_events WHERE project_id = $p AND seq = 2)";
+        command.Parameters.AddWithValue("$p", project);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Matches("^[0-9A-F]{64}$", reader.GetString(0));
+        Assert.Equal(reader.GetString(0), reader.GetString(1));
+    }
+
+    [Fact]
     public async Task AlertConfigurationIsAtomicAndPersisted()
     {
         var key = Scope.Key(AuditClusterFixture.NewProjectId(), "nl-ams");

@@ -22,8 +22,9 @@ public sealed class ForbiddenRateWindow
 
     // A ring in ascending order: At(0) = times[first] is the oldest kept, At(count - 1) the
     // newest. An in-order 403 (the usual case) overwrites the oldest slot in O(1); only a late
-    // one is inserted by shifting.
-    private readonly long[] times = new long[Capacity];
+    // one is inserted by shifting. The ring is stored inline in this object (no separate array):
+    // a detector keeps one per active project-region.
+    private Ring times;
     private int first;
     private int count;
 
@@ -108,7 +109,7 @@ public sealed class ForbiddenRateWindow
 
     public void Restore(Snapshot snapshot)
     {
-        Array.Copy(snapshot.Times, times, Capacity);
+        snapshot.Times.AsSpan(0, Capacity).CopyTo(times);
         first = 0;
         count = snapshot.Count;
         EpisodeAlerted = snapshot.EpisodeAlerted;
@@ -150,4 +151,10 @@ public sealed class ForbiddenRateWindow
     }
 
     public readonly record struct Snapshot(long[] Times, int Count, bool EpisodeAlerted);
+
+    [System.Runtime.CompilerServices.InlineArray(Capacity)]
+    private struct Ring
+    {
+        private long element;
+    }
 }

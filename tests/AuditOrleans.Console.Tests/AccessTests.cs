@@ -39,6 +39,30 @@ public sealed class AccessTests(ConsoleHostFixture fixture)
     }
 
     [Fact]
+    public async Task ASessionOpenedOnOneSiloIsValidOnAnotherSiloOfTheSameDatabase()
+    {
+        // Behind a load balancer without sticky sessions, the next request may reach another silo.
+        using var session = fixture.NewSession();
+        await session.SignInAsync(fixture.OwnerKey);
+        var cookie = session.Cookies["auditorleans_session"];
+
+        await using var other = fixture.NewSiloOnTheSameDatabase("second");
+        await other.StartAsync(TimeSpan.FromSeconds(90));
+        using var elsewhere = new ConsoleSession(other.Urls);
+        Assert.Equal(HttpStatusCode.Found, (await elsewhere.GetAsync("/alerts?project_id=p1")).Status);
+
+        elsewhere.SetCookie("auditorleans_session", cookie);
+        var page = await elsewhere.GetAsync("/alerts?project_id=p1");
+        Assert.Equal(HttpStatusCode.OK, page.Status);
+        Assert.Contains("Key <strong>", page.Body, StringComparison.Ordinal);
+
+        // A cookie the first silo did not make (here: altered) is still refused on the second.
+        elsewhere.SetCookie("auditorleans_session", cookie[..^4] + (cookie.EndsWith("AAAA", StringComparison.Ordinal) ? "BBBB" : "AAAA"));
+        Assert.Equal(HttpStatusCode.Found, (await elsewhere.GetAsync("/alerts?project_id=p1")).Status);
+        Assert.DoesNotContain(fixture.OwnerKey, other.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AWrongKeyIsRefusedAndSignOutEndsTheSession()
     {
         using var session = fixture.NewSession();

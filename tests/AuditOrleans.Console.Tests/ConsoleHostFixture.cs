@@ -41,24 +41,7 @@ public sealed class ConsoleHostFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var urls = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{FreePort.Next()}");
-        Silo = new SiloProcess(
-            "console",
-            new Dictionary<string, string>
-            {
-                ["Storage:ConnectionString"] = $"Data Source={directory.Combine("auditorleans.db")}",
-                ["DataDirectory"] = directory.Combine("data"),
-                ["Smtp:PickupDirectory"] = PickupDirectory,
-                ["Cluster:SiloPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
-                ["Cluster:GatewayPort"] = GatewayPort.ToString(CultureInfo.InvariantCulture),
-                ["Cluster:ClusterId"] = ClusterId,
-                ["Cluster:ServiceId"] = ClusterId,
-                ["Console:BaseUrl"] = urls,
-                ["Security:Enabled"] = "true",
-                ["Security:BootstrapApiKey"] = OwnerKey,
-            },
-            urls,
-            directory.Path);
+        Silo = NewSilo("console", "data", GatewayPort);
         await Silo.StartAsync(TimeSpan.FromSeconds(90));
 
         var builder = Host.CreateApplicationBuilder();
@@ -74,6 +57,12 @@ public sealed class ConsoleHostFixture : IAsyncLifetime
         await clientHost.StartAsync(timeout.Token);
     }
 
+    /// <summary>
+    /// Another silo process on the same database (its own ports, data directory and Localhost
+    /// cluster), as a second silo behind a load balancer would be; the caller starts and disposes it.
+    /// </summary>
+    public SiloProcess NewSiloOnTheSameDatabase(string name) => NewSilo(name, name + "-data", FreePort.Next());
+
     public async Task DisposeAsync()
     {
         if (clientHost is not null)
@@ -88,6 +77,28 @@ public sealed class ConsoleHostFixture : IAsyncLifetime
         }
 
         directory.Dispose();
+    }
+
+    private SiloProcess NewSilo(string name, string dataDirectory, int gatewayPort)
+    {
+        var urls = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{FreePort.Next()}");
+        return new SiloProcess(
+            name,
+            new Dictionary<string, string>
+            {
+                ["Storage:ConnectionString"] = $"Data Source={directory.Combine("auditorleans.db")}",
+                ["DataDirectory"] = directory.Combine(dataDirectory),
+                ["Smtp:PickupDirectory"] = gatewayPort == GatewayPort ? PickupDirectory : directory.Combine(name + "-outbox"),
+                ["Cluster:SiloPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+                ["Cluster:GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture),
+                ["Cluster:ClusterId"] = gatewayPort == GatewayPort ? ClusterId : $"{ClusterId}-{name}",
+                ["Cluster:ServiceId"] = gatewayPort == GatewayPort ? ClusterId : $"{ClusterId}-{name}",
+                ["Console:BaseUrl"] = urls,
+                ["Security:Enabled"] = "true",
+                ["Security:BootstrapApiKey"] = OwnerKey,
+            },
+            urls,
+            directory.Path);
     }
 
     /// <summary>A console session over HTTP (cookies, redirects and forms handled like a browser would).</summary>

@@ -54,6 +54,9 @@ public sealed partial class ConsoleSession : IDisposable
         return await PostFormAsync("/sign-in", [new("api_key", key), new("return_url", returnUrl)]);
     }
 
+    /// <summary>Sets a cookie as if a server had sent it (e.g. a session cookie carried to another silo).</summary>
+    public void SetCookie(string name, string value) => cookies[name] = value;
+
     public void Dispose() => http.Dispose();
 
     private async Task<Response> SendAsync(HttpRequestMessage request, string? bearer)

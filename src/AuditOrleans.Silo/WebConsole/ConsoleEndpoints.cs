@@ -3,9 +3,12 @@ using AuditOrleans.Grains;
 using AuditOrleans.Grains.Diagnostics;
 using AuditOrleans.Grains.Notifications;
 using AuditOrleans.Grains.Security;
+using AuditOrleans.Grains.Storage;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 
 namespace AuditOrleans.Silo.WebConsole;
@@ -18,9 +21,11 @@ public static class ConsoleEndpoints
     /// <summary>Services of the console and the metrics exporter.</summary>
     public static IServiceCollection AddAuditConsole(this IServiceCollection services, AuditOrleansOptions options)
     {
-        services.AddDataProtection()
-            .SetApplicationName("AuditOrleans")
-            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDirectory, "console-keys")));
+        // Session cookies are protected with a key ring kept in the silos' database: every silo
+        // of the cluster opens every session, and sessions survive restarts.
+        services.AddDataProtection().SetApplicationName("AuditOrleans");
+        services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp => new ConfigureOptions<KeyManagementOptions>(o =>
+            o.XmlRepository = new DatabaseKeyRepository(sp.GetRequiredService<AuditDatabase>(), sp.GetService<TimeProvider>() ?? TimeProvider.System)));
         services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "auditorleans_csrf";

@@ -110,6 +110,11 @@ public static class AuditEventJson
         {
             throw new FormatException($"The event is not valid JSON: {ex.Message}", ex);
         }
+        catch (ArgumentException ex) when (ex is not ArgumentNullException)
+        {
+            // Raw text that cannot be transcoded to UTF-8 (an unpaired UTF-16 surrogate).
+            throw new FormatException($"The event is not valid Unicode text: {ex.Message}", ex);
+        }
 
         using (doc)
         {
@@ -118,7 +123,21 @@ public static class AuditEventJson
     }
 
     /// <summary>Reads one event from a parsed JSON object.</summary>
+    /// <exception cref="FormatException">The element is not an event object or a field has the wrong JSON type or is not Unicode text; the message names the field.</exception>
     public static AuditEvent FromElement(JsonElement o)
+    {
+        try
+        {
+            return ReadEvent(o);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // JsonElement throws this for a string escape that is not Unicode text (\ud800 alone).
+            throw new FormatException($"The event contains text that is not valid Unicode (an escaped unpaired surrogate such as \\ud800): {ex.Message}", ex);
+        }
+    }
+
+    private static AuditEvent ReadEvent(JsonElement o)
     {
         if (o.ValueKind != JsonValueKind.Object)
         {

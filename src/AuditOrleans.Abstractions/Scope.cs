@@ -18,10 +18,10 @@ public static partial class Scope
 
     private static readonly HashSet<string> GlobalProducts = new(StringComparer.OrdinalIgnoreCase) { "iam", "account", "edge-services" };
 
-    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex ProjectIdPattern();
 
-    [GeneratedRegex("^(?<region>[a-z]{2}-[a-z]{3})(-[0-9]+)?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^(?<region>[a-z]{2}-[a-z]{3})(-[0-9]+)?\\z", RegexOptions.CultureInvariant)]
     private static partial Regex ZonePattern();
 
     public static bool IsValidProjectId(string? projectId) => projectId is not null && ProjectIdPattern().IsMatch(projectId);
@@ -87,7 +87,11 @@ public static partial class Scope
         return (key[..slash], key[(slash + 1)..]);
     }
 
-    /// <summary>Shortens and strips control characters from user input echoed in an error message.</summary>
+    /// <summary>
+    /// Shortens user input echoed in an error message and replaces with '?' what could garble
+    /// it: control characters, line separators, invisible formatting characters (bidirectional
+    /// overrides) and unpaired surrogates.
+    /// </summary>
     public static string Printable(string? value, int max = 80)
     {
         if (value is null)
@@ -100,7 +104,19 @@ public static partial class Scope
         {
             for (var i = 0; i < s.Length; i++)
             {
-                span[i] = char.IsControl(s[i]) ? '?' : s[i];
+                var c = s[i];
+                if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
+                {
+                    span[i] = c;
+                    span[++i] = s[i];
+                    continue;
+                }
+
+                span[i] = char.IsSurrogate(c) || char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.Control
+                    or System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.LineSeparator
+                    or System.Globalization.UnicodeCategory.ParagraphSeparator
+                    ? '?'
+                    : c;
             }
         });
     }

@@ -24,18 +24,7 @@ public sealed class IngestGrain(IOptions<AuditOrleansOptions> options, TimeProvi
 
     public async Task<IngestResult> IngestAsync(string defaultProjectId, IReadOnlyList<AuditEvent> events)
     {
-        ArgumentNullException.ThrowIfNull(events);
-        if (events.Count > EventValidator.MaxBatchSize)
-        {
-            throw new ArgumentException(
-                $"A batch holds at most {EventValidator.MaxBatchSize} events; this one has {events.Count}. Split it into smaller batches.", nameof(events));
-        }
-
-        if (!Scope.IsValidProjectId(defaultProjectId))
-        {
-            throw new ArgumentException(Scope.DescribeProjectIdRule(defaultProjectId), nameof(defaultProjectId));
-        }
-
+        CheckBatch(defaultProjectId, events);
         var caller = CallerContext.Principal;
         if (caller is not null)
         {
@@ -51,7 +40,7 @@ public sealed class IngestGrain(IOptions<AuditOrleansOptions> options, TimeProvi
         {
             if (events[i] is not { } raw)
             {
-                errors.Add(new EventError(i, null, "event", "The event is empty."));
+                errors.Add(new EventError(i, null, "event", "The event is empty (null): send an object with at least status_code."));
                 AuditMetrics.RecordRejected(AuditMetrics.UnknownRegion, 1);
                 continue;
             }
@@ -94,5 +83,44 @@ public sealed class IngestGrain(IOptions<AuditOrleansOptions> options, TimeProvi
         var appended = await Task.WhenAll(groups.Select(g => GrainFactory.GetGrain<IDetectorGrain>(g.Key).AppendAsync(g.Value)));
         AuditMetrics.RecordIngestDuration(started);
         return new IngestResult(appended.Sum(static a => a.Accepted), duplicates + appended.Sum(static a => a.Duplicates), errors);
+    }
+
+    /// <summary>
+    /// Refuses a whole batch, before any of it is looked at or counted against the caller's rate,
+    /// when it is missing, holds too many events or too much text, or its default project is not
+    /// valid (<see cref="BatchRejectedException"/>).
+    /// </summary>
+    public static void CheckBatch(string? defaultProjectId, IReadOnlyList<AuditEvent>? events)
+    {
+        if (events is null)
+        {
+            throw new BatchRejectedException("events", "No events were sent (the batch is null): send a list of events.");
+        }
+
+        if (events.Count > IngestLimits.MaxBatchEvents)
+        {
+            throw new BatchRejectedException("events",
+                $"A batch holds at most {IngestLimits.MaxBatchEvents} events; this one has {events.Count}. Nothing of it was stored: split it into smaller batches.",
+                IngestLimits.MaxBatchEvents, events.Count);
+        }
+
+        long bytes = 0;
+        foreach (var e in events)
+        {
+            bytes += IngestLimits.Measure(e);
+        }
+
+        if (bytes > IngestLimits.MaxBatchBytes)
+        {
+            throw new BatchRejectedException("batch_bytes",
+                $"A batch holds at most {IngestLimits.FormatBytes(IngestLimits.MaxBatchBytes)} of event text; this one has {IngestLimits.FormatBytes(bytes)} in {events.Count} events. " +
+                "Nothing of it was stored: split it into smaller batches (Send-AuditEvent does so by itself).",
+                IngestLimits.MaxBatchBytes, bytes);
+        }
+
+        if (!Scope.IsValidProjectId(defaultProjectId))
+        {
+            throw new BatchRejectedException("default_project_id", Scope.DescribeProjectIdRule(defaultProjectId));
+        }
     }
 }

@@ -140,7 +140,7 @@ public static class SiloConfiguration
 
         foreach (var region in o.Regions)
         {
-            if (!System.Text.RegularExpressions.Regex.IsMatch(region, "^[a-z]{2}-[a-z]{3}$"))
+            if (!System.Text.RegularExpressions.Regex.IsMatch(region, "^[a-z]{2}-[a-z]{3}\\z"))
             {
                 errors.Add($"{p}:Regions: '{region}' is not a region name like fr-par (two letters, '-', three letters).");
             }

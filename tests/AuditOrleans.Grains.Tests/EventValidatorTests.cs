@@ -42,7 +42,65 @@ public sealed class EventValidatorTests
         { "request_body", Valid with { RequestBody = "{not json" } },
         { "resources", Valid with { Resources = [.. Enumerable.Range(0, 101).Select(i => new AuditResource { Id = $"r{i}" })] } },
         { "resources[0].id", Valid with { Resources = [new AuditResource { Id = "r\u0000" }] } },
+
+        // Hostile text: invisible formatting in ids, text that is not Unicode, line separators.
+        { "id", Valid with { Id = "e-1\u202etxt.exe" } },
+        { "id", Valid with { Id = "e-\ud800" } },
+        { "principal_id", Valid with { PrincipalId = "user\u200b" } },
+        { "user_agent", Valid with { UserAgent = "curl\ud800" } },
+        { "user_agent", Valid with { UserAgent = "curl\u2028injected" } },
+        { "resources[0].name", Valid with { Resources = [new AuditResource { Id = "r", Name = "n\u0000" }] } },
+        { "resources[0].name", Valid with { Resources = [new AuditResource { Id = "r", Name = new string('n', 257) }] } },
+        { "resources[0].type", Valid with { Resources = [new AuditResource { Id = "r", Type = "t\u0007" }] } },
+
+        // A project id with a trailing line feed (a regex '$' would let it through).
+        { "project_id", Valid with { ProjectId = "p-1\n" } },
+        { "locality", Valid with { Locality = "fr-par\n" + new string('x', 64), ProductName = "iam" } },
+        { "locality", Valid with { Locality = "fr-par\u0000" } },
+        { "source_ip", Valid with { SourceIp = new string('1', 65) } },
+        { "recorded_at", Valid with { RecordedAt = DateTimeOffset.MinValue } },
+        { "recorded_at", Valid with { RecordedAt = DateTimeOffset.MaxValue } },
+        { "recorded_at", Valid with { RecordedAt = new DateTimeOffset(1969, 12, 31, 23, 59, 59, TimeSpan.Zero) } },
+        { "status_code", Valid with { StatusCode = int.MinValue } },
+
+        // JSON that is not Unicode, or that could not be read back.
+        { "request_body", Valid with { RequestBody = "{\"a\":\"\\ud800\"}" } },
+        { "request_body", Valid with { RequestBody = "{\"a\":\"\ud800\"}" } },
+        { "request_body", Valid with { RequestBody = "{\"\\udc00\":1}" } },
+        { "request_body", Valid with { RequestBody = new string('[', 65) + new string(']', 65) } },
+        { "request_body", Valid with { RequestBody = "" } },
+        { "request_body", Valid with { RequestBody = "{\"b\":\"" + new string('x', 64 * 1024) + "\"}" } },
+        { "resources[0]", Valid with { Resources = [new AuditResource { Id = "r", Details = "{\"id\":\"other\"}" }] } },
+        { "resources[0]", Valid with { Resources = [new AuditResource { Id = "r", Details = "[1]" }] } },
+        { "resources[1]", Valid with { Resources = [new AuditResource { Id = "r" }, null!] } },
+
+        // Each field within its limit, the event over 256 KiB: the largest field is named.
+        {
+            "resources", Valid with
+            {
+                Resources = [.. Enumerable.Range(0, 20).Select(i => new AuditResource { Id = $"r{i}", Details = "{\"x\":\"" + new string('d', 16 * 1024 - 16) + "\"}" })],
+            }
+        },
     };
+
+    [Fact]
+    public void ValuesAtTheirLimitsAreAccepted()
+    {
+        var e = Valid with
+        {
+            Id = new string('i', IngestLimits.MaxIdLength),
+            RecordedAt = DateTimeOffset.UnixEpoch,
+            PrincipalId = "utilisateur-é-日本-😀",
+            UserAgent = new string('u', IngestLimits.MaxUserAgentLength - 2) + "👩",
+            ServiceName = new string('s', IngestLimits.MaxNameLength),
+            RequestBody = "{\"b\":\"" + new string('x', IngestLimits.MaxRequestBodyBytes - 8) + "\"}",
+            Resources = [.. Enumerable.Range(0, IngestLimits.MaxResources).Select(i => new AuditResource { Id = $"r{i}", Name = "zwj 👩\u200d💻 \u202e ok" })],
+        };
+        var result = validator.Validate(e, 0, "default");
+        Assert.Null(result.Error);
+        Assert.Equal(e.RequestBody, result.Event!.RequestBody);
+        Assert.NotNull(validator.Validate(Valid with { RecordedAt = Now + EventValidator.MaxFutureSkew }, 0, "default").Event);
+    }
 
     [Theory]
     [MemberData(nameof(BadEvents))]

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -5,29 +6,49 @@ using System.Text.Json;
 namespace AuditOrleans.Grains.Ingestion;
 
 /// <summary>
-/// Checks one incoming event against SPEC section 3 and the size limits, and normalises it:
-/// id generated, recorded_at defaulted, region and project resolved, empty strings dropped.
-/// Never throws for bad input: the first problem found is returned as an <see cref="EventError"/>.
+/// Checks one incoming event against SPEC section 3 and the size limits of
+/// <see cref="IngestLimits"/>, and normalises it: id generated, recorded_at defaulted, region
+/// and project resolved, empty strings dropped. Every text field, nested ones included, has a
+/// length limit and must be valid Unicode without control characters; ids also refuse invisible
+/// formatting characters (bidirectional overrides, zero-width characters). Never throws for bad
+/// input: the first problem found is returned as an <see cref="EventError"/> naming the field.
 /// </summary>
 public sealed class EventValidator(IReadOnlyCollection<string> regions, TimeProvider time)
 {
-    public const int MaxBatchSize = 5000;
-    public const int MaxIdLength = 128;
-    public const int MaxNameLength = 256;
-    public const int MaxUserAgentLength = 1024;
-    public const int MaxResources = 100;
-    public const int MaxRequestBodyBytes = 64 * 1024;
-    public const int MaxResourceDetailsBytes = 16 * 1024;
+    public const int MaxBatchSize = IngestLimits.MaxBatchEvents;
+    public const int MaxIdLength = IngestLimits.MaxIdLength;
+    public const int MaxNameLength = IngestLimits.MaxNameLength;
+    public const int MaxUserAgentLength = IngestLimits.MaxUserAgentLength;
+    public const int MaxResources = IngestLimits.MaxResources;
+    public const int MaxRequestBodyBytes = IngestLimits.MaxRequestBodyBytes;
+    public const int MaxResourceDetailsBytes = IngestLimits.MaxResourceDetailsBytes;
 
     /// <summary>How far in the future recorded_at may be (clock skew allowance).</summary>
     public static readonly TimeSpan MaxFutureSkew = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// The earliest recorded_at accepted. Old events are kept whatever their age, but a time
+    /// before 1970 is no API call's: it is an unset date (0001-01-01) or a unit mistake.
+    /// </summary>
+    public static readonly DateTimeOffset MinRecordedAt = DateTimeOffset.UnixEpoch;
+
+    private enum TextKind
+    {
+        /// <summary>Ids and names: printable, no control or invisible formatting characters.</summary>
+        Id,
+
+        /// <summary>Free text (user agent, resource name): no control characters or line separators.</summary>
+        Text,
+    }
+
     public ValidationResult Validate(AuditEvent e, int index, string defaultProjectId)
     {
+        ArgumentNullException.ThrowIfNull(e);
         var id = Blank(e.Id);
-        EventError Error(string field, string message) => new(index, id is null ? null : Scope.Printable(id), field, message);
+        var reportedId = id is null ? null : Scope.Printable(id, IngestLimits.MaxIdLength);
+        EventError Error(string field, string message) => new(index, reportedId, field, message);
 
-        if (id is not null && Identifier("id", id, MaxIdLength) is { } idError)
+        if (id is not null && CheckText("id", id, IngestLimits.MaxIdLength, TextKind.Id) is { } idError)
         {
             return Error("id", idError);
         }
@@ -50,10 +71,28 @@ public sealed class EventValidator(IReadOnlyCollection<string> regions, TimeProv
                 $"recorded_at {AuditEventJson.FormatTime(recordedAt)} is more than {MaxFutureSkew.TotalMinutes:0} minutes in the future (now {AuditEventJson.FormatTime(now)}): check the sender's clock and time zone.");
         }
 
-        var region = Scope.ResolveRegion(e.Locality, e.ProductName, regions);
+        if (recordedAt < MinRecordedAt)
+        {
+            return Error("recorded_at",
+                $"recorded_at {AuditEventJson.FormatTime(recordedAt)} is before {AuditEventJson.FormatTime(MinRecordedAt)}: that is an unset date, not the time of an API call. Send the time the call happened (UTC).");
+        }
+
+        var locality = Blank(e.Locality);
+        if (locality is not null && CheckText("locality", locality, IngestLimits.MaxLocalityLength, TextKind.Id) is { } localityError)
+        {
+            return Error("locality", localityError);
+        }
+
+        var productName = Blank(e.ProductName);
+        if (productName is not null && CheckText("product_name", productName, IngestLimits.MaxNameLength, TextKind.Id) is { } productError)
+        {
+            return Error("product_name", productError);
+        }
+
+        var region = Scope.ResolveRegion(locality, productName, regions);
         if (region is null)
         {
-            return Error("locality", Scope.DescribeUnknownRegion(e.Locality, regions));
+            return Error("locality", Scope.DescribeUnknownRegion(locality, regions));
         }
 
         var organizationId = Blank(e.OrganizationId);
@@ -65,18 +104,13 @@ public sealed class EventValidator(IReadOnlyCollection<string> regions, TimeProv
             return Error(field, Scope.DescribeProjectIdRule(projectId));
         }
 
-        if (organizationId is not null && Identifier("organization_id", organizationId, MaxNameLength) is { } orgError)
-        {
-            return Error("organization_id", orgError);
-        }
-
         foreach (var (field, value) in new[]
         {
-            ("principal_id", e.PrincipalId), ("request_id", e.RequestId), ("product_name", e.ProductName),
+            ("organization_id", organizationId), ("principal_id", e.PrincipalId), ("request_id", e.RequestId),
             ("service_name", e.ServiceName), ("method_name", e.MethodName),
         })
         {
-            if (Blank(value) is { } text && Identifier(field, text, MaxNameLength) is { } message)
+            if (Blank(value) is { } text && CheckText(field, text, IngestLimits.MaxNameLength, TextKind.Id) is { } message)
             {
                 return Error(field, message);
             }
@@ -85,6 +119,11 @@ public sealed class EventValidator(IReadOnlyCollection<string> regions, TimeProv
         var sourceIp = Blank(e.SourceIp);
         if (sourceIp is not null)
         {
+            if (sourceIp.Length > IngestLimits.MaxSourceIpLength)
+            {
+                return Error("source_ip", $"source_ip is {sourceIp.Length} characters long, at most {IngestLimits.MaxSourceIpLength} are accepted: send the caller's IPv4 or IPv6 address.");
+            }
+
             if (!TryNormalizeIp(sourceIp, out var normalized))
             {
                 return Error("source_ip", $"source_ip '{Scope.Printable(sourceIp)}' is not a valid IPv4 or IPv6 address: send the caller's address, or leave the field empty.");
@@ -94,36 +133,20 @@ public sealed class EventValidator(IReadOnlyCollection<string> regions, TimeProv
         }
 
         var userAgent = Blank(e.UserAgent);
-        if (userAgent is not null)
+        if (userAgent is not null && CheckText("user_agent", userAgent, IngestLimits.MaxUserAgentLength, TextKind.Text) is { } userAgentError)
         {
-            if (userAgent.Length > MaxUserAgentLength)
-            {
-                return Error("user_agent", $"user_agent is {userAgent.Length} characters long; at most {MaxUserAgentLength} are accepted: truncate it.");
-            }
-
-            if (userAgent.Any(char.IsControl))
-            {
-                return Error("user_agent", "user_agent contains control characters: remove them.");
-            }
+            return Error("user_agent", userAgentError);
         }
 
-        if (e.RequestBody is { } body)
+        if (e.RequestBody is { } body && CheckJson("request_body", body, IngestLimits.MaxRequestBodyBytes, resourceDetails: false) is { } bodyError)
         {
-            if (body.Length > MaxRequestBodyBytes)
-            {
-                return Error("request_body", $"request_body is larger than {MaxRequestBodyBytes / 1024} KiB: send a smaller body (redact large values).");
-            }
-
-            if (!IsJson(body))
-            {
-                return Error("request_body", "request_body is not a valid JSON document: send it as recorded, as JSON.");
-            }
+            return Error("request_body", bodyError);
         }
 
         var resources = e.Resources;
-        if (resources is { Count: > MaxResources })
+        if (resources is { Count: > IngestLimits.MaxResources })
         {
-            return Error("resources", $"The event lists {resources.Count} resources; at most {MaxResources} are accepted.");
+            return Error("resources", $"The event lists {resources.Count} resources; at most {IngestLimits.MaxResources} are accepted: split the event or keep the resources that matter.");
         }
 
         for (var i = 0; resources is not null && i < resources.Count; i++)
@@ -131,38 +154,47 @@ public sealed class EventValidator(IReadOnlyCollection<string> regions, TimeProv
             var r = resources[i];
             if (r is null)
             {
-                return Error($"resources[{i}]", "A resource entry is empty: give at least its id and type.");
+                return Error($"resources[{i}]", $"Resource {i} is empty (null): give at least its id and type, or leave it out.");
             }
 
-            foreach (var (field, value) in new[] { ("id", r.Id), ("type", r.Type), ("name", r.Name) })
+            foreach (var (field, value, kind) in new[] { ("id", r.Id, TextKind.Id), ("type", r.Type, TextKind.Id), ("name", r.Name, TextKind.Text) })
             {
-                if (value is not null && (field == "name" ? Text(value, MaxNameLength) : Identifier(field, value, MaxNameLength)) is { } message)
+                if (value is not null && CheckText($"resources[{i}].{field}", value, IngestLimits.MaxNameLength, kind) is { } message)
                 {
                     return Error($"resources[{i}].{field}", message);
                 }
             }
 
-            if (r.Details is { } details && (details.Length > MaxResourceDetailsBytes || !IsJsonObject(details)))
+            if (r.Details is { } details && CheckJson($"resources[{i}]", details, IngestLimits.MaxResourceDetailsBytes, resourceDetails: true) is { } detailsError)
             {
-                return Error($"resources[{i}]", $"The details of resource {i} must be a JSON object of at most {MaxResourceDetailsBytes / 1024} KiB.");
+                return Error($"resources[{i}]", detailsError);
             }
+        }
+
+        var size = IngestLimits.Measure(e);
+        if (size > IngestLimits.MaxEventBytes)
+        {
+            return Error(IngestLimits.LargestField(e).Field, IngestLimits.DescribeOversizedEvent(e, size));
         }
 
         return new ValidationResult(e with
         {
             Id = id ?? Guid.CreateVersion7(now).ToString(),
             RecordedAt = recordedAt.ToUniversalTime(),
-            Locality = Blank(e.Locality),
+            Locality = locality,
             Region = region,
             ProjectId = projectId,
             OrganizationId = organizationId,
             PrincipalId = Blank(e.PrincipalId),
             SourceIp = sourceIp,
             UserAgent = userAgent,
-            ProductName = Blank(e.ProductName),
+            ProductName = productName,
             ServiceName = Blank(e.ServiceName),
             MethodName = Blank(e.MethodName),
             RequestId = Blank(e.RequestId),
+
+            // A JSON null body is no body: stored and read back as absent.
+            RequestBody = e.RequestBody is { } json && json.AsSpan().Trim().SequenceEqual("null") ? null : e.RequestBody,
         });
     }
 
@@ -192,51 +224,139 @@ public sealed class EventValidator(IReadOnlyCollection<string> regions, TimeProv
         return true;
     }
 
-    private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
-
-    private static string? Identifier(string field, string value, int max)
+    /// <summary>
+    /// The problem with a text field, or null: too long, an unpaired surrogate (not Unicode),
+    /// a control character, a line or paragraph separator, and for ids an invisible formatting
+    /// character (bidirectional override, zero-width space...).
+    /// </summary>
+    private static string? CheckText(string field, string value, int maxLength, TextKind kind)
     {
-        if (value.Length > max)
+        if (value.Length > maxLength)
         {
-            return $"{field} is {value.Length} characters long; at most {max} are accepted.";
+            return $"{field} is {value.Length} characters long; at most {maxLength} are accepted: shorten it.";
         }
 
-        if (value.Any(char.IsControl))
+        if (FindBadCharacter(value, kind) is { } bad)
         {
-            return $"{field} '{Scope.Printable(value)}' contains control characters: ids must be printable.";
+            return $"{field} '{Scope.Printable(value, 40)}' contains {bad.What} at position {bad.Position}: " +
+                (kind == TextKind.Id ? "ids and names must be printable text." : "remove it.");
         }
 
         return null;
     }
 
-    private static string? Text(string value, int max) =>
-        value.Length > max ? $"The value is {value.Length} characters long; at most {max} are accepted." : null;
-
-    private static bool IsJson(string text)
+    private static (string What, int Position)? FindBadCharacter(string value, TextKind kind)
     {
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                i++;
+                continue;
+            }
+
+            if (char.IsSurrogate(c))
+            {
+                return ($"an unpaired UTF-16 surrogate (U+{(int)c:X4}), which is not Unicode text", i);
+            }
+
+            var category = CharUnicodeInfo.GetUnicodeCategory(c);
+            if (category is UnicodeCategory.Control or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator
+                || (kind == TextKind.Id && category == UnicodeCategory.Format))
+            {
+                return ($"the {(category == UnicodeCategory.Format ? "invisible formatting" : "control")} character U+{(int)c:X4}", i);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The problem with a JSON document field, or null: too large, not JSON, strings that are not
+    /// Unicode (escaped unpaired surrogates such as <c>\ud800</c>, which could not be read back);
+    /// resource details must be an object whose keys do not shadow id, type and name.
+    /// </summary>
+    private static string? CheckJson(string field, string json, int maxBytes, bool resourceDetails)
+    {
+        var what = resourceDetails ? $"The details of {field} (the fields other than id, type and name)" : field;
+        var bytes = IngestLimits.Bytes(json);
+        if (bytes > maxBytes)
+        {
+            return $"{what} hold {IngestLimits.FormatBytes(bytes)} of JSON; at most {IngestLimits.FormatBytes(maxBytes)} are accepted: redact large values.";
+        }
+
+        if (FindBadCharacter(json, TextKind.Text) is { What: var bad } && bad.StartsWith("an unpaired", StringComparison.Ordinal))
+        {
+            return $"{what} contains {bad}: send valid Unicode JSON.";
+        }
+
         try
         {
-            using var _ = JsonDocument.Parse(text);
-            return true;
+            using var document = JsonDocument.Parse(json);
+            var root = document.RootElement;
+            if (resourceDetails && root.ValueKind != JsonValueKind.Object)
+            {
+                return $"{what} must be a JSON object, not {root.ValueKind.ToString().ToLowerInvariant()}.";
+            }
+
+            if (resourceDetails)
+            {
+                foreach (var property in root.EnumerateObject())
+                {
+                    if (property.Name is "id" or "type" or "name")
+                    {
+                        return $"{what} repeat the key '{property.Name}': give the resource's {property.Name} once, as its own field.";
+                    }
+                }
+            }
+
+            ReadAllStrings(root);
+            return null;
         }
-        catch (JsonException)
+        catch (JsonException ex)
         {
-            return false;
+            return $"{what} is not a valid JSON document ({FirstLine(ex.Message)}): send it as recorded, as JSON.";
+        }
+        catch (InvalidOperationException)
+        {
+            return $"{what} contains an escaped unpaired UTF-16 surrogate (such as \\ud800), which is not Unicode text: send valid Unicode JSON.";
         }
     }
 
-    private static bool IsJsonObject(string text)
+    /// <summary>Decodes every property name and string of a document; an invalid escape throws <see cref="InvalidOperationException"/>.</summary>
+    private static void ReadAllStrings(JsonElement element)
     {
-        try
+        switch (element.ValueKind)
         {
-            using var doc = JsonDocument.Parse(text);
-            return doc.RootElement.ValueKind == JsonValueKind.Object;
-        }
-        catch (JsonException)
-        {
-            return false;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    _ = property.Name;
+                    ReadAllStrings(property.Value);
+                }
+
+                break;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    ReadAllStrings(item);
+                }
+
+                break;
+            case JsonValueKind.String:
+                _ = element.GetString();
+                break;
         }
     }
+
+    private static string FirstLine(string message)
+    {
+        var end = message.IndexOfAny(['\r', '\n']);
+        return end < 0 ? message : message[..end];
+    }
+
+    private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }
 
 /// <summary>A normalised event, or the reason it was rejected.</summary>

@@ -20,6 +20,7 @@ public static partial class SecurityWiring
         silo.Services.TryAddSingleton<InternalCallToken>();
         silo.Services.TryAddSingleton<SecurityBootstrap>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, BootstrapParticipant>();
+        silo.Services.AddSingleton<IConfigureGrainContextProvider, GrainKeyGuard>();
         if (options.Security.Enabled)
         {
             silo.AddIncomingGrainCallFilter<AccessControlFilter>();

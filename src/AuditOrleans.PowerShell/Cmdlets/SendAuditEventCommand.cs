@@ -17,12 +17,19 @@ public sealed class SendAuditEventCommand : AuditCmdlet
 {
     public const int DefaultBatchSize = 500;
 
-    /// <summary>The cluster's limit on one batch.</summary>
-    public const int MaxBatchSize = 5000;
+    /// <summary>The cluster's limit on the events of one batch.</summary>
+    public const int MaxBatchSize = IngestLimits.MaxBatchEvents;
+
+    /// <summary>
+    /// Text per call to the cluster: a batch is sent early when the next event would take it past
+    /// this, a quarter of the cluster's limit (<see cref="IngestLimits.MaxBatchBytes"/>).
+    /// </summary>
+    public const int BatchBytes = IngestLimits.MaxBatchBytes / 4;
 
     private readonly List<(AuditEvent Event, int Index, object? Input)> batch = [];
     private readonly AuditEventSendSummary summary = new();
     private int batches;
+    private long batchBytes;
 
     /// <summary>Idempotency key: the same id twice is stored once. Generated when absent.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -124,7 +131,24 @@ public sealed class SendAuditEventCommand : AuditCmdlet
             return;
         }
 
+        // An event over the cluster's size limit is refused here: sent, it could push its whole
+        // batch over the batch limit and take the good events down with it.
+        var size = IngestLimits.Measure(e);
+        if (size > IngestLimits.MaxEventBytes)
+        {
+            summary.Rejected++;
+            WriteAuditError(Describe(index, e.Id, $"{IngestLimits.LargestField(e).Field}: {IngestLimits.DescribeOversizedEvent(e, size)}"),
+                "InvalidAuditEvent", ErrorCategory.LimitsExceeded, input ?? Id);
+            return;
+        }
+
+        if (batch.Count > 0 && batchBytes + size > BatchBytes)
+        {
+            Flush();
+        }
+
         batch.Add((e, index, input));
+        batchBytes += size;
         if (batch.Count >= BatchSize)
         {
             Flush();
@@ -173,6 +197,7 @@ public sealed class SendAuditEventCommand : AuditCmdlet
 
         var sent = batch.ToArray();
         batch.Clear();
+        batchBytes = 0;
         var projectId = Connection.Settings.ProjectId;
         var retries = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var grains = Grains;

@@ -47,6 +47,7 @@ internal static class AuditErrors
                 limit.RetryAfter > TimeSpan.Zero
                     ? $"Wait {Math.Max(1, (int)Math.Ceiling(limit.RetryAfter.TotalSeconds))} s and send the events again, or send them more slowly."
                     : "Send smaller batches (Send-AuditEvent -BatchSize)."),
+            BatchRejectedException => Create(Describe(e), errorId, ErrorCategory.LimitsExceeded, target, null),
             ArgumentException => Create(Describe(e), errorId, ErrorCategory.InvalidArgument, target, null),
             FormatException => Create(Describe(e), errorId, ErrorCategory.InvalidData, target, null),
             InvalidOperationException => Create(Describe(e), errorId, ErrorCategory.InvalidOperation, target, null),

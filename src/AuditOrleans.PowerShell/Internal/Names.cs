@@ -5,7 +5,7 @@ namespace AuditOrleans.PowerShell.Internal;
 /// <summary>Alert names and regions as users type them.</summary>
 internal static partial class Names
 {
-    [GeneratedRegex("^(?<region>[a-z]{2}-[a-z]{3})-[0-9]+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^(?<region>[a-z]{2}-[a-z]{3})-[0-9]+\\z", RegexOptions.CultureInvariant)]
     private static partial Regex Zone();
 
     /// <summary>A region as the silo keys it: trimmed, lower case, a zone (fr-par-2) standing for its region.</summary>

@@ -165,4 +165,52 @@ public sealed class SendAuditEventTests(PowerShellClusterFixture fixture)
         Assert.Equal(1200, Assert.Single(run.Output).Properties["Accepted"].Value);
         Assert.True(run.Progress >= 4, $"{run.Progress} progress records");
     }
+
+    [Fact]
+    public void OversizedEventsAreOneErrorEachAndTheRestOfThePipelineIsSent()
+    {
+        var project = PowerShellClusterFixture.NewProjectId();
+        using var ps = fixture.Connect(project);
+        var hugeBody = "{\"blob\":\"" + new string('b', 300 * 1024) + "\"}";
+        var rows = Enumerable.Range(0, 5).Select(i => PSInput.CsvRow(
+            ("id", $"size-{i}"), ("recorded_at", "2025-11-20T10:00:00Z"), ("locality", "fr-par"), ("method_name", "GetServer"), ("status_code", "200"),
+            ("user_agent", i == 1 ? new string('u', 2000) : "curl/8"), ("request_body", i == 3 ? hugeBody : "{}"))).ToList();
+
+        var run = ps.Run("$rows | Send-AuditEvent -PassThru", ("rows", rows));
+
+        Assert.Equal(2, run.Errors.Count);
+        var agent = run.Errors.Single(static e => e.Exception.Message.Contains("size-1", StringComparison.Ordinal));
+        Assert.Equal("InvalidAuditEvent,AuditOrleans.PowerShell.Cmdlets.SendAuditEventCommand", agent.FullyQualifiedErrorId);
+        Assert.Contains("user_agent", agent.Exception.Message);
+        Assert.Contains("at most 1024", agent.Exception.Message);
+        var body = run.Errors.Single(static e => e.Exception.Message.Contains("size-3", StringComparison.Ordinal));
+        Assert.Equal("InvalidAuditEvent,AuditOrleans.PowerShell.Cmdlets.SendAuditEventCommand", body.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.LimitsExceeded, body.CategoryInfo.Category);
+        Assert.Contains("request_body", body.Exception.Message);
+        Assert.Contains("256 KiB", body.Exception.Message);
+        Assert.Same(rows[3].BaseObject, ((PSObject)body.TargetObject).BaseObject);
+
+        var summary = Assert.Single(run.Output);
+        Assert.Equal((3, 2), ((int)summary.Properties["Accepted"].Value, (int)summary.Properties["Rejected"].Value));
+        var stored = ps.Run("Get-AuditEvent -Region fr-par -RecordedAfter $since", ("since", Since)).ThrowOnError().Output;
+        Assert.Equal(["size-0", "size-2", "size-4"], stored.Select(static e => (string)e.Properties["Id"].Value).Order());
+    }
+
+    [Fact]
+    public void BatchesAreSplitBySizeToStayUnderTheClustersLimit()
+    {
+        using var ps = fixture.Connect(PowerShellClusterFixture.NewProjectId());
+
+        // 90 events of about 195 KiB: each under the per-event limit, together over the 16 MiB a batch may hold.
+        var body = "{\"blob\":\"" + new string('b', 60 * 1024) + "\"}";
+        var resources = "[" + string.Join(",", Enumerable.Range(0, 9).Select(i => $"{{\"id\":\"r{i}\",\"type\":\"t\",\"x\":\"{new string('d', 15 * 1024)}\"}}")) + "]";
+        var rows = Enumerable.Range(0, 90).Select(i => PSInput.CsvRow(
+            ("id", $"heavy-{i}"), ("recorded_at", "2025-11-20T10:00:00Z"), ("locality", "nl-ams"), ("status_code", "200"),
+            ("request_body", body), ("Resources", resources))).ToList();
+
+        var run = ps.Run("$rows | Send-AuditEvent -PassThru", ("rows", rows)).ThrowOnError();
+
+        Assert.Equal(90, Assert.Single(run.Output).Properties["Accepted"].Value);
+        Assert.True(run.Progress >= 4, $"{run.Progress} progress records: the events were not split into several batches");
+    }
 }

@@ -118,13 +118,24 @@ internal static class PSValues
                 {
                     throw new FormatException($"resources is not JSON ({ex.Message}): give objects with id, type and name, or their JSON array.", ex);
                 }
+                catch (ArgumentException ex)
+                {
+                    throw new FormatException($"resources is not valid Unicode text ({ex.Message}).", ex);
+                }
 
                 using (document)
                 {
                     var root = document.RootElement;
-                    return root.ValueKind == JsonValueKind.Array
-                        ? [.. root.EnumerateArray().Select(AuditEventJson.ResourceFromElement)]
-                        : [AuditEventJson.ResourceFromElement(root)];
+                    try
+                    {
+                        return root.ValueKind == JsonValueKind.Array
+                            ? [.. root.EnumerateArray().Select(AuditEventJson.ResourceFromElement)]
+                            : [AuditEventJson.ResourceFromElement(root)];
+                    }
+                    catch (InvalidOperationException ex)
+                    {
+                        throw new FormatException($"resources holds text that is not valid Unicode (an escaped unpaired surrogate such as \\ud800): {ex.Message}", ex);
+                    }
                 }
 
             case IDictionary or PSObject:
@@ -155,6 +166,10 @@ internal static class PSValues
                 catch (JsonException ex)
                 {
                     throw new FormatException($"{field} is not JSON ({ex.Message}): give an object or its JSON text.", ex);
+                }
+                catch (ArgumentException ex)
+                {
+                    throw new FormatException($"{field} is not valid Unicode text ({ex.Message}).", ex);
                 }
 
             default:

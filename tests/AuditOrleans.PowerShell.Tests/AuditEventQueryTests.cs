@@ -47,6 +47,23 @@ public sealed class AuditEventQueryTests(PowerShellClusterFixture fixture)
     }
 
     [Fact]
+    public void TimesMayBeDateTimeOffsetsLikeTheRecordedAtOfTheOutput()
+    {
+        using var ps = fixture.Connect(PowerShellClusterFixture.NewProjectId());
+        Seed(ps, 20);
+
+        // The same instant as T0 + 10 s, written in UTC+02:00.
+        var after = new DateTimeOffset(T0.AddSeconds(10)).ToOffset(TimeSpan.FromHours(2));
+        Assert.Equal(10, ps.Run("Get-AuditEvent -RecordedAfter $after", ("after", after)).ThrowOnError().Output.Count);
+
+        // An event's own RecordedAt narrows the next query, as in an investigation.
+        var around = ps.Run("$e = Get-AuditEvent -RecordedAfter $since | Where-Object Id -eq 'q-0005'; Get-AuditEvent -RecordedAfter $e.RecordedAt -RecordedBefore $e.RecordedAt.AddSeconds(2)",
+            ("since", T0.AddMinutes(-1))).ThrowOnError();
+        Assert.Equal(["q-0007", "q-0006", "q-0005"], around.Property("Id"));
+        Assert.Empty(ps.Run("Get-AuditAlertHistory -After $after", ("after", after)).ThrowOnError().Output);
+    }
+
+    [Fact]
     public void ResultsFollowContinuationTokensAcrossPages()
     {
         using var ps = fixture.Connect(PowerShellClusterFixture.NewProjectId());

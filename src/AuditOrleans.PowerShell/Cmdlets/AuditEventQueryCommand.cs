@@ -24,10 +24,12 @@ public abstract class AuditEventQueryCommand : AuditCmdlet
 
     /// <summary>Events recorded at or after this time (default: one hour ago). A time without zone is UTC.</summary>
     [Parameter]
+    [TimeArgument]
     public DateTime? RecordedAfter { get; set; }
 
     /// <summary>Events recorded at or before this time (default: now). A time without zone is UTC.</summary>
     [Parameter]
+    [TimeArgument]
     public DateTime? RecordedBefore { get; set; }
 
     [Parameter]

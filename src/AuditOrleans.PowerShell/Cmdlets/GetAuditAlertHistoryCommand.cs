@@ -29,6 +29,7 @@ public sealed class GetAuditAlertHistoryCommand : AuditCmdlet
 
     /// <summary>Only alerts triggered at or after this time. A time without zone is UTC.</summary>
     [Parameter]
+    [TimeArgument]
     public DateTime? After { get; set; }
 
     /// <summary>At most this many firings (newest first).</summary>

@@ -164,6 +164,21 @@ public sealed class TlsTests(TlsClusterFixture fixture, ITestOutputHelper output
     }
 
     [Fact]
+    public async Task APortCheckThatConnectsAndLeavesIsNoWarning()
+    {
+        int port;
+        using (var tcp = new System.Net.Sockets.TcpClient())
+        {
+            await tcp.ConnectAsync(fixture.Cluster.Primary!.GatewayAddress!.Endpoint);
+            port = ((System.Net.IPEndPoint)tcp.Client.LocalEndPoint!).Port;
+        }
+
+        var remote = $"127.0.0.1:{port} ";
+        await WaitForLogAsync($"The client at {remote}closed the connection before sending anything");
+        Assert.DoesNotContain(fixture.Logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains(remote, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task AClientFacingASilentGatewayGivesUpAfterTheHandshakeTimeout()
     {
         // Accepts connections and never answers: the client must not wait forever.

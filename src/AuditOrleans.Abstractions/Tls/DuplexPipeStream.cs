@@ -11,6 +11,10 @@ internal sealed class DuplexPipeStream(IDuplexPipe pipe) : Stream
 {
     private readonly Stream input = pipe.Input.AsStream(leaveOpen: true);
     private readonly Stream output = pipe.Output.AsStream(leaveOpen: true);
+    private long bytesRead;
+
+    /// <summary>Bytes received so far: zero means the peer never sent anything.</summary>
+    public long BytesRead => Interlocked.Read(ref bytesRead);
 
     public override bool CanRead => true;
 
@@ -26,15 +30,15 @@ internal sealed class DuplexPipeStream(IDuplexPipe pipe) : Stream
         set => throw new NotSupportedException();
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => input.Read(buffer, offset, count);
+    public override int Read(byte[] buffer, int offset, int count) => Count(input.Read(buffer, offset, count));
 
-    public override int Read(Span<byte> buffer) => input.Read(buffer);
+    public override int Read(Span<byte> buffer) => Count(input.Read(buffer));
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        input.ReadAsync(buffer, offset, count, cancellationToken);
+    public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        Count(await input.ReadAsync(buffer.AsMemory(offset, count), cancellationToken));
 
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        input.ReadAsync(buffer, cancellationToken);
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        Count(await input.ReadAsync(buffer, cancellationToken));
 
     public override void Write(byte[] buffer, int offset, int count) => output.Write(buffer, offset, count);
 
@@ -53,6 +57,12 @@ internal sealed class DuplexPipeStream(IDuplexPipe pipe) : Stream
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
     public override void SetLength(long value) => throw new NotSupportedException();
+
+    private int Count(int read)
+    {
+        Interlocked.Add(ref bytesRead, read);
+        return read;
+    }
 
     protected override void Dispose(bool disposing)
     {

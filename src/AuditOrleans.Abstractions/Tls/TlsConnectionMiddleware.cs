@@ -91,7 +91,8 @@ public sealed partial class TlsConnectionMiddleware : IConnectionMiddleware
         var remote = context.RemoteEndPoint;
         var host = isServer ? "" : targetHost(remote);
         string? refusal = null;
-        var ssl = new SslStream(new DuplexPipeStream(transport), leaveInnerStreamOpen: false);
+        var raw = new DuplexPipeStream(transport);
+        var ssl = new SslStream(raw, leaveInnerStreamOpen: false);
         using var timeout = new CancellationTokenSource(handshakeTimeout);
         try
         {
@@ -138,7 +139,16 @@ public sealed partial class TlsConnectionMiddleware : IConnectionMiddleware
                 : $"{ex.GetBaseException().Message.TrimEnd('.')} (is the other side using TLS, with the same settings?)");
             if (isServer)
             {
-                LogServerHandshakeFailed(logger, peer, remote?.ToString() ?? "?", reason);
+                if (refusal is null && !timeout.IsCancellationRequested && raw.BytesRead == 0)
+                {
+                    // Connected and left without a byte: a port check (load balancer, monitoring), not a TLS problem.
+                    LogClosedBeforeHandshake(logger, peer, remote?.ToString() ?? "?");
+                }
+                else
+                {
+                    LogServerHandshakeFailed(logger, peer, remote?.ToString() ?? "?", reason);
+                }
+
                 return;
             }
 
@@ -215,6 +225,9 @@ public sealed partial class TlsConnectionMiddleware : IConnectionMiddleware
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "TLS handshake with the {Peer} at {Remote} failed, connection closed: {Reason}")]
     private static partial void LogClientHandshakeFailed(ILogger logger, string peer, string remote, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "The {Peer} at {Remote} closed the connection before sending anything (a port check?)")]
+    private static partial void LogClosedBeforeHandshake(ILogger logger, string peer, string remote);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "TLS with the {Peer} at {Remote}: {Protocol}, {CipherSuite}")]
     private static partial void LogHandshakeDone(ILogger logger, string peer, string remote, SslProtocols protocol, TlsCipherSuite cipherSuite);

@@ -39,6 +39,9 @@ public sealed partial class AlertConfigGrain(
     private string region = "";
     private IGrainTimer? pushRetry;
 
+    /// <summary>The newest version the detector confirmed taking from this activation (0: none yet).</summary>
+    private long pushedVersion;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (projectId, region) = GrainKeys.ProjectRegion(this.GetPrimaryKeyString(), options.Value.Regions);
@@ -73,7 +76,17 @@ public sealed partial class AlertConfigGrain(
 
         if (active.SetEquals(ActiveSet()))
         {
-            return Snapshot();
+            // Nothing to change, but the saved state may never have reached the detector: a silo
+            // that died between the write and the push left its caller without an answer, and the
+            // caller's retry lands here. Hand it over once per activation (the detector ignores
+            // versions it has).
+            var unchanged = Snapshot();
+            if (pushedVersion < unchanged.Version && pushRetry is null)
+            {
+                await PushAsync(unchanged);
+            }
+
+            return unchanged;
         }
 
         state.State.Active = [.. active.Order().Select(static a => a.ToString())];
@@ -96,6 +109,7 @@ public sealed partial class AlertConfigGrain(
         try
         {
             await GrainFactory.GetGrain<IDetectorGrain>(this.GetPrimaryKeyString()).ApplyConfigurationAsync(configuration);
+            pushedVersion = Math.Max(pushedVersion, configuration.Version);
             pushRetry?.Dispose();
             pushRetry = null;
         }

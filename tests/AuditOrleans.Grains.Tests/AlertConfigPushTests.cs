@@ -149,6 +149,31 @@ public sealed class AlertConfigPushTests(AuditClusterFixture fixture)
     private Task<int> ActivationsAsync(IAddressable grain) => Management.GetGrainActivationCount((GrainReference)grain);
 
     /// <summary>Deactivates a grain and waits until its activation is gone.</summary>
+    [Fact]
+    public async Task AChangeSavedButNeverPushedReachesTheDetectorWhenTheCallerRetries()
+    {
+        var project = AuditClusterFixture.NewProjectId();
+        await Ingest.IngestAsync(project, [EventFactory.Forbidden(project, fixture.Clock.GetUtcNow().AddMinutes(-1))]);
+        Assert.Equal(0, (await Detector(project).GetStatusAsync()).ConfigurationVersion);
+
+        // What a config grain whose silo died between its write and its push leaves behind: the
+        // new set is saved, the running detector still holds the old one, the caller got no answer.
+        await DeactivateAsync(Config(project));
+        var stored = new GrainState<AlertConfigState>();
+        var configId = Config(project).GetGrainId();
+        await Storage.ReadStateAsync(AlertConfigState.StateName, configId, stored);
+        stored.State = new AlertConfigState { Active = [nameof(AlertName.ApiKeyCreated)], Version = 1, UpdatedAt = fixture.Clock.GetUtcNow() };
+        await Storage.WriteStateAsync(AlertConfigState.StateName, configId, stored);
+        Assert.Equal(0, (await Detector(project).GetStatusAsync()).ConfigurationVersion);
+
+        // The caller sends the same change again: nothing changes in storage, the detector gets it.
+        var applied = await Config(project).SetActiveAsync(new Dictionary<AlertName, bool> { [AlertName.ApiKeyCreated] = true });
+        Assert.Equal(1, applied.Version);
+        var status = await Detector(project).GetStatusAsync();
+        Assert.Equal(1, status.ConfigurationVersion);
+        Assert.Equal([AlertName.ApiKeyCreated], status.ActiveAlerts);
+    }
+
     private async Task DeactivateAsync(IAddressable grain)
     {
         await Management.DeactivateGrain(grain.GetGrainId());

@@ -117,7 +117,9 @@ public sealed class SmtpTestServer : IAsyncDisposable
     /// </summary>
     public async Task<IReadOnlyList<ReceivedMail>> WaitForMessagesAsync(string recipient, int count = 1, TimeSpan? timeout = null)
     {
-        using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(15));
+        // Generous by default: the bound only matters when a message never comes, and a loaded shared machine is slow.
+        timeout ??= TimeSpan.FromSeconds(60);
+        using var deadline = new CancellationTokenSource(timeout.Value);
         while (true)
         {
             var signal = changed.Task;
@@ -133,7 +135,7 @@ public sealed class SmtpTestServer : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"Expected {count} message(s) to {recipient} within {(timeout ?? TimeSpan.FromSeconds(15)).TotalSeconds} s, got {MessagesTo(recipient).Count}.");
+                throw new TimeoutException($"Expected {count} message(s) to {recipient} within {timeout.Value.TotalSeconds} s, got {MessagesTo(recipient).Count}.");
             }
         }
     }

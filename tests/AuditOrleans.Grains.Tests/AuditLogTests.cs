@@ -62,6 +62,30 @@ public sealed class AuditLogTests(AuditClusterFixture fixture)
     }
 
     [Fact]
+    public async Task PagesOfLargeEventsEndEarlyAndPagingStillReturnsEachOnce()
+    {
+        // 150 events with 60 KiB request bodies are about 9 MB of JSON: more than one answer may carry.
+        var project = AuditClusterFixture.NewProjectId();
+        var at = Now.AddMinutes(-30);
+        var body = "{\"note\":\"" + new string('x', 60 * 1024) + "\"}";
+        var events = Enumerable.Range(0, 150).Select(i => Event(project, at.AddSeconds(i), i) with { RequestBody = body }).ToList();
+        for (var i = 0; i < events.Count; i += 50)
+        {
+            Assert.Equal(50, (await Ingest.IngestAsync(project, events.Skip(i).Take(50).ToList())).Accepted);
+        }
+
+        var query = new AuditQuery { ProjectId = project, RecordedAfter = at.AddMinutes(-1), PageSize = 1000 };
+        var first = await Log.QueryAsync(query);
+        Assert.NotNull(first.ContinuationToken);
+        Assert.InRange(first.Records.Count, 1, 149);
+        Assert.True(first.Records.Sum(static r => AuditEventJson.Serialize(r.Event).Length) <= Storage.AuditLogStore.MaxPageChars + (64 * 1024));
+
+        var all = await QueryAllAsync(query);
+        Assert.Equal(events.Select(static e => e.Id).Reverse(), all.Select(static r => r.Event.Id));
+        Assert.All(all, r => Assert.Equal(body, r.Event.RequestBody));
+    }
+
+    [Fact]
     public async Task BadEventsAreRejectedByPositionAndTheRestOfTheBatchIsKept()
     {
         var project = AuditClusterFixture.NewProjectId();

@@ -144,7 +144,13 @@ public sealed class AuditLogStore(AuditDatabase database, NotificationStore noti
         }
     }
 
-    /// <summary>One page of events matching a query.</summary>
+    /// <summary>
+    /// Most characters of stored JSON in one page: a page of large events ends early (with a
+    /// continuation token) so that an answer stays far below Orleans' message size limit.
+    /// </summary>
+    public const int MaxPageChars = 8 * 1024 * 1024;
+
+    /// <summary>One page of events matching a query (at most <see cref="AuditQuery.PageSize"/> events and <see cref="MaxPageChars"/> of JSON).</summary>
     public async Task<AuditPage> QueryAsync(AuditQuery query, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         var pageSize = Math.Clamp(query.PageSize, 1, 1000);
@@ -194,21 +200,24 @@ public sealed class AuditLogStore(AuditDatabase database, NotificationStore noti
 
         var records = new List<AuditRecord>(pageSize);
         string? next = null;
+        long chars = 0;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            if (records.Count == pageSize)
+            var payload = reader.GetString(3);
+            if (records.Count == pageSize || (records.Count > 0 && chars + payload.Length > MaxPageChars))
             {
                 var last = records[^1];
                 next = new PageToken(after, before, DbTime.ToMicros(last.Event.RecordedAt!.Value), last.Region, last.Sequence).Format();
                 break;
             }
 
+            chars += payload.Length;
             records.Add(new AuditRecord(
                 reader.GetString(0),
                 reader.GetString(1),
                 reader.GetInt64(2),
-                AuditEventJson.Parse(reader.GetString(3)),
+                AuditEventJson.Parse(payload),
                 DbTime.FromMicros(reader.GetInt64(4)),
                 reader.GetString(5)));
         }

@@ -108,6 +108,14 @@ public sealed class CheckpointSigner(IOptions<AuditOrleansOptions> options)
     public bool Verify(string text, string signature) =>
         CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Sign(text)), Encoding.ASCII.GetBytes(signature));
 
+    /// <summary>
+    /// A key for another purpose derived from the installation's checkpoint key (HKDF-SHA256),
+    /// e.g. to encrypt the console's key ring at rest: like the checkpoint key, it never lives in
+    /// the database, and every silo of a cluster derives the same one.
+    /// </summary>
+    public byte[] DeriveKey(string purpose, int length = 32) =>
+        HKDF.DeriveKey(HashAlgorithmName.SHA256, key.Value, length, salt: null, info: Encoding.UTF8.GetBytes(purpose));
+
     private static byte[] LoadOrCreateKey(string path)
     {
         if (File.Exists(path))

@@ -63,6 +63,37 @@ public sealed class AccessTests(ConsoleHostFixture fixture)
     }
 
     [Fact]
+    public async Task TheConsoleKeysAreEncryptedInTheDatabase()
+    {
+        using (var session = fixture.NewSession())
+        {
+            await session.SignInAsync(fixture.OwnerKey);
+        }
+
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={fixture.DatabasePath}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT xml FROM console_keys";
+        var keys = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                keys.Add(reader.GetString(0));
+            }
+        }
+
+        Assert.NotEmpty(keys);
+        Assert.All(keys, xml =>
+        {
+            var masterKey = System.Xml.Linq.XElement.Parse(xml).Descendants("masterKey").ToList();
+            Assert.Empty(masterKey);
+            Assert.Contains("InstallationKeyXmlDecryptor", xml, StringComparison.Ordinal);
+        });
+        Assert.DoesNotContain("No XML encryptor configured", fixture.Silo.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AWrongKeyIsRefusedAndSignOutEndsTheSession()
     {
         using var session = fixture.NewSession();

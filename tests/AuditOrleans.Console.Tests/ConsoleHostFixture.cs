@@ -32,6 +32,12 @@ public sealed class ConsoleHostFixture : IAsyncLifetime
 
     public string BaseUrl => Silo.Urls;
 
+    /// <summary>The silos' SQLite file.</summary>
+    public string DatabasePath => directory.Combine("auditorleans.db");
+
+    /// <summary>The installation's checkpoint key, the same on every silo started here (as a cluster requires).</summary>
+    public string CheckpointKey { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+
     public int GatewayPort { get; } = FreePort.Next();
 
     /// <summary>Where the silo writes alert emails (no SMTP host is configured).</summary>
@@ -86,7 +92,8 @@ public sealed class ConsoleHostFixture : IAsyncLifetime
             name,
             new Dictionary<string, string>
             {
-                ["Storage:ConnectionString"] = $"Data Source={directory.Combine("auditorleans.db")}",
+                ["Storage:ConnectionString"] = $"Data Source={DatabasePath}",
+                ["CheckpointKey"] = CheckpointKey,
                 ["DataDirectory"] = directory.Combine(dataDirectory),
                 ["Smtp:PickupDirectory"] = gatewayPort == GatewayPort ? PickupDirectory : directory.Combine(name + "-outbox"),
                 ["Cluster:SiloPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),

@@ -24,8 +24,12 @@ public static class ConsoleEndpoints
         // Session cookies are protected with a key ring kept in the silos' database: every silo
         // of the cluster opens every session, and sessions survive restarts.
         services.AddDataProtection().SetApplicationName("AuditOrleans");
+        // The keys are encrypted at rest with a key derived from the checkpoint key, which is not in the database.
         services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp => new ConfigureOptions<KeyManagementOptions>(o =>
-            o.XmlRepository = new DatabaseKeyRepository(sp.GetRequiredService<AuditDatabase>(), sp.GetService<TimeProvider>() ?? TimeProvider.System)));
+        {
+            o.XmlRepository = new DatabaseKeyRepository(sp.GetRequiredService<AuditDatabase>(), sp.GetService<TimeProvider>() ?? TimeProvider.System);
+            o.XmlEncryptor = new InstallationKeyXmlEncryptor(sp.GetRequiredService<CheckpointSigner>());
+        }));
         services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "auditorleans_csrf";

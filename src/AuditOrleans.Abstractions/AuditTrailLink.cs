@@ -1,10 +1,11 @@
 using System.Text;
 
-namespace AuditOrleans.Grains.Notifications;
+namespace AuditOrleans;
 
 /// <summary>
-/// The link from an alert email to the console's Audit Trail page, filtered on the firing's
-/// project, region and time frame, and narrowed to the events the alert is about.
+/// The link from a fired alert to the console's Audit Trail page, filtered on the firing's
+/// project, region and time frame, and narrowed to the events the alert is about: the alert
+/// email, the console's history and the module's Get-AuditAlertHistory all use this one.
 /// </summary>
 public static class AuditTrailLink
 {

@@ -20,8 +20,8 @@ public sealed class PostgresLogTests(PostgresClusterFixture fixture)
     {
         var project = AuditClusterFixture.NewProjectId();
         var t0 = fixture.Clock.GetUtcNow().AddMinutes(-20);
-        var events = Enumerable.Range(0, 5).Select(i => Events.Ok(project, t0.AddSeconds(i).AddTicks(i * 13), $"srv-{i}")).ToList();
-        events.Add(Events.Forbidden(project, t0.AddSeconds(10), region: "pl-waw"));
+        var events = Enumerable.Range(0, 5).Select(i => EventFactory.Ok(project, t0.AddSeconds(i).AddTicks(i * 13), $"srv-{i}")).ToList();
+        events.Add(EventFactory.Forbidden(project, t0.AddSeconds(10), region: "pl-waw"));
 
         var result = await Ingest.IngestAsync(project, events);
         var again = await Ingest.IngestAsync(project, events[..2]);
@@ -65,7 +65,7 @@ public sealed class PostgresLogTests(PostgresClusterFixture fixture)
 
         var t0 = fixture.Clock.GetUtcNow().AddMinutes(-10);
         var burst = Enumerable.Range(0, 25)
-            .Select(i => Events.Forbidden(project, t0.AddSeconds(i), principal: i % 3 == 0 ? "intruder" : "user-1", ip: i % 2 == 0 ? "198.51.100.7" : "203.0.113.5"))
+            .Select(i => EventFactory.Forbidden(project, t0.AddSeconds(i), principal: i % 3 == 0 ? "intruder" : "user-1", ip: i % 2 == 0 ? "198.51.100.7" : "203.0.113.5"))
             .ToList();
         await Ingest.IngestAsync(project, burst[..12]);
         await Ingest.IngestAsync(project, burst[12..]);
@@ -87,7 +87,7 @@ public sealed class PostgresLogTests(PostgresClusterFixture fixture)
         var signer = services.GetRequiredService<CheckpointSigner>();
         var project = AuditClusterFixture.NewProjectId();
         var t0 = fixture.Clock.GetUtcNow().AddMinutes(-30);
-        await Ingest.IngestAsync(project, [.. Enumerable.Range(0, 5).Select(i => Events.Ok(project, t0.AddSeconds(i), $"old-{i}"))]);
+        await Ingest.IngestAsync(project, [.. Enumerable.Range(0, 5).Select(i => EventFactory.Ok(project, t0.AddSeconds(i), $"old-{i}"))]);
 
         // Everything ingested so far expires (this collection's other tests check their own
         // events within themselves, so cutting them too is harmless).
@@ -97,7 +97,7 @@ public sealed class PostgresLogTests(PostgresClusterFixture fixture)
         Assert.True(cut.IsValid, cut.Reason);
         Assert.Equal((0L, 5L), (cut.EventsChecked, cut.HeadSequence));
 
-        var kept = Enumerable.Range(0, 3).Select(i => Events.Ok(project, t0.AddMinutes(1).AddSeconds(i), $"new-{i}")).ToList();
+        var kept = Enumerable.Range(0, 3).Select(i => EventFactory.Ok(project, t0.AddMinutes(1).AddSeconds(i), $"new-{i}")).ToList();
         await Ingest.IngestAsync(project, kept);
         var checkpoints = await store.WriteCheckpointsAsync(signer.Sign, fixture.Clock.GetUtcNow());
         var head = Assert.Single(checkpoints, c => c.ProjectId == project);

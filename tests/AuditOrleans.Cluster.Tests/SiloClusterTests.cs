@@ -51,7 +51,7 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
             await grains.GetGrain<INotificationContactsGrain>(project).AddAsync("soc@example.com", NotificationType.Security);
 
             var t0 = DateTimeOffset.UtcNow.AddMinutes(-3);
-            var events = IngestRetry.WithIds([.. Enumerable.Range(0, 21).Select(i => Events.Forbidden(project, t0.AddSeconds(i), principal: $"user-{i % 4}"))]);
+            var events = IngestRetry.WithIds([.. Enumerable.Range(0, 21).Select(i => EventFactory.Forbidden(project, t0.AddSeconds(i), principal: $"user-{i % 4}"))]);
             var first = await grains.IngestWithRetryAsync(project, events.Take(12).ToList());
             Assert.Equal((12, 0), (first.Accepted, first.Duplicates));
             Assert.Empty(await HistoryAsync(grains, project));
@@ -123,7 +123,7 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
             // the other silo brings the outbox back and the email goes out once.
             await grains.GetGrain<IAlertConfigGrain>(key).SetActiveAsync(new Dictionary<AlertName, bool> { [AlertName.ApiKeyCreated] = true });
             await smtp.StopAsync();
-            var created = await grains.IngestWithRetryAsync(project, [Events.ApiKeyCreated(project, DateTimeOffset.UtcNow.AddSeconds(-5))]);
+            var created = await grains.IngestWithRetryAsync(project, [EventFactory.ApiKey(project, DateTimeOffset.UtcNow.AddSeconds(-5), "CreateAPIKey", 200)]);
             Assert.Equal(1, created.Accepted);
             var pending = Assert.Single(await HistoryAsync(grains, project, AlertName.ApiKeyCreated));
             await WaitForAsync(async () => (await HistoryAsync(grains, project, AlertName.ApiKeyCreated))[0].Deliveries[0].State == DeliveryState.Retrying, "the delivery to be retrying");
@@ -155,18 +155,8 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
 
     private static SiloProcess NewSilo(string name, string connectionString, string clusterId, int siloPort, int gatewayPort, int smtpPort, string checkpointKey)
     {
-        var silo = new SiloProcess(name, []);
-        silo.Settings["Storage:Provider"] = "PostgreSql";
-        silo.Settings["Storage:ConnectionString"] = connectionString;
-        silo.Settings["Cluster:Mode"] = "AdoNet";
-        silo.Settings["Cluster:ClusterId"] = clusterId;
-        silo.Settings["Cluster:ServiceId"] = ServiceId;
-        silo.Settings["Cluster:AdvertisedIPAddress"] = "127.0.0.1";
-        silo.Settings["Cluster:SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture);
-        silo.Settings["Cluster:GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture);
+        var silo = SiloProcess.PostgresClusterMember(name, connectionString, clusterId, ServiceId, siloPort, gatewayPort, checkpointKey);
         silo.Settings["Security:Enabled"] = "false";
-        silo.Settings["CheckpointKey"] = checkpointKey;
-        silo.Settings["DataDirectory"] = Path.Combine(silo.WorkingDirectory, "data");
         silo.Settings["Smtp:Host"] = "127.0.0.1";
         silo.Settings["Smtp:Port"] = smtpPort.ToString(CultureInfo.InvariantCulture);
         silo.Settings["Smtp:Security"] = "None";

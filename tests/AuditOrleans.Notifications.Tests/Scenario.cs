@@ -65,35 +65,11 @@ internal sealed class Scenario(AuditClusterFixture fixture, string? projectId = 
         await fixture.Grains.GetGrain<INotificationGrain>(0).SendTestAsync(barrier.ProjectId, barrier.Region, AlertName.ApiKeyCreated);
     }
 
-    public AuditEvent Forbidden(DateTimeOffset at, string principal = "user-1", string ip = "198.51.100.7") => new()
-    {
-        Id = Guid.NewGuid().ToString(),
-        RecordedAt = at,
-        Locality = Region,
-        ProjectId = ProjectId,
-        PrincipalId = principal,
-        SourceIp = ip,
-        ProductName = "instance",
-        ServiceName = "scaleway.instance.v1.Api",
-        MethodName = "ListServers",
-        StatusCode = 403,
-    };
+    public AuditEvent Forbidden(DateTimeOffset at, string principal = "user-1", string ip = "198.51.100.7") =>
+        EventFactory.Forbidden(ProjectId, at, Region, principal, ip);
 
-    public AuditEvent ApiKey(DateTimeOffset at, string method, int status, string principal = "admin-7", string ip = "203.0.113.9", string keyId = "SCWABCDEFGHIJKLMNOPQ") => new()
-    {
-        Id = Guid.NewGuid().ToString(),
-        RecordedAt = at,
-        Locality = Region,
-        ProjectId = ProjectId,
-        PrincipalId = principal,
-        SourceIp = ip,
-        UserAgent = "scaleway-cli/2.34.0",
-        ProductName = "iam",
-        ServiceName = "scaleway.iam.v1alpha1.Api",
-        MethodName = method,
-        StatusCode = status,
-        Resources = [new AuditResource { Id = keyId, Type = "iam_api_key" }],
-    };
+    public AuditEvent ApiKey(DateTimeOffset at, string method, int status, string principal = "admin-7", string ip = "203.0.113.9", string keyId = "SCWABCDEFGHIJKLMNOPQ") =>
+        EventFactory.ApiKey(ProjectId, at, method, status, region: Region, principal: principal, ip: ip, keyId: keyId) with { UserAgent = "scaleway-cli/2.34.0" };
 
     private static string Describe(FiredAlert? alert) => alert is null
         ? "no single firing"

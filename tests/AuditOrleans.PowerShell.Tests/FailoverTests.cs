@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Management.Automation;
 using AuditOrleans.Testing;
 using Xunit;
@@ -81,18 +80,8 @@ public sealed class FailoverTests(ITestOutputHelper output)
 
     private static SiloProcess NewSilo(string name, string connectionString, string clusterId, int siloPort, int gatewayPort, string checkpointKey)
     {
-        var silo = new SiloProcess(name, []);
-        silo.Settings["Storage:Provider"] = "PostgreSql";
-        silo.Settings["Storage:ConnectionString"] = connectionString;
-        silo.Settings["Cluster:Mode"] = "AdoNet";
-        silo.Settings["Cluster:ClusterId"] = clusterId;
-        silo.Settings["Cluster:ServiceId"] = ServiceId;
-        silo.Settings["Cluster:AdvertisedIPAddress"] = "127.0.0.1";
-        silo.Settings["Cluster:SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture);
-        silo.Settings["Cluster:GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture);
+        var silo = SiloProcess.PostgresClusterMember(name, connectionString, clusterId, ServiceId, siloPort, gatewayPort, checkpointKey);
         silo.Settings["Security:BootstrapApiKey"] = AuditClusterFixture.OwnerApiKey;
-        silo.Settings["CheckpointKey"] = checkpointKey;
-        silo.Settings["DataDirectory"] = Path.Combine(silo.WorkingDirectory, "data");
         silo.Settings["Smtp:PickupDirectory"] = Path.Combine(silo.WorkingDirectory, "outbox");
         return silo;
     }

@@ -46,6 +46,27 @@ public sealed partial class SiloProcess : IAsyncDisposable
         WorkingDirectory = workingDirectory;
     }
 
+    /// <summary>
+    /// A silo of a cluster on PostgreSQL (ADO.NET storage and membership, advertised on
+    /// 127.0.0.1) with its own data directory; callers add what their test needs (SMTP, security).
+    /// </summary>
+    public static SiloProcess PostgresClusterMember(
+        string name, string connectionString, string clusterId, string serviceId, int siloPort, int gatewayPort, string checkpointKey)
+    {
+        var silo = new SiloProcess(name, []);
+        silo.Settings["Storage:Provider"] = "PostgreSql";
+        silo.Settings["Storage:ConnectionString"] = connectionString;
+        silo.Settings["Cluster:Mode"] = "AdoNet";
+        silo.Settings["Cluster:ClusterId"] = clusterId;
+        silo.Settings["Cluster:ServiceId"] = serviceId;
+        silo.Settings["Cluster:AdvertisedIPAddress"] = "127.0.0.1";
+        silo.Settings["Cluster:SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture);
+        silo.Settings["Cluster:GatewayPort"] = gatewayPort.ToString(CultureInfo.InvariantCulture);
+        silo.Settings["CheckpointKey"] = checkpointKey;
+        silo.Settings["DataDirectory"] = Path.Combine(silo.WorkingDirectory, "data");
+        return silo;
+    }
+
     public string Name { get; }
 
     /// <summary>The settings passed at each start (changes apply at the next start).</summary>

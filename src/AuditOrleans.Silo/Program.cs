@@ -24,7 +24,7 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
 
 builder.UseOrleans(silo => silo.ConfigureAuditOrleans(options));
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
-builder.Services.AddAuditConsole(options);
+builder.Services.AddAuditConsole();
 
 var app = builder.Build();
 app.MapGet("/healthz", () => Results.Text("ok"));

@@ -459,7 +459,8 @@ public sealed class AuditLogStore(AuditDatabase database, NotificationStore noti
             return deleted;
         }, cancellationToken);
 
-    internal static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
+    /// <summary>A command with its SQL and named parameters (null values sent as NULL), for every store over <see cref="AuditDatabase"/>.</summary>
+    public static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
     {
         var command = connection.CreateCommand();
         command.Transaction = transaction;

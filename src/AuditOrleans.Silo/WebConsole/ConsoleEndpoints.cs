@@ -19,7 +19,7 @@ public static class ConsoleEndpoints
     public const string MetricsPath = "/metrics";
 
     /// <summary>Services of the console and the metrics exporter.</summary>
-    public static IServiceCollection AddAuditConsole(this IServiceCollection services, AuditOrleansOptions options)
+    public static IServiceCollection AddAuditConsole(this IServiceCollection services)
     {
         // Session cookies are protected with a key ring kept in the silos' database: every silo
         // of the cluster opens every session, and sessions survive restarts.

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Xml.Linq;
 using AuditOrleans.Grains.Storage;
 using Microsoft.AspNetCore.DataProtection.Repositories;
@@ -40,21 +39,10 @@ public sealed class DatabaseKeyRepository(AuditDatabase database, TimeProvider t
         var xml = element.ToString(SaveOptions.DisableFormatting);
         database.WriteAsync(async (connection, transaction) =>
         {
-            await using var insert = connection.CreateCommand();
-            insert.Transaction = transaction;
-            insert.CommandText = "INSERT INTO console_keys (name, xml, created_at) VALUES (@name, @xml, @created) ON CONFLICT (name) DO NOTHING";
-            Add(insert, "@name", name);
-            Add(insert, "@xml", xml);
-            Add(insert, "@created", time.GetUtcNow().ToUnixTimeMilliseconds() * 1000);
+            await using var insert = AuditLogStore.Command(connection, transaction,
+                "INSERT INTO console_keys (name, xml, created_at) VALUES (@name, @xml, @created) ON CONFLICT (name) DO NOTHING",
+                ("@name", name), ("@xml", xml), ("@created", DbTime.ToMicros(time.GetUtcNow())));
             return await insert.ExecuteNonQueryAsync();
         }).GetAwaiter().GetResult();
-    }
-
-    private static void Add(DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
     }
 }

@@ -143,6 +143,14 @@ public sealed class SecurityOptions
     /// <summary>Bucket size: events a key may send at once after a pause. At least the largest batch (5000).</summary>
     [Range(1, 100_000_000)]
     public int IngestBurst { get; set; } = 10_000;
+
+    /// <summary>Failed API-key checks one source (client address) may make in a minute before its checks are refused unchecked for the rest of it.</summary>
+    [Range(1, 1_000_000)]
+    public int FailedKeyChecksPerSource { get; set; } = 20;
+
+    /// <summary>Failed checks of one key id in a minute after which that key is refused from any source that has itself failed recently.</summary>
+    [Range(1, 1_000_000)]
+    public int FailedKeyChecksPerKey { get; set; } = 10;
 }
 
 public sealed class TlsOptions

@@ -162,6 +162,11 @@ public static class SiloConfiguration
         }
 
         CheckTls(errors, o.Tls);
+        if (o.Security.FailedKeyChecksPerSource < 1 || o.Security.FailedKeyChecksPerKey < 1)
+        {
+            errors.Add($"{p}:Security:FailedKeyChecksPerSource and FailedKeyChecksPerKey must be at least 1 (defaults 20 and 10 failed API-key checks a minute).");
+        }
+
         return errors;
     }
 

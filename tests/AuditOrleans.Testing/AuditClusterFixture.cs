@@ -116,6 +116,11 @@ public class AuditClusterFixture : IAsyncLifetime
 
         // Tests move the fake clock by hand, so a rate limit would never refill: off unless a collection sets it.
         builder.Properties["AuditOrleans:Security:IngestEventsPerSecond"] = "0";
+
+        // Likewise failed key checks would never be forgotten, and every test client comes from
+        // 127.0.0.1: the throttle is tested by a collection of its own with the defaults.
+        builder.Properties["AuditOrleans:Security:FailedKeyChecksPerSource"] = "1000000";
+        builder.Properties["AuditOrleans:Security:FailedKeyChecksPerKey"] = "1000000";
         foreach (var (key, value) in Settings)
         {
             builder.Properties["AuditOrleans:" + key] = value;
@@ -182,6 +187,9 @@ public class AuditClusterFixture : IAsyncLifetime
             siloBuilder.ConfigureAuditOrleans(options, configureClustering: false);
             var clock = TestClocks.Get(configuration["Test:ClockId"]!);
             siloBuilder.Services.AddSingleton<TimeProvider>(clock);
+
+            // Orleans' TestingHost client asks the silos for their status through this system target.
+            siloBuilder.Services.AddSingleton(new AuditOrleans.Grains.Security.GatewaySystemTargetAllowance("test.hooks"));
             siloBuilder.Services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(TestLogSink.Get(configuration["Test:LogsId"]!));
         }
     }

@@ -18,49 +18,68 @@ public static class CallerContext
 }
 
 /// <summary>
-/// Access control on every grain call that comes from a client (SPEC section 8). Grain-to-grain
-/// calls inside the cluster and the silos' own in-process calls (hosted client carrying the
-/// cluster's <see cref="InternalCallToken"/>) are trusted. For a client call the filter reads
-/// the key from <c>RequestContext["auditorleans-api-key"]</c>, validates it, checks the
-/// permission the method needs (<see cref="GrainPermissions"/>) and the project it targets,
-/// removes the key from the request context (so it never travels further), and refuses with
-/// an <see cref="AccessDeniedException"/> otherwise.
+/// Access control on every grain call that comes from an external client (docs/security.md).
+/// Whether a call is a client's is read from its sender id, which <see cref="GatewayGuard"/>
+/// has pinned, for every message that entered through the gateway, to the id of the client
+/// connection it came in on: nothing a client sets (a forged sender, request-context entries,
+/// headers) makes its call internal. Calls from grains and from a silo's own hosted client
+/// (background services, the web console, which checks keys itself) never pass a gateway and
+/// are trusted. For a client call the filter reads the key from
+/// <c>RequestContext["auditorleans-api-key"]</c>, validates it (failed checks throttled per
+/// client address and key id), checks the permission the method needs
+/// (<see cref="GrainPermissions"/>) and the project it targets, removes the key from the request
+/// context (so it never travels further), and refuses with an <see cref="AccessDeniedException"/>
+/// otherwise. Refusals are logged one line each, rate-limited (<see cref="RefusalLog"/>).
 /// </summary>
 /// <remarks>
-/// Orleans runs incoming filters inside the target activation, after it was activated. The
-/// grains activated by client calls either have no state to load (stateless workers) or check
-/// their key in <c>OnActivateAsync</c>; <see cref="ActivationGuard"/> refuses, before any state
-/// is read, the activation of a project grain for a call whose key is invalid or not allowed
-/// on that project, so a refused caller leaves no activation behind.
+/// Orleans runs incoming filters inside the target activation, after it was activated.
+/// <see cref="ActivationGuard"/> refuses, before any state is read, the activation of a project
+/// grain for a call whose key is unknown or not allowed on that project, so a refused caller
+/// leaves no activation behind.
 /// </remarks>
 public sealed partial class AccessControlFilter(
     ApiKeyAuthenticator authenticator,
-    InternalCallToken internalToken,
+    ClientSources sources,
+    RefusalLog refusals,
     ILogger<AccessControlFilter> logger) : IIncomingGrainCallFilter
 {
     public async Task Invoke(IIncomingGrainCallContext context)
     {
-        var target = context.TargetId;
-        if (GrainTypePrefix.IsSystemTarget(target) || GrainTypePrefix.IsGrainService(target.Type))
-        {
-            // Orleans' own plumbing (membership, manifests, directory): not an application grain.
-            await context.Invoke();
-            return;
-        }
-
-        var internalCall = internalToken.IsPresent();
+        // Only the silo's own outgoing calls carry the internal token, and only to decide activation.
         RequestContext.Remove(InternalCallToken.RequestContextKey);
-        if (!IsFromClient(context.SourceId) || internalCall)
+        if (!IsExternalClient(context.SourceId))
         {
             CallerContext.Set(null);
             await context.Invoke();
             return;
         }
 
-        var rule = GrainPermissions.For(context.InterfaceMethod);
+        var target = context.TargetId;
+        var rule = GrainTypePrefix.IsSystemTarget(target) || GrainTypePrefix.IsGrainService(target.Type)
+            ? new MethodRule(Permission.Internal, ProjectSource.None)
+            : GrainPermissions.For(context.InterfaceMethod);
         var presented = RequestContext.Get(ApiKeyHeaders.RequestContextKey) as string;
         RequestContext.Remove(ApiKeyHeaders.RequestContextKey);
-        var principal = await authenticator.AuthenticateAsync(presented);
+        if (IsClusterManifest(target))
+        {
+            // What every Orleans client asks for first to connect (which grain types exist): no key needed.
+            CallerContext.Set(null);
+            await context.Invoke();
+            return;
+        }
+
+        var source = sources.Of(context.SourceId);
+        ApiKeyPrincipal? principal;
+        try
+        {
+            principal = await authenticator.AuthenticateAsync(presented, source == "unknown" ? "client " + context.SourceId : source);
+        }
+        catch (RateLimitExceededException)
+        {
+            refusals.Refused(logger, "throttled", $"{context.InterfaceName}.{context.MethodName} from {source}: too many failed key checks");
+            throw;
+        }
+
         var project = rule.Project is ProjectSource.GrainKey or ProjectSource.FirstArgument
             ? GrainPermissions.ProjectOf(rule.Project, context.TargetId, context.Request.GetArgumentCount() > 0 ? context.Request.GetArgument(0) : null)
             : null;
@@ -72,7 +91,7 @@ public sealed partial class AccessControlFilter(
 
         if (decision != AccessDecision.Allowed)
         {
-            LogRefused(logger, context.InterfaceName, context.MethodName, rule.Permission, decision, principal?.KeyId ?? "-");
+            refusals.Refused(logger, "access", $"{context.InterfaceName}.{context.MethodName} (needs {rule.Permission}) from {source}: {decision}, key {principal?.KeyId ?? "-"}");
             throw Refusal(decision, rule.Permission, principal, project);
         }
 
@@ -82,6 +101,16 @@ public sealed partial class AccessControlFilter(
 
     /// <summary>True when <paramref name="source"/> is an Orleans client (external, or a silo's hosted client).</summary>
     public static bool IsFromClient(GrainId? source) => source is not { } id || GrainTypePrefix.IsClient(id);
+
+    /// <summary>
+    /// True when a call was sent by an external client, that is came in through a gateway: every
+    /// client id but a silo's hosted client, which the gateway refuses (<see cref="GatewayGuard"/>).
+    /// A call with no sender id at all is treated as external.
+    /// </summary>
+    public static bool IsExternalClient(GrainId? source) => source is not { } id || (GrainTypePrefix.IsClient(id) && !GatewayGuard.IsHostedClient(id));
+
+    private static bool IsClusterManifest(GrainId target) =>
+        GrainTypePrefix.IsSystemTarget(target) && target.Type.ToString() == GrainTypePrefix.SystemTargetPrefix + "manifest";
 
     /// <summary>The exception for a refused call: names the missing permission, never whether another project exists.</summary>
     public static AccessDeniedException Refusal(AccessDecision decision, Permission permission, ApiKeyPrincipal? principal, string? project) => decision switch
@@ -99,7 +128,4 @@ public sealed partial class AccessControlFilter(
             $"Access denied: this operation needs the {permission} permission on project '{Scope.Printable(project, Scope.MaxProjectIdLength)}'; " +
             $"API key {principal!.KeyId} ({principal.Role}) grants it on its own project only. Use a key of that project."),
     };
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Refused {Interface}.{Method} (needs {Permission}): {Decision}, key {KeyId}")]
-    private static partial void LogRefused(ILogger logger, string @interface, string method, Permission permission, AccessDecision decision, string keyId);
 }

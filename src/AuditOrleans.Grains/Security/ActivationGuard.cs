@@ -9,8 +9,10 @@ namespace AuditOrleans.Grains.Security;
 /// first stage of the activation's lifecycle, where the request context of the call that
 /// caused the activation is already in place. An activation is allowed for the silo's own calls
 /// (they carry the cluster's <see cref="InternalCallToken"/>, added by
-/// <see cref="InternalCallMarker"/>) and for a valid key that covers the grain's project; the
-/// call filter then checks the permission of the method itself.
+/// <see cref="InternalCallMarker"/>) and for a key whose id exists, is not revoked and covers
+/// the grain's project. The secret itself is not derived here (that costly check, throttled, is
+/// the call filter's, which runs right after and checks the method's permission): an attacker
+/// cannot use activations to guess secrets unthrottled.
 /// </summary>
 public sealed class ActivationGuard(ApiKeyAuthenticator authenticator, InternalCallToken internalToken) : IConfigureGrainContextProvider
 {
@@ -51,7 +53,7 @@ public sealed class ActivationGuard(ApiKeyAuthenticator authenticator, InternalC
         }
 
         var presented = RequestContext.Get(ApiKeyHeaders.RequestContextKey) as string;
-        var principal = await authenticator.AuthenticateAsync(presented);
+        var principal = await authenticator.PeekAsync(presented);
         var project = GrainPermissions.ProjectOf(ProjectSource.GrainKey, grainId, null);
         if (principal is null)
         {

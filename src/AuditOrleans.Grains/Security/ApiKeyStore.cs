@@ -72,19 +72,13 @@ public sealed class ApiKeyStore(AuditDatabase database)
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Reads a cluster-wide setting, creating it with <paramref name="create"/> when absent (first writer wins).</summary>
-    public async Task<string> GetOrCreateSettingAsync(string name, Func<string> create, CancellationToken cancellationToken = default)
-    {
-        await database.WriteAsync(async (connection, transaction) =>
+    /// <summary>Deletes a cluster-wide setting if it exists.</summary>
+    public Task DeleteSettingAsync(string name, CancellationToken cancellationToken = default) =>
+        database.WriteAsync(async (connection, transaction) =>
         {
-            await using var insert = Command(connection, transaction,
-                "INSERT INTO security_settings (name, value) VALUES (@n, @v) ON CONFLICT (name) DO NOTHING", ("@n", name), ("@v", create()));
-            return await insert.ExecuteNonQueryAsync(cancellationToken);
+            await using var delete = Command(connection, transaction, "DELETE FROM security_settings WHERE name = @n", ("@n", name));
+            return await delete.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var select = Command(connection, null, "SELECT value FROM security_settings WHERE name = @n", ("@n", name));
-        return (string)(await select.ExecuteScalarAsync(cancellationToken))!;
-    }
 
     private static StoredApiKey Read(DbDataReader reader) => new(
         new ApiKeyInfo

@@ -4,36 +4,34 @@ using System.Text;
 namespace AuditOrleans.Grains.Security;
 
 /// <summary>
-/// Marks the calls a silo makes through its own hosted client (background services, the web
-/// console running in the silo process) as internal. Orleans gives such calls a client id of
-/// the form <c>hosted-{silo}</c>, which an external client could imitate; so the silos share a
-/// random token (kept in the database table <c>security_settings</c>, never sent to clients)
-/// that <see cref="InternalCallMarker"/> adds to the silo's own outgoing calls and
-/// <see cref="AccessControlFilter"/> checks.
+/// Marks the calls a silo makes to grains (from a grain, a background service or the web
+/// console through its hosted client) so that <see cref="ActivationGuard"/> lets them activate a
+/// project grain without an API key. The token is derived (HKDF) from the installation's
+/// checkpoint key, which every silo of a cluster holds and the database never does: reading
+/// the database gives nothing to present. It is never sent to a client, and it decides only
+/// activation: whether a call may act is decided by <see cref="AccessControlFilter"/> from the
+/// connection the call came in on (see docs/security.md).
 /// </summary>
-public sealed class InternalCallToken
+public sealed class InternalCallToken(CheckpointSigner signer)
 {
     public const string RequestContextKey = "auditorleans-internal";
-    public const string SettingName = "internal-call-token";
 
-    private byte[]? token;
-    private string? text;
+    /// <summary>The HKDF purpose of the token: changing it changes every silo's token at once.</summary>
+    public const string Purpose = "auditorleans/internal-calls/v1";
 
-    /// <summary>The token as sent; null until <see cref="Load"/> ran.</summary>
-    public string? Value => text;
-
-    public void Load(string value)
+    private readonly Lazy<(string Text, byte[] Bytes)> token = new(() =>
     {
-        text = value;
-        token = Encoding.ASCII.GetBytes(value);
-    }
+        var text = Convert.ToHexStringLower(signer.DeriveKey(Purpose));
+        return (text, Encoding.ASCII.GetBytes(text));
+    });
 
-    public static string Generate() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+    /// <summary>The token as sent.</summary>
+    public string Value => token.Value.Text;
 
     /// <summary>True when the current request context carries this cluster's token.</summary>
     public bool IsPresent() =>
-        token is not null && RequestContext.Get(RequestContextKey) is string presented
-        && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(presented), token);
+        RequestContext.Get(RequestContextKey) is string presented
+        && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(presented), token.Value.Bytes);
 }
 
 /// <summary>
@@ -45,13 +43,13 @@ public sealed class InternalCallMarker(InternalCallToken token) : IOutgoingGrain
 {
     public async Task Invoke(IOutgoingGrainCallContext context)
     {
-        if (token.Value is not { } value || AccessControlFilter.IsFromClient(context.TargetId))
+        if (AccessControlFilter.IsFromClient(context.TargetId))
         {
             await context.Invoke();
             return;
         }
 
-        RequestContext.Set(InternalCallToken.RequestContextKey, value);
+        RequestContext.Set(InternalCallToken.RequestContextKey, token.Value);
         try
         {
             await context.Invoke();

@@ -5,25 +5,28 @@ namespace AuditOrleans.Grains.Security;
 
 /// <summary>
 /// Makes a fresh installation secure and usable at start, before the gateway accepts clients:
-/// loads the cluster's internal call token, then registers the Owner key of
+/// removes the internal call token that earlier versions kept in the database (the token is now
+/// derived from the checkpoint key), then registers the Owner key of
 /// <c>Security:BootstrapApiKey</c>, or, at first start without one, generates an Owner key and
 /// writes it to <c>{DataDirectory}/owner.key</c> (mode 0600). Only the path and the key id are
 /// logged, never the key.
 /// </summary>
 public sealed partial class SecurityBootstrap(
     ApiKeyStore store,
-    InternalCallToken internalToken,
     IOptions<AuditOrleansOptions> options,
     TimeProvider time,
     ILogger<SecurityBootstrap> logger)
 {
     public const string OwnerKeyFileName = "owner.key";
 
+    /// <summary>The <c>security_settings</c> row where earlier versions kept the internal call token in plain text.</summary>
+    public const string ObsoleteInternalTokenSetting = "internal-call-token";
+
     public string OwnerKeyPath => Path.GetFullPath(Path.Combine(options.Value.DataDirectory, OwnerKeyFileName));
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        internalToken.Load(await store.GetOrCreateSettingAsync(InternalCallToken.SettingName, InternalCallToken.Generate, cancellationToken));
+        await store.DeleteSettingAsync(ObsoleteInternalTokenSetting, cancellationToken);
 
         var configured = options.Value.Security.BootstrapApiKey;
         if (!string.IsNullOrWhiteSpace(configured))

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 
 namespace AuditOrleans.Grains.Security;
 
@@ -18,6 +19,16 @@ public static partial class SecurityWiring
         silo.Services.TryAddSingleton<ApiKeyAuthenticator>();
         silo.Services.TryAddSingleton<IngestRateLimiter>();
         silo.Services.TryAddSingleton<InternalCallToken>();
+        silo.Services.TryAddSingleton<FailedAuthThrottle>();
+        silo.Services.TryAddSingleton<RefusalLog>();
+        silo.Services.TryAddSingleton<ClientSources>();
+        silo.Services.TryAddSingleton<GatewayGuard>();
+
+        // The gateway guard runs on every client connection, security on or off (with it off,
+        // keys are not checked, but Orleans' internals stay out of clients' reach). PostConfigure:
+        // after TLS, so that it reads the decrypted stream.
+        silo.Services.AddOptions<SiloConnectionOptions>().PostConfigure<GatewayGuard>((connections, guard) =>
+            connections.ConfigureGatewayInboundConnection(c => c.Use(next => context => guard.OnConnectionAsync(context, next))));
         silo.Services.TryAddSingleton<SecurityBootstrap>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, BootstrapParticipant>();
         silo.Services.AddSingleton<IConfigureGrainContextProvider, GrainKeyGuard>();

@@ -33,15 +33,22 @@ public sealed record ConsoleUser(string KeyId, ApiKeyRole Role, string? ProjectI
 /// </summary>
 public interface IConsoleKeyValidator
 {
-    /// <summary>The key's user, or null when the key is unknown, revoked or malformed.</summary>
+    /// <summary>
+    /// The key's user, or null when the key is unknown, revoked or malformed. Throws
+    /// <see cref="RateLimitExceededException"/> when too many checks failed from the request's
+    /// address or for the key id.
+    /// </summary>
     Task<ConsoleUser?> ValidateAsync(string apiKey, CancellationToken cancellationToken);
 }
 
-/// <summary>The silo's own key validation (salted hashes in the database, shared with the grain call filter).</summary>
-public sealed class SiloKeyValidator(ApiKeyAuthenticator authenticator) : IConsoleKeyValidator
+/// <summary>
+/// The silo's own key validation (salted hashes in the database, shared with the grain call
+/// filter); failed checks count against the request's remote address.
+/// </summary>
+public sealed class SiloKeyValidator(ApiKeyAuthenticator authenticator, IHttpContextAccessor http) : IConsoleKeyValidator
 {
     public async Task<ConsoleUser?> ValidateAsync(string apiKey, CancellationToken cancellationToken) =>
-        await authenticator.AuthenticateAsync(apiKey, cancellationToken) is { } principal
+        await authenticator.AuthenticateAsync(apiKey, "http " + (http.HttpContext?.Connection.RemoteIpAddress?.ToString() ?? "unknown"), cancellationToken) is { } principal
             ? new ConsoleUser(principal.KeyId, principal.Role, principal.ProjectId)
             : null;
 }
@@ -125,7 +132,16 @@ public sealed class ConsoleAuthenticator(IOptions<AuditOrleansOptions> options, 
                 return new AuthOutcome(null, true, "The Authorization header must be 'Bearer <API key>'.");
             }
 
-            var user = await validator.ValidateAsync(key, context.RequestAborted);
+            ConsoleUser? user;
+            try
+            {
+                user = await validator.ValidateAsync(key, context.RequestAborted);
+            }
+            catch (RateLimitExceededException throttled)
+            {
+                return new AuthOutcome(null, true, throttled.Message);
+            }
+
             return user is null
                 ? new AuthOutcome(null, true, "The API key is not valid: it is unknown or was revoked. Create one with New-AuditApiKey.")
                 : new AuthOutcome(user, true, null);
@@ -136,7 +152,16 @@ public sealed class ConsoleAuthenticator(IOptions<AuditOrleansOptions> options, 
             return AuthOutcome.Anonymous;
         }
 
-        var sessionUser = await validator.ValidateAsync(sessionKey, context.RequestAborted);
+        ConsoleUser? sessionUser;
+        try
+        {
+            sessionUser = await validator.ValidateAsync(sessionKey, context.RequestAborted);
+        }
+        catch (RateLimitExceededException throttled)
+        {
+            return new AuthOutcome(null, false, throttled.Message);
+        }
+
         if (sessionUser is null)
         {
             session.SignOut(context.Response);

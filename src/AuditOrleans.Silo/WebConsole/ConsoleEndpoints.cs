@@ -40,6 +40,7 @@ public static class ConsoleEndpoints
             o.FormFieldName = "_csrf";
             o.HeaderName = null;
         });
+        services.AddHttpContextAccessor();
         services.TryAddSingleton<IConsoleKeyValidator, SiloKeyValidator>();
         services.AddSingleton<ConsoleSession>();
         services.AddSingleton<ConsoleAuthenticator>();

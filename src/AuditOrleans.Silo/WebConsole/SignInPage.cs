@@ -46,7 +46,16 @@ public static class SignInPage
             return Render(context, returnUrl, "Enter an API key.", StatusCodes.Status400BadRequest);
         }
 
-        var user = await context.RequestServices.GetRequiredService<IConsoleKeyValidator>().ValidateAsync(key, context.RequestAborted);
+        ConsoleUser? user;
+        try
+        {
+            user = await context.RequestServices.GetRequiredService<IConsoleKeyValidator>().ValidateAsync(key, context.RequestAborted);
+        }
+        catch (RateLimitExceededException throttled)
+        {
+            return Render(context, returnUrl, throttled.Message, StatusCodes.Status429TooManyRequests);
+        }
+
         if (user is null)
         {
             return Render(context, returnUrl, "This API key is not valid: it is unknown or was revoked. Check it, or ask an Owner for a key (New-AuditApiKey).", StatusCodes.Status401Unauthorized);

@@ -1,0 +1,57 @@
+using Microsoft.Extensions.Logging;
+
+namespace AuditOrleans.Grains.Security;
+
+/// <summary>
+/// Logs refusals (denied calls, closed gateway connections, throttled key checks) as one line
+/// each, at most <see cref="LinesPerMinute"/> a minute per silo; the next line that gets through
+/// says how many were left out. Abuse must not cost the operator a flood of log.
+/// </summary>
+public sealed partial class RefusalLog(TimeProvider time)
+{
+    public const int LinesPerMinute = 20;
+
+    private readonly object gate = new();
+    private DateTimeOffset windowStart = DateTimeOffset.MinValue;
+    private int written;
+    private int suppressed;
+
+    public void Refused(ILogger logger, string what, string detail)
+    {
+        int left;
+        lock (gate)
+        {
+            var now = time.GetUtcNow();
+            if (now - windowStart >= TimeSpan.FromMinutes(1))
+            {
+                windowStart = now;
+                written = 0;
+            }
+
+            if (written >= LinesPerMinute)
+            {
+                suppressed++;
+                return;
+            }
+
+            written++;
+            left = suppressed;
+            suppressed = 0;
+        }
+
+        if (left > 0)
+        {
+            LogRefusedAfterSuppressed(logger, what, detail, left);
+        }
+        else
+        {
+            LogRefused(logger, what, detail);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Refused ({What}): {Detail}")]
+    private static partial void LogRefused(ILogger logger, string what, string detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Refused ({What}): {Detail} ({Suppressed} earlier refusals not logged: at most 20 lines a minute)")]
+    private static partial void LogRefusedAfterSuppressed(ILogger logger, string what, string detail, int suppressed);
+}

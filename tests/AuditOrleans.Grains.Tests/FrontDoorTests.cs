@@ -165,6 +165,27 @@ public sealed class FrontDoorTests(SecurityClusterFixture fixture)
         Assert.Empty((await fixture.Grains.GetGrain<IAuditLogGrain>(0).QueryAsync(new AuditQuery { ProjectId = project })).Records);
     }
 
+    [Fact]
+    public async Task RefusedCallsCostOneShortLogLineEachAtMost()
+    {
+        await using var anonymous = await fixture.CreateClientAsync(null);
+        var before = fixture.Logs.Lines.Count;
+        for (var i = 0; i < 100; i++)
+        {
+            // A new project each time: the refusal happens at activation, the costliest path.
+            var project = AuditClusterFixture.NewProjectId("noisy");
+            await Assert.ThrowsAsync<AccessDeniedException>(() => anonymous.Grains.GetGrain<IAlertConfigGrain>(Scope.Key(project, "fr-pa")).GetAsync());
+        }
+
+        var added = fixture.Logs.Lines.Skip(before)
+            .Where(l => !l.StartsWith("Debug", StringComparison.Ordinal) && !l.StartsWith("Trace", StringComparison.Ordinal))
+            .Where(l => !l.StartsWith("Information Polly", StringComparison.Ordinal)) // placement retries: Warning in the silo's appsettings.json
+            .ToList();
+        Assert.DoesNotContain(added, l => l.Contains("   at ", StringComparison.Ordinal));
+        Assert.DoesNotContain(added, l => l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Warning", StringComparison.Ordinal));
+        Assert.True(added.Count <= Security.RefusalLog.LinesPerMinute + 1, $"{added.Count} lines for 100 refusals:\n{string.Join("\n", added.Take(10))}");
+    }
+
     private Task<TestClient> ShortTimeoutClientAsync(string? apiKey) =>
         fixture.CreateClientAsync(apiKey, client => client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(3)));
 

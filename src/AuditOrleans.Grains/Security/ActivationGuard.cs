@@ -14,7 +14,11 @@ namespace AuditOrleans.Grains.Security;
 /// the call filter's, which runs right after and checks the method's permission): an attacker
 /// cannot use activations to guess secrets unthrottled.
 /// </summary>
-public sealed class ActivationGuard(ApiKeyAuthenticator authenticator, InternalCallToken internalToken) : IConfigureGrainContextProvider
+public sealed class ActivationGuard(
+    ApiKeyAuthenticator authenticator,
+    InternalCallToken internalToken,
+    RefusalLog refusals,
+    Microsoft.Extensions.Logging.ILogger<ActivationGuard> logger) : IConfigureGrainContextProvider
 {
     /// <summary>The guarded grain classes and the permission named when a caller may not even activate one.</summary>
     private static readonly (string Type, Permission Permission)[] GuardedTypes =
@@ -58,14 +62,20 @@ public sealed class ActivationGuard(ApiKeyAuthenticator authenticator, InternalC
         if (principal is null)
         {
             var decision = string.IsNullOrEmpty(presented) ? AccessDecision.NoKey : AccessDecision.InvalidKey;
-            throw AccessControlFilter.Refusal(decision, permission, null, project);
+            throw Refused(grainId, AccessControlFilter.Refusal(decision, permission, null, project), decision, null);
         }
 
         if (!principal.CoversProject(project))
         {
-            throw AccessControlFilter.Refusal(
-                principal.Has(permission) ? AccessDecision.OtherProject : AccessDecision.MissingPermission, permission, principal, project);
+            var decision = principal.Has(permission) ? AccessDecision.OtherProject : AccessDecision.MissingPermission;
+            throw Refused(grainId, AccessControlFilter.Refusal(decision, permission, principal, project), decision, principal.KeyId);
         }
+    }
+
+    private AccessDeniedException Refused(GrainId grainId, AccessDeniedException refusal, AccessDecision decision, string? keyId)
+    {
+        refusals.Refused(logger, "access", $"activation of {grainId}: {decision}, key {keyId ?? "-"}");
+        return ExpectedRefusals.Mark(refusal);
     }
 
     private sealed class Configurator(ActivationGuard guard, Permission permission) : IConfigureGrainContext

@@ -13,7 +13,10 @@ namespace AuditOrleans.Grains.Security;
 /// leaves no activation behind. The caller gets an <see cref="ArgumentException"/> that says
 /// what is wrong with the key.
 /// </summary>
-public sealed class GrainKeyGuard(IOptions<AuditOrleansOptions> options) : IConfigureGrainContextProvider
+public sealed class GrainKeyGuard(
+    IOptions<AuditOrleansOptions> options,
+    RefusalLog refusals,
+    Microsoft.Extensions.Logging.ILogger<GrainKeyGuard> logger) : IConfigureGrainContextProvider
 {
     /// <summary>Runs after <see cref="ActivationGuard"/> (stage First) and long before state is set up.</summary>
     public const int Stage = GrainLifecycleStage.First + 1;
@@ -64,6 +67,9 @@ public sealed class GrainKeyGuard(IOptions<AuditOrleansOptions> options) : IConf
         }
     }
 
+    private void Refused(GrainId grainId, ArgumentException exception) =>
+        refusals.Refused(logger, "grain key", $"activation of {grainId}: {exception.Message}");
+
     private sealed class Configurator(GrainKeyGuard guard, bool withRegion) : IConfigureGrainContext
     {
         public void Configure(IGrainContext context) =>
@@ -76,7 +82,8 @@ public sealed class GrainKeyGuard(IOptions<AuditOrleansOptions> options) : IConf
                 }
                 catch (ArgumentException ex)
                 {
-                    return Task.FromException(ex);
+                    guard.Refused(context.GrainId, ex);
+                    return Task.FromException(ExpectedRefusals.Mark(ex));
                 }
             });
     }

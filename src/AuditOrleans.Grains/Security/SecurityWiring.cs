@@ -32,6 +32,7 @@ public static partial class SecurityWiring
         silo.Services.TryAddSingleton<SecurityBootstrap>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, BootstrapParticipant>();
         silo.Services.AddSingleton<IConfigureGrainContextProvider, GrainKeyGuard>();
+        silo.Services.AddExpectedRefusalLogFilter();
         if (options.Security.Enabled)
         {
             silo.AddIncomingGrainCallFilter<AccessControlFilter>();

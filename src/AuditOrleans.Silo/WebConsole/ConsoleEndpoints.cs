@@ -66,7 +66,9 @@ public static class ConsoleEndpoints
             headers.ContentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
             headers.XContentTypeOptions = "nosniff";
             headers["Referrer-Policy"] = "no-referrer";
-            headers.CacheControl = "no-store";
+            // What antiforgery sets on every page with a form: set it first, so it has nothing to override (and to warn about).
+            headers.CacheControl = "no-cache, no-store";
+            headers.Pragma = "no-cache";
             return next(context);
         });
 

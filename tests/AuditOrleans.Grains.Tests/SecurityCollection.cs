@@ -33,3 +33,19 @@ public sealed class FreshInstallCollection : ICollectionFixture<FreshInstallFixt
 {
     public const string Name = "fresh-install";
 }
+
+/// <summary>A cluster with the default limits on failed API-key checks (20 per source, 10 per key id, a minute).</summary>
+public sealed class ThrottleClusterFixture : AuditClusterFixture
+{
+    protected override IEnumerable<KeyValuePair<string, string>> Settings =>
+    [
+        new("Security:FailedKeyChecksPerSource", "20"),
+        new("Security:FailedKeyChecksPerKey", "10"),
+    ];
+}
+
+[CollectionDefinition(Name)]
+public sealed class ThrottleCollection : ICollectionFixture<ThrottleClusterFixture>
+{
+    public const string Name = "throttle";
+}

@@ -74,7 +74,7 @@ public sealed partial class AccessControlFilter(
         {
             principal = await authenticator.AuthenticateAsync(presented, source == "unknown" ? "client " + context.SourceId : source);
         }
-        catch (RateLimitExceededException)
+        catch (AccessDeniedException)
         {
             refusals.Refused(logger, "throttled", $"{context.InterfaceName}.{context.MethodName} from {source}: too many failed key checks");
             throw;

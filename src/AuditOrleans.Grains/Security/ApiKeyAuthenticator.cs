@@ -51,7 +51,7 @@ public sealed class ApiKeyAuthenticator(ApiKeyStore store, IOptions<AuditOrleans
     /// <paramref name="source"/> is where the attempt came from as the silo established it (a
     /// client's address, the console's remote address); a failed check counts against it and
     /// against the key id, and once either is over its limit the check is refused unchecked with
-    /// <see cref="RateLimitExceededException"/>.
+    /// an <see cref="AccessDeniedException"/> that says for how long.
     /// </summary>
     public async ValueTask<ApiKeyPrincipal?> AuthenticateAsync(string? presented, string source, CancellationToken cancellationToken = default)
     {
@@ -70,10 +70,9 @@ public sealed class ApiKeyAuthenticator(ApiKeyStore store, IOptions<AuditOrleans
 
         if (throttle.RetryAfter(source, parsed ? id : null) is { } wait)
         {
-            throw new RateLimitExceededException(
-                $"Too many failed API-key checks from this source or for this key id: key checks are refused for {Math.Max(1, Math.Ceiling(wait.TotalSeconds))} s. " +
-                "Check the key you are using (Connect-AuditCluster -ApiKey, $env:AUDITORLEANS_API_KEY) before retrying.",
-                wait);
+            throw new AccessDeniedException(
+                $"Access denied: too many failed API-key checks from this address or for this key id; keys are not checked for the next {Math.Max(1, Math.Ceiling(wait.TotalSeconds))} s. " +
+                "Check the key you are using (Connect-AuditCluster -ApiKey, $env:AUDITORLEANS_API_KEY) before trying again.");
         }
 
         if (!parsed)

@@ -35,7 +35,7 @@ public interface IConsoleKeyValidator
 {
     /// <summary>
     /// The key's user, or null when the key is unknown, revoked or malformed. Throws
-    /// <see cref="RateLimitExceededException"/> when too many checks failed from the request's
+    /// <see cref="AccessDeniedException"/> when too many checks failed from the request's
     /// address or for the key id.
     /// </summary>
     Task<ConsoleUser?> ValidateAsync(string apiKey, CancellationToken cancellationToken);
@@ -137,7 +137,7 @@ public sealed class ConsoleAuthenticator(IOptions<AuditOrleansOptions> options, 
             {
                 user = await validator.ValidateAsync(key, context.RequestAborted);
             }
-            catch (RateLimitExceededException throttled)
+            catch (AccessDeniedException throttled)
             {
                 return new AuthOutcome(null, true, throttled.Message);
             }
@@ -157,7 +157,7 @@ public sealed class ConsoleAuthenticator(IOptions<AuditOrleansOptions> options, 
         {
             sessionUser = await validator.ValidateAsync(sessionKey, context.RequestAborted);
         }
-        catch (RateLimitExceededException throttled)
+        catch (AccessDeniedException throttled)
         {
             return new AuthOutcome(null, false, throttled.Message);
         }

@@ -51,7 +51,7 @@ public static class SignInPage
         {
             user = await context.RequestServices.GetRequiredService<IConsoleKeyValidator>().ValidateAsync(key, context.RequestAborted);
         }
-        catch (RateLimitExceededException throttled)
+        catch (AccessDeniedException throttled)
         {
             return Render(context, returnUrl, throttled.Message, StatusCodes.Status429TooManyRequests);
         }

@@ -116,8 +116,9 @@ public sealed partial class AccessControlFilter(
     public static AccessDeniedException Refusal(AccessDecision decision, Permission permission, ApiKeyPrincipal? principal, string? project) => decision switch
     {
         AccessDecision.NoKey => new(permission,
-            $"Access denied: this operation needs the {permission} permission and no API key was presented. " +
-            $"Connect with Connect-AuditCluster -ApiKey <key> or set ${ApiKeyHeaders.EnvironmentVariable}; an Owner creates keys with New-AuditApiKey."),
+            "Access denied: no API key was presented, and every operation needs one. " +
+            $"Connect with Connect-AuditCluster -ApiKey <key> or set $env:{ApiKeyHeaders.EnvironmentVariable}; " +
+            $"on a new installation the first Owner key is in the silo's data/{SecurityBootstrap.OwnerKeyFileName}, and an Owner creates other keys with New-AuditApiKey."),
         AccessDecision.InvalidKey => new(permission,
             $"Access denied: this operation needs the {permission} permission and the API key presented is not valid (mistyped, unknown or revoked). " +
             "Check the key, or ask an Owner for a new one (New-AuditApiKey)."),

@@ -277,7 +277,7 @@ public sealed class IngestionFuzzTests(AuditClusterFixture fixture)
             }
         }
 
-        Assert.True(formatErrors > 100 && accepted > 100 && rejected > 20, $"seed {seed}: {formatErrors} format errors, {accepted} accepted, {rejected} rejected");
+        Assert.True(formatErrors > 100 && accepted > 100 && rejected >= 10, $"seed {seed}: {formatErrors} format errors, {accepted} accepted, {rejected} rejected");
         var stored = (await ReadAllAsync(fixture.Grains.GetGrain<IAuditLogGrain>(0), project, now)).Select(static r => r.Event.Id!).ToList();
         Assert.True(stored.Count == stored.Distinct().Count(), $"seed {seed}: an event is stored twice");
         Assert.True(acceptedIds.SetEquals(stored), $"seed {seed}: {acceptedIds.Count} accepted, {stored.Count} stored, {acceptedIds.Except(stored).Count()} missing");

@@ -55,19 +55,18 @@ public sealed partial class AccessControlFilter(
         }
 
         var target = context.TargetId;
-        var rule = GrainTypePrefix.IsSystemTarget(target) || GrainTypePrefix.IsGrainService(target.Type)
-            ? new MethodRule(Permission.Internal, ProjectSource.None)
-            : GrainPermissions.For(context.InterfaceMethod);
-        var presented = RequestContext.Get(ApiKeyHeaders.RequestContextKey) as string;
-        RequestContext.Remove(ApiKeyHeaders.RequestContextKey);
-        if (IsClusterManifest(target))
+        if (GrainTypePrefix.IsSystemTarget(target))
         {
-            // What every Orleans client asks for first to connect (which grain types exist): no key needed.
+            // Orleans' own targets: the gateway guard lets a client reach only those it needs to
+            // connect (the cluster manifest), which need no key; it closes the connection otherwise.
             CallerContext.Set(null);
             await context.Invoke();
             return;
         }
 
+        var rule = GrainTypePrefix.IsGrainService(target.Type) ? new MethodRule(Permission.Internal, ProjectSource.None) : GrainPermissions.For(context.InterfaceMethod);
+        var presented = RequestContext.Get(ApiKeyHeaders.RequestContextKey) as string;
+        RequestContext.Remove(ApiKeyHeaders.RequestContextKey);
         var source = sources.Of(context.SourceId);
         ApiKeyPrincipal? principal;
         try
@@ -108,9 +107,6 @@ public sealed partial class AccessControlFilter(
     /// A call with no sender id at all is treated as external.
     /// </summary>
     public static bool IsExternalClient(GrainId? source) => source is not { } id || (GrainTypePrefix.IsClient(id) && !GatewayGuard.IsHostedClient(id));
-
-    private static bool IsClusterManifest(GrainId target) =>
-        GrainTypePrefix.IsSystemTarget(target) && target.Type.ToString() == GrainTypePrefix.SystemTargetPrefix + "manifest";
 
     /// <summary>The exception for a refused call: names the missing permission, never whether another project exists.</summary>
     public static AccessDeniedException Refusal(AccessDecision decision, Permission permission, ApiKeyPrincipal? principal, string? project) => decision switch

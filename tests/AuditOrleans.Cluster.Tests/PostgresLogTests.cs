@@ -89,13 +89,20 @@ public sealed class PostgresLogTests(PostgresClusterFixture fixture)
         var t0 = fixture.Clock.GetUtcNow().AddMinutes(-30);
         await Ingest.IngestAsync(project, [.. Enumerable.Range(0, 5).Select(i => EventFactory.Ok(project, t0.AddSeconds(i), $"old-{i}"))]);
 
-        // Everything ingested so far expires (this collection's other tests check their own
-        // events within themselves, so cutting them too is harmless).
+        // Checkpoints taken now, and a purge 91 days later (as its clock would say) with 90 days
+        // of retention: everything ingested so far expires (this collection's other tests check
+        // their own events within themselves, so cutting them too is harmless).
         var now = fixture.Clock.GetUtcNow();
-        Assert.True(await store.PurgeAsync(now.AddTicks(10), now) >= 5);
-        var cut = await Log.VerifyAsync(project, "fr-par");
+        await store.WriteCheckpointsAsync(signer.Sign, now);
+        Assert.True(await store.PurgeAsync(90, now.AddDays(91), signer) >= 5);
+        var cut = await store.VerifyAsync(project, "fr-par", signer, 90, now.AddDays(91));
         Assert.True(cut.IsValid, cut.Reason);
-        Assert.Equal((0L, 5L), (cut.EventsChecked, cut.HeadSequence));
+        Assert.Equal((0L, 5L, 5L), (cut.EventsChecked, cut.HeadSequence, cut.PurgedThroughSequence));
+
+        // The purge is dated 91 days ahead of the cluster's clock: seen from now, it is in the future.
+        var early = await Log.VerifyAsync(project, "fr-par");
+        Assert.False(early.IsValid);
+        Assert.Contains("in the future", early.Reason);
 
         var kept = Enumerable.Range(0, 3).Select(i => EventFactory.Ok(project, t0.AddMinutes(1).AddSeconds(i), $"new-{i}")).ToList();
         await Ingest.IngestAsync(project, kept);
@@ -103,7 +110,7 @@ public sealed class PostgresLogTests(PostgresClusterFixture fixture)
         var head = Assert.Single(checkpoints, c => c.ProjectId == project);
         Assert.Equal(8, head.Sequence);
 
-        var report = await Log.VerifyAgainstAsync(project, "fr-par", [head]);
+        var report = await store.VerifyAsync(project, "fr-par", signer, 90, now.AddDays(91), [head]);
         Assert.True(report.IsValid, report.Reason);
         Assert.Equal((3L, 8L), (report.EventsChecked, report.HeadSequence));
         Assert.Equal(head.Hash, Assert.Single(await store.GetCheckpointsAsync(project, "fr-par", 10)).Hash);

@@ -158,4 +158,8 @@ public sealed class PostgresLogTests(PostgresClusterFixture fixture)
             Assert.True(report.Reason!.Contains("forged", StringComparison.Ordinal) || report.Reason.Contains("not signed", StringComparison.Ordinal), report.Reason);
         }
     }
+
+    [PostgresFact]
+    public Task AnEventTooDeepOnceStoredIsRefusedAndTheOnesAtTheLimitReadBack() =>
+        DeepEventAttack.RunAsync(fixture.Grains, fixture.Clock.GetUtcNow());
 }

@@ -13,6 +13,9 @@ public static class AuditEventJson
 {
     private static readonly JsonWriterOptions WriterOptions = new() { Indented = false, SkipValidation = false };
 
+    /// <summary>Events nest at most <see cref="IngestLimits.MaxEventJsonReadDepth"/> deep (older versions stored up to two levels more than they accept now).</summary>
+    private static readonly JsonDocumentOptions ReadOptions = new() { MaxDepth = IngestLimits.MaxEventJsonReadDepth };
+
     /// <summary>Formats a timestamp as ISO 8601 UTC with 100 ns precision.</summary>
     public static string FormatTime(DateTimeOffset value) =>
         value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
@@ -69,34 +72,58 @@ public static class AuditEventJson
 
         if (e.Resources is { } resources)
         {
-            w.WriteStartArray("resources");
-            foreach (var r in resources)
-            {
-                w.WriteStartObject();
-                WriteString(w, "id", r.Id);
-                WriteString(w, "type", r.Type);
-                WriteString(w, "name", r.Name);
-                if (r.Details is not null)
-                {
-                    using var details = JsonDocument.Parse(r.Details);
-                    foreach (var p in details.RootElement.EnumerateObject())
-                    {
-                        p.WriteTo(w);
-                    }
-                }
-
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
+            w.WritePropertyName("resources");
+            WriteResources(w, resources);
         }
 
         w.WriteEndObject();
     }
 
     /// <summary>
+    /// The resources of an event as the provider's JSON array (each with its extra fields), as
+    /// the <c>resources</c> member of <see cref="Serialize"/> writes them.
+    /// </summary>
+    public static string SerializeResources(IReadOnlyList<AuditResource> resources)
+    {
+        ArgumentNullException.ThrowIfNull(resources);
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            WriteResources(w, resources);
+        }
+
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    private static void WriteResources(Utf8JsonWriter w, IReadOnlyList<AuditResource> resources)
+    {
+        w.WriteStartArray();
+        foreach (var r in resources)
+        {
+            w.WriteStartObject();
+            WriteString(w, "id", r.Id);
+            WriteString(w, "type", r.Type);
+            WriteString(w, "name", r.Name);
+            if (r.Details is not null)
+            {
+                using var details = JsonDocument.Parse(r.Details, ReadOptions);
+                foreach (var p in details.RootElement.EnumerateObject())
+                {
+                    p.WriteTo(w);
+                }
+            }
+
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+
+    /// <summary>
     /// Reads one event in the provider's format. Accepts the nested <c>principal.id</c> and a flat
-    /// <c>principal_id</c>; an empty <c>source_ip</c> means absent.
+    /// <c>principal_id</c>; an empty <c>source_ip</c> means absent. Reads events nested up to
+    /// <see cref="IngestLimits.MaxEventJsonReadDepth"/> deep, every stored event included; the
+    /// silo refuses to store one deeper than <see cref="IngestLimits.MaxEventJsonDepth"/>.
     /// </summary>
     /// <exception cref="FormatException">The text is not a JSON object or a field has the wrong JSON type; the message names the field.</exception>
     public static AuditEvent Parse(string json)
@@ -104,7 +131,7 @@ public static class AuditEventJson
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(json);
+            doc = JsonDocument.Parse(json, ReadOptions);
         }
         catch (JsonException ex)
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 
 namespace AuditOrleans;
 
@@ -32,7 +33,7 @@ public static class IngestLimits
     /// <summary>Characters of <c>source_ip</c> (the longest IPv6 text with a zone fits).</summary>
     public const int MaxSourceIpLength = 64;
 
-    /// <summary>Characters of <c>user_agent</c> (SPEC section 3).</summary>
+    /// <summary>Characters of <c>user_agent</c>.</summary>
     public const int MaxUserAgentLength = 1024;
 
     /// <summary>Entries of <c>resources</c>.</summary>
@@ -43,6 +44,57 @@ public static class IngestLimits
 
     /// <summary>UTF-8 bytes of the extra JSON of one resource (created_at, *_info...).</summary>
     public const int MaxResourceDetailsBytes = 16 * 1024;
+
+    /// <summary>
+    /// How deep objects and arrays nest in the JSON of an accepted event (<see cref="AuditEventJson"/>,
+    /// the event object itself counting as one level): System.Text.Json's default MaxDepth, so
+    /// that every stored event, page and export line reads back with any JSON reader's defaults.
+    /// </summary>
+    public const int MaxEventJsonDepth = 64;
+
+    /// <summary>Nesting of <c>request_body</c> as a document: inside the event it is one level deeper.</summary>
+    public const int MaxRequestBodyDepth = MaxEventJsonDepth - 1;
+
+    /// <summary>
+    /// Nesting of a resource's extra fields as a JSON object (that object is the resource's own,
+    /// which sits in the event's <c>resources</c> array: two levels deeper inside the event).
+    /// </summary>
+    public const int MaxResourceDetailsDepth = MaxEventJsonDepth - 2;
+
+    /// <summary>
+    /// Nesting that readers of events accept: <see cref="MaxEventJsonDepth"/> and the two levels
+    /// more that versions which measured request_body and resource details on their own could
+    /// store, so that such events still read back and verify. Events sent with more are refused
+    /// by the silo with a message, not by the parser.
+    /// </summary>
+    public const int MaxEventJsonReadDepth = MaxEventJsonDepth + 2;
+
+    /// <summary>
+    /// How deep objects and arrays nest in a JSON text: 0 for a scalar, 1 for <c>{}</c> or
+    /// <c>[1]</c>, 2 for <c>[[1]]</c>. Stops at <paramref name="limit"/> + 1 (the text is deeper
+    /// than the limit) without reading further.
+    /// </summary>
+    /// <exception cref="JsonException">The text is not JSON (up to where it was read).</exception>
+    public static int JsonDepth(string json, int limit)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(json), new JsonReaderOptions { MaxDepth = limit + 1 });
+        var depth = 0;
+        while (reader.Read())
+        {
+            if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+            {
+                depth = Math.Max(depth, reader.CurrentDepth + 1);
+                if (depth > limit)
+                {
+                    return depth;
+                }
+            }
+        }
+
+        return depth;
+    }
 
     /// <summary>
     /// The size of an event as the limits count it: the UTF-8 bytes of all its text fields and

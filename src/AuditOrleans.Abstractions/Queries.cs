@@ -63,7 +63,14 @@ public sealed record IntegrityReport(
     [property: Id(5)] string? FirstBrokenEventId,
     [property: Id(6)] string? Reason,
     [property: Id(7)] string? HeadHash,
-    [property: Id(8)] long HeadSequence);
+    [property: Id(8)] long HeadSequence)
+{
+    /// <summary>Position of the chain's retention anchor: events up to it were purged (0: never purged).</summary>
+    [Id(9)] public long PurgedThroughSequence { get; init; }
+
+    /// <summary>When the retention purge that made the anchor ran, as the anchor says.</summary>
+    [Id(10)] public DateTimeOffset? PurgedAt { get; init; }
+}
 
 /// <summary>Filter for alert history.</summary>
 [GenerateSerializer, Immutable]

@@ -40,14 +40,14 @@ public sealed class AuditLogGrain(
     public Task<IntegrityReport> VerifyAsync(string projectId, string region)
     {
         RequireProject(projectId);
-        return log.VerifyAsync(projectId, RequireRegion(region), signer.Verify);
+        return log.VerifyAsync(projectId, RequireRegion(region), signer, options.Value.Retention.Days, time.GetUtcNow());
     }
 
     public Task<IntegrityReport> VerifyAgainstAsync(string projectId, string region, IReadOnlyList<ChainCheckpoint> trusted)
     {
         ArgumentNullException.ThrowIfNull(trusted);
         RequireProject(projectId);
-        return log.VerifyAsync(projectId, RequireRegion(region), signer.Verify, trusted);
+        return log.VerifyAsync(projectId, RequireRegion(region), signer, options.Value.Retention.Days, time.GetUtcNow(), trusted);
     }
 
     public Task<IReadOnlyList<ChainCheckpoint>> GetCheckpointsAsync(string projectId, string region, int limit)

@@ -35,7 +35,7 @@ public sealed partial class LogMaintenanceService(
         var days = options.Value.Retention.Days;
         if (days > 0)
         {
-            var purged = await log.PurgeAsync(now.AddDays(-days), now, cancellationToken);
+            var purged = await log.PurgeAsync(days, now, signer, cancellationToken);
             if (purged > 0)
             {
                 LogPurged(logger, purged, days);
@@ -92,10 +92,11 @@ public sealed partial class LogMaintenanceService(
 }
 
 /// <summary>
-/// Signs checkpoints with HMAC-SHA256. The key is <c>CheckpointKey</c> when set (clusters: the
-/// same on every silo), else <c>{DataDirectory}/checkpoint.key</c> (created at first use, mode
-/// 0600); either way it is kept outside the database so that whoever can rewrite the database
-/// cannot re-sign a rewritten chain.
+/// Signs checkpoints with HMAC-SHA256, and retention anchors with HMAC-SHA256 under a key
+/// derived from the same key. The key is <c>CheckpointKey</c> when set (clusters: the same on
+/// every silo), else <c>{DataDirectory}/checkpoint.key</c> (created at first use, mode 0600);
+/// either way it is kept outside the database so that whoever can rewrite the database can
+/// neither re-sign a rewritten chain nor make deleted events look purged by retention.
 /// </summary>
 public sealed class CheckpointSigner(IOptions<AuditOrleansOptions> options)
 {
@@ -103,10 +104,21 @@ public sealed class CheckpointSigner(IOptions<AuditOrleansOptions> options)
         ? Convert.FromHexString(configured.Trim())
         : LoadOrCreateKey(Path.Combine(options.Value.DataDirectory, "checkpoint.key")));
 
+    private byte[]? anchorKey;
+
     public string Sign(string text) => Convert.ToHexStringLower(HMACSHA256.HashData(key.Value, Encoding.UTF8.GetBytes(text)));
 
-    public bool Verify(string text, string signature) =>
-        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Sign(text)), Encoding.ASCII.GetBytes(signature));
+    public bool Verify(string text, string signature) => SameSignature(Sign(text), signature);
+
+    /// <summary>Signs a retention anchor's text (<see cref="AuditLogStore.AnchorText"/>).</summary>
+    public string SignAnchor(string text) => Convert.ToHexStringLower(HMACSHA256.HashData(AnchorKey, Encoding.UTF8.GetBytes(text)));
+
+    public bool VerifyAnchor(string text, string signature) => SameSignature(SignAnchor(text), signature);
+
+    private byte[] AnchorKey => anchorKey ??= DeriveKey("AuditOrleans retention anchor v1");
+
+    private static bool SameSignature(string expected, string actual) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(expected), Encoding.UTF8.GetBytes(actual));
 
     /// <summary>
     /// A key for another purpose derived from the installation's checkpoint key (HKDF-SHA256),

@@ -2,6 +2,7 @@ using AuditOrleans.Grains;
 using AuditOrleans.Grains.Storage;
 using AuditOrleans.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using Orleans.TestingHost;
 using Xunit;
 
@@ -89,13 +90,20 @@ public sealed class PostgresLogTests(PostgresClusterFixture fixture)
         var t0 = fixture.Clock.GetUtcNow().AddMinutes(-30);
         await Ingest.IngestAsync(project, [.. Enumerable.Range(0, 5).Select(i => EventFactory.Ok(project, t0.AddSeconds(i), $"old-{i}"))]);
 
-        // Everything ingested so far expires (this collection's other tests check their own
-        // events within themselves, so cutting them too is harmless).
+        // Checkpoints taken now, and a purge 91 days later (as its clock would say) with 90 days
+        // of retention: everything ingested so far expires (this collection's other tests check
+        // their own events within themselves, so cutting them too is harmless).
         var now = fixture.Clock.GetUtcNow();
-        Assert.True(await store.PurgeAsync(now.AddTicks(10), now) >= 5);
-        var cut = await Log.VerifyAsync(project, "fr-par");
+        await store.WriteCheckpointsAsync(signer.Sign, now);
+        Assert.True(await store.PurgeAsync(90, now.AddDays(91), signer) >= 5);
+        var cut = await store.VerifyAsync(project, "fr-par", signer, 90, now.AddDays(91));
         Assert.True(cut.IsValid, cut.Reason);
-        Assert.Equal((0L, 5L), (cut.EventsChecked, cut.HeadSequence));
+        Assert.Equal((0L, 5L, 5L), (cut.EventsChecked, cut.HeadSequence, cut.PurgedThroughSequence));
+
+        // The purge is dated 91 days ahead of the cluster's clock: seen from now, it is in the future.
+        var early = await Log.VerifyAsync(project, "fr-par");
+        Assert.False(early.IsValid);
+        Assert.Contains("in the future", early.Reason);
 
         var kept = Enumerable.Range(0, 3).Select(i => EventFactory.Ok(project, t0.AddMinutes(1).AddSeconds(i), $"new-{i}")).ToList();
         await Ingest.IngestAsync(project, kept);
@@ -103,11 +111,55 @@ public sealed class PostgresLogTests(PostgresClusterFixture fixture)
         var head = Assert.Single(checkpoints, c => c.ProjectId == project);
         Assert.Equal(8, head.Sequence);
 
-        var report = await Log.VerifyAgainstAsync(project, "fr-par", [head]);
+        var report = await store.VerifyAsync(project, "fr-par", signer, 90, now.AddDays(91), [head]);
         Assert.True(report.IsValid, report.Reason);
         Assert.Equal((3L, 8L), (report.EventsChecked, report.HeadSequence));
         Assert.Equal(head.Hash, Assert.Single(await store.GetCheckpointsAsync(project, "fr-par", 10)).Hash);
         var page = await Log.QueryAsync(new AuditQuery { ProjectId = project, RecordedAfter = t0.AddMinutes(-1), Order = SortOrder.OldestFirst });
         Assert.Equal(kept.Select(static e => e.Id), page.Records.Select(static r => r.Event.Id));
     }
+
+    [PostgresFact]
+    public async Task DeletingTheOldestEventsBehindAForgedAnchorIsReported()
+    {
+        var services = ((InProcessSiloHandle)fixture.Cluster.Primary!).SiloHost.Services;
+        var store = services.GetRequiredService<AuditLogStore>();
+        var signer = services.GetRequiredService<CheckpointSigner>();
+        var project = AuditClusterFixture.NewProjectId("anc");
+        var t0 = fixture.Clock.GetUtcNow().AddMinutes(-30);
+        await Ingest.IngestAsync(project, [.. Enumerable.Range(0, 5).Select(i => EventFactory.Ok(project, t0.AddSeconds(i), $"a-{i}"))]);
+        var early = Assert.Single(await store.WriteCheckpointsAsync(signer.Sign, fixture.Clock.GetUtcNow()), c => c.ProjectId == project);
+        await Ingest.IngestAsync(project, [.. Enumerable.Range(5, 10).Select(i => EventFactory.Ok(project, t0.AddSeconds(i), $"a-{i}"))]);
+        var late = Assert.Single(await store.WriteCheckpointsAsync(signer.Sign, fixture.Clock.GetUtcNow()), c => c.ProjectId == project);
+        Assert.Equal((5L, 15L), (early.Sequence, late.Sequence));
+
+        // The attack, with SQL on the database: events 1..8 deleted, an anchor inserted at the cut,
+        // with the signature of another chain's genuine anchor where there is one.
+        await using var connection = new NpgsqlConnection(fixture.PostgresConnectionString);
+        await connection.OpenAsync();
+        await using (var command = new NpgsqlCommand(
+            "INSERT INTO audit_chain_anchors (project_id, region, seq, hash, purged_at, retention_days, proven_at, signature) " +
+            "SELECT project_id, region, seq, hash, @t, 90, 0, (SELECT signature FROM audit_chain_anchors WHERE signature IS NOT NULL LIMIT 1) " +
+            "FROM audit_events WHERE project_id = @p AND region = 'fr-par' AND seq = 8; " +
+            "DELETE FROM audit_event_resources WHERE project_id = @p AND seq <= 8; " +
+            "DELETE FROM audit_events WHERE project_id = @p AND seq <= 8; " +
+            "DELETE FROM audit_checkpoints WHERE project_id = @p AND seq <= 8;", connection))
+        {
+            command.Parameters.AddWithValue("p", project);
+            command.Parameters.AddWithValue("t", DbTime.ToMicros(fixture.Clock.GetUtcNow()));
+            await command.ExecuteNonQueryAsync();
+        }
+
+        foreach (var report in new[] { await Log.VerifyAsync(project, "fr-par"), await Log.VerifyAgainstAsync(project, "fr-par", [early, late]) })
+        {
+            Assert.False(report.IsValid);
+            Assert.Equal(8, report.FirstBrokenSequence);
+            Assert.Contains("retention anchor at position 8", report.Reason);
+            Assert.True(report.Reason!.Contains("forged", StringComparison.Ordinal) || report.Reason.Contains("not signed", StringComparison.Ordinal), report.Reason);
+        }
+    }
+
+    [PostgresFact]
+    public Task AnEventTooDeepOnceStoredIsRefusedAndTheOnesAtTheLimitReadBack() =>
+        DeepEventAttack.RunAsync(fixture.Grains, fixture.Clock.GetUtcNow());
 }

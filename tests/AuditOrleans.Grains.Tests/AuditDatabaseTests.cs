@@ -92,6 +92,57 @@ public sealed class AuditDatabaseTests : IAsyncLifetime
         Assert.Equal(directory.Combine("t.db"), builder.DataSource);
     }
 
+    [Fact]
+    public async Task ADatabaseOfAnOlderVersionGetsTheAnchorSignatureColumnsAndItsUnsignedAnchorIsReported()
+    {
+        // The anchors table as versions before signed anchors created it, with an anchor and the rest of its chain.
+        var connectionString = $"Data Source={directory.Combine("old.db")};Pooling=False";
+        var payload = AuditEventJson.Serialize(new AuditEvent { Id = "e4", RecordedAt = DateTimeOffset.UnixEpoch.AddDays(1), StatusCode = 200 });
+        var anchorHash = new string('c', 64);
+        var hash = HashChain.Compute("p", "fr-par", 4, anchorHash, payload);
+        await using (var connection = new SqliteConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText =
+                "CREATE TABLE audit_chain_anchors (project_id TEXT NOT NULL, region TEXT NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL, " +
+                "purged_at INTEGER NOT NULL, PRIMARY KEY (project_id, region)) WITHOUT ROWID; " +
+                "INSERT INTO audit_chain_anchors VALUES ('p', 'fr-par', 3, $a, 86400000000);";
+            command.Parameters.AddWithValue("$a", anchorHash);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var options = Options.Create(new AuditOrleansOptions
+        {
+            Storage = { ConnectionString = connectionString },
+            CheckpointKey = Convert.ToHexString(new byte[32]),
+        });
+        using var old = new AuditDatabase(options, NullLogger<AuditDatabase>.Instance);
+        await old.ApplySchemaAsync();
+        await old.ApplySchemaAsync();
+
+        await using (var connection = await old.OpenAsync())
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT name FROM pragma_table_info('audit_chain_anchors') ORDER BY cid";
+            var columns = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                columns.Add(reader.GetString(0));
+            }
+
+            Assert.Equal(["project_id", "region", "seq", "hash", "purged_at", "retention_days", "proven_at", "signature"], columns);
+        }
+
+        var store = new AuditLogStore(old, new NotificationStore(old));
+        await store.AppendAsync("p", "fr-par", [new NewRecord(AuditEventJson.Parse(payload), 4, payload, anchorHash, hash, DateTimeOffset.UnixEpoch.AddDays(1))], []);
+        var report = await store.VerifyAsync("p", "fr-par", new CheckpointSigner(options), 90, DateTimeOffset.UnixEpoch.AddDays(200));
+        Assert.False(report.IsValid);
+        Assert.Equal((3L, 3L), (report.FirstBrokenSequence, report.PurgedThroughSequence));
+        Assert.Contains("before retention anchors were signed", report.Reason);
+    }
+
     private static async Task<int> InsertAsync(DbConnection connection, DbTransaction transaction, string email)
     {
         await using var command = connection.CreateCommand();

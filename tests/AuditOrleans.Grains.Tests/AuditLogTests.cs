@@ -286,6 +286,14 @@ public sealed class AuditLogTests(AuditClusterFixture fixture)
         }
 
         await store.AppendAsync(project, "fr-par", records, []);
+
+        // The checkpoint the maintenance service took back then: it proves the age of events 1..5.
+        var signer = Services.GetRequiredService<CheckpointSigner>();
+        var at = DbTime.ToMicros(oldIngest.AddMinutes(1));
+        await ExecuteAsync(
+            "INSERT INTO audit_checkpoints (project_id, region, seq, hash, created_at, signature) VALUES ($p, 'fr-par', 5, $h, $t, $g)",
+            project,
+            ("$h", head.Hash), ("$t", at), ("$g", signer.Sign(AuditLogStore.CheckpointText(project, "fr-par", 5, head.Hash, at))));
         await fixture.Grains.GetGrain<IDetectorGrain>(Scope.Key(project, "fr-par")).Cast<IGrainManagementExtension>().DeactivateOnIdle();
         await Ingest.IngestAsync(project, [.. Enumerable.Range(6, 5).Select(i => Event(project, Now.AddMinutes(-1), i))]);
 
@@ -295,6 +303,7 @@ public sealed class AuditLogTests(AuditClusterFixture fixture)
         Assert.True(report.IsValid, report.Reason);
         Assert.Equal(5, report.EventsChecked);
         Assert.Equal(10, report.HeadSequence);
+        Assert.Equal((5L, Now), (report.PurgedThroughSequence, report.PurgedAt));
         var left = await QueryAllAsync(new AuditQuery { ProjectId = project, RecordedAfter = Now.AddDays(-200) });
         Assert.Equal(["ev-000010", "ev-000009", "ev-000008", "ev-000007", "ev-000006"], left.Select(static r => r.Event.Id));
 
@@ -397,13 +406,18 @@ public sealed class AuditLogTests(AuditClusterFixture fixture)
         return project;
     }
 
-    private async Task ExecuteAsync(string sql, string project)
+    private async Task ExecuteAsync(string sql, string project, params (string Name, object Value)[] parameters)
     {
         await using var connection = new SqliteConnection(fixture.ConnectionString);
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.Parameters.AddWithValue("$p", project);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
         await command.ExecuteNonQueryAsync();
     }
 }

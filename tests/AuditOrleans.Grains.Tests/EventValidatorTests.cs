@@ -1,4 +1,5 @@
 using AuditOrleans.Grains.Ingestion;
+using AuditOrleans.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
@@ -172,5 +173,32 @@ public sealed class EventValidatorTests
     public void AcceptsIpv4AndIpv6(string ip, string normalized)
     {
         Assert.Equal(normalized, validator.Validate(Valid with { SourceIp = ip }, 0, "default").Event!.SourceIp);
+    }
+
+    [Theory]
+    [InlineData("1", 0)]
+    [InlineData("{}", 1)]
+    [InlineData("[[1],[[2]]]", 3)]
+    [InlineData("{\"a\":{\"b\":[]},\"c\":[]}", 3)]
+    public void JsonDepthCountsNestedObjectsAndArrays(string json, int depth) => Assert.Equal(depth, IngestLimits.JsonDepth(json, 100));
+
+    [Fact]
+    public void JsonDepthStopsPastItsLimitWithoutReadingTheRest() => Assert.Equal(11, IngestLimits.JsonDepth(new string('[', 100_000), 10));
+
+    [Fact]
+    public void JsonDocumentsAreMeasuredAsDeepAsTheyNestInTheStoredEvent()
+    {
+        var body = validator.Validate(Valid with { RequestBody = EventRoundTrip.Nested(IngestLimits.MaxRequestBodyDepth) }, 0, "default").Event!;
+        var details = validator.Validate(Valid with { Resources = [new AuditResource { Id = "r", Details = EventRoundTrip.Nested(IngestLimits.MaxResourceDetailsDepth) }] }, 0, "default").Event!;
+        Assert.Equal(IngestLimits.MaxEventJsonDepth, IngestLimits.JsonDepth(AuditEventJson.Serialize(body), 1000));
+        Assert.Equal(IngestLimits.MaxEventJsonDepth, IngestLimits.JsonDepth(AuditEventJson.Serialize(details), 1000));
+        Assert.Equal(body.RequestBody, AuditEventJson.Parse(AuditEventJson.Serialize(body)).RequestBody);
+
+        var deepBody = validator.Validate(Valid with { RequestBody = EventRoundTrip.Nested(IngestLimits.MaxRequestBodyDepth + 1) }, 0, "default").Error!;
+        Assert.Equal("request_body", deepBody.Field);
+        Assert.Contains("more than 63 levels deep", deepBody.Message, StringComparison.Ordinal);
+        var deepDetails = validator.Validate(Valid with { Resources = [new AuditResource { Id = "r", Details = EventRoundTrip.Nested(IngestLimits.MaxResourceDetailsDepth + 1) }] }, 0, "default").Error!;
+        Assert.Equal("resources[0]", deepDetails.Field);
+        Assert.Contains("more than 62 levels deep", deepDetails.Message, StringComparison.Ordinal);
     }
 }

@@ -102,7 +102,7 @@ internal sealed class FuzzEvents(Random rng, DateTimeOffset now, string project,
                 MethodName = rng.NextDouble() < 0.1 ? (rng.NextDouble() < 0.5 ? "CreateAPIKey" : "DeleteAPIKey") : Maybe(() => IdText(rng.Next(1, 40))),
                 RequestId = withId ? Maybe(() => IdText(rng.Next(1, 64))) : tag,
                 StatusCode = rng.NextDouble() < 0.05 ? (rng.NextDouble() < 0.5 ? 100 : 599) : rng.Next(100, 600),
-                RequestBody = rng.NextDouble() < 0.5 ? null : rng.NextDouble() < 0.02 ? BigJson(IngestLimits.MaxRequestBodyBytes - 16) : Json(0),
+                RequestBody = rng.NextDouble() < 0.5 ? null : rng.NextDouble() < 0.02 ? BigJson(IngestLimits.MaxRequestBodyBytes - 16) : rng.NextDouble() < 0.03 ? DeepJson(IngestLimits.MaxRequestBodyDepth) : Json(0),
                 Resources = ValidResources(),
             },
             withId ? id : tag,
@@ -289,7 +289,7 @@ internal sealed class FuzzEvents(Random rng, DateTimeOffset now, string project,
             Id = rng.NextDouble() < 0.1 ? null : rng.NextDouble() < 0.05 ? IdText(IngestLimits.MaxNameLength) : "SCW" + Token(17),
             Type = rng.NextDouble() < 0.1 ? null : IdText(rng.Next(1, 30)),
             Name = rng.NextDouble() < 0.3 ? null : FreeText(rng.NextDouble() < 0.05 ? IngestLimits.MaxNameLength : rng.Next(1, 50)),
-            Details = rng.NextDouble() < 0.5 ? null : JsonObject(1, exclude: true),
+            Details = rng.NextDouble() < 0.5 ? null : rng.NextDouble() < 0.02 ? DeepJson(IngestLimits.MaxResourceDetailsDepth) : JsonObject(1, exclude: true),
         })];
     }
 
@@ -433,12 +433,49 @@ internal sealed class FuzzEvents(Random rng, DateTimeOffset now, string project,
         return sb.Append("\"}").ToString();
     }
 
+    /// <summary>
+    /// A JSON object nesting exactly <paramref name="depth"/> deep: random objects and arrays
+    /// along one path, random values beside it.
+    /// </summary>
+    private string DeepJson(int depth)
+    {
+        var sb = new StringBuilder();
+        var closers = new Stack<char>();
+        for (var level = 1; level <= depth; level++)
+        {
+            var isObject = level == 1 || rng.Next(2) == 0;
+            sb.Append(isObject ? '{' : '[');
+            closers.Push(isObject ? '}' : ']');
+            if (rng.Next(3) == 0)
+            {
+                sb.Append(isObject ? "\"s\":" + JsonString() + "," : JsonString() + ",");
+            }
+
+            if (level < depth)
+            {
+                sb.Append(isObject ? "\"d\":" : "");
+            }
+            else
+            {
+                sb.Append(isObject ? "\"leaf\":" + JsonString() : JsonString());
+            }
+        }
+
+        while (closers.Count > 0)
+        {
+            sb.Append(closers.Pop());
+        }
+
+        return sb.ToString();
+    }
+
     /// <summary>Something that must be refused as a JSON document field (or as resource details).</summary>
     private string BadJson(int maxBytes, bool details)
     {
         var valid = details ? JsonObject(1, exclude: true) : JsonObject(1, exclude: false);
         var choices = new List<string>
         {
+            DeepJson((details ? IngestLimits.MaxResourceDetailsDepth : IngestLimits.MaxRequestBodyDepth) + 1 + rng.Next(3)),
             "{not json",
             "",
             "   ",

@@ -11,7 +11,9 @@ namespace AuditOrleans.Grains.Tests;
 /// Hostile input on the ingestion path: thousands of seeded random events, valid ones pushed to
 /// the limits and invalid ones broken in one field, mixed in the same batches, sent through the
 /// real ingest grain; malformed provider JSON through <see cref="AuditEventJson"/>; hostile grain
-/// keys. Set AUDITORLEANS_FUZZ_SEED to replay a failure: every assertion message carries the seed.
+/// keys. Every event that is accepted must read back, page, export, render and verify
+/// (<see cref="EventRoundTrip"/>). Set AUDITORLEANS_FUZZ_SEED to replay a failure: every
+/// assertion message carries the seed.
 /// </summary>
 [Collection(ClusterCollection.Name)]
 public sealed class IngestionFuzzTests(AuditClusterFixture fixture)
@@ -163,6 +165,15 @@ public sealed class IngestionFuzzTests(AuditClusterFixture fixture)
             }
         }
 
+        // Every accepted event reads back through every reader: pages of a random size, the
+        // console's rendering, the module's export and output forms, the chain walk.
+        foreach (var p in new[] { project, orgProject })
+        {
+            var pageSize = rng.Next(1, 300);
+            var read = await EventRoundTrip.AssertReadableAsync(fixture.Grains, p, DateTimeOffset.UnixEpoch, now + TimeSpan.FromMinutes(10), pageSize, $"seed {seed}, page size {pageSize}");
+            Assert.True(read.Count == found.Values.Count(r => r.ProjectId == p), $"seed {seed}: paging {p} by {pageSize} gave {read.Count} events");
+        }
+
         // The silo is healthy: a plain event goes through and reads back.
         await AssertHealthyAsync(project);
 
@@ -281,6 +292,7 @@ public sealed class IngestionFuzzTests(AuditClusterFixture fixture)
         var stored = (await ReadAllAsync(fixture.Grains.GetGrain<IAuditLogGrain>(0), project, now)).Select(static r => r.Event.Id!).ToList();
         Assert.True(stored.Count == stored.Distinct().Count(), $"seed {seed}: an event is stored twice");
         Assert.True(acceptedIds.SetEquals(stored), $"seed {seed}: {acceptedIds.Count} accepted, {stored.Count} stored, {acceptedIds.Except(stored).Count()} missing");
+        await EventRoundTrip.AssertReadableAsync(fixture.Grains, project, DateTimeOffset.UnixEpoch, now + TimeSpan.FromMinutes(10), rng.Next(1, 300), $"seed {seed}");
         await AssertHealthyAsync(project);
     }
 
@@ -414,7 +426,8 @@ public sealed class IngestionFuzzTests(AuditClusterFixture fixture)
             case 4:
                 return (new[] { "", " ", "null", "42", "\"text\"", "{", "}", "{}", "\ufeff{}", "{\"status_code\":200}" }[rng.Next(10)], "not an event");
             case 5:
-                return (SetField(line, "request_body", new string('[', 70) + new string(']', 70)), "request_body nested 70 deep");
+                var deep = rng.Next(IngestLimits.MaxRequestBodyDepth - 1, 71);
+                return (SetField(line, "request_body", EventRoundTrip.Nested(deep)), $"request_body nested {deep} deep");
             case 6:
                 return (SetField(line, "resources", "[{\"id\":\"\\udc00\",\"type\":\"t\"},{\"\\ud800\":1}]"), "resources with lone surrogates");
             case 7:

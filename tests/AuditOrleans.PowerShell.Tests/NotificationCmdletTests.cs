@@ -145,5 +145,45 @@ public sealed class NotificationCmdletTests(PowerShellClusterFixture fixture)
         Assert.Equal("CheckpointOfAnotherProject", foreign.FullyQualifiedErrorId.Split(',')[0]);
     }
 
+    [Fact]
+    public async Task DeletingTheOldestEventsBehindAForgedRetentionAnchorIsReported()
+    {
+        var project = PowerShellClusterFixture.NewProjectId();
+        using var ps = fixture.Connect(project);
+        ps.Run("1..4 | ForEach-Object { Send-AuditEvent -Id \"f-$_\" -MethodName GetServer -StatusCode 200 -Locality nl-ams -RecordedAt '2025-11-20T10:00:00Z' }").ThrowOnError();
+        await SiloServices.GetRequiredService<Grains.LogMaintenanceService>().RunOnceAsync();
+        ps.Run("$kept = @(Get-AuditTrailCheckpoint -Region nl-ams)").ThrowOnError();
+        ps.Run("5..9 | ForEach-Object { Send-AuditEvent -Id \"f-$_\" -MethodName GetServer -StatusCode 200 -Locality nl-ams -RecordedAt '2025-11-20T10:00:00Z' }").ThrowOnError();
+        await SiloServices.GetRequiredService<Grains.LogMaintenanceService>().RunOnceAsync();
+        ps.Run("$kept += Get-AuditTrailCheckpoint -Region nl-ams -First 1").ThrowOnError();
+        Assert.Equal([4L, 9L], ps.Run("$kept").ThrowOnError().Property("Sequence"));
+
+        // With write access to the SQLite file and no checkpoint key: events 1..6 go, an anchor claims they were purged.
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection(fixture.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText =
+                "INSERT INTO audit_chain_anchors (project_id, region, seq, hash, purged_at) " +
+                "SELECT project_id, region, seq, hash, ingested_at FROM audit_events WHERE project_id = $p AND region = 'nl-ams' AND seq = 6; " +
+                "DELETE FROM audit_event_resources WHERE project_id = $p AND seq <= 6; " +
+                "DELETE FROM audit_events WHERE project_id = $p AND seq <= 6; " +
+                "DELETE FROM audit_checkpoints WHERE project_id = $p AND seq <= 6;";
+            command.Parameters.AddWithValue("$p", project);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        foreach (var script in new[] { "Test-AuditTrailIntegrity -Region nl-ams", "$kept | Test-AuditTrailIntegrity" })
+        {
+            var run = ps.Run(script).ThrowOnError();
+            var result = Assert.Single(run.Output);
+            Assert.Equal((false, 6L, 6L), ((bool)result.Properties["IsValid"].Value, (long?)result.Properties["FirstBrokenSequence"].Value, (long)result.Properties["PurgedThroughSequence"].Value));
+            Assert.Contains("retention anchor at position 6", (string)result.Properties["Reason"].Value);
+            var warning = Assert.Single(run.Warnings);
+            Assert.Contains("broken at position 6: The retention anchor", warning, StringComparison.Ordinal);
+            Assert.Contains("not signed", warning, StringComparison.Ordinal);
+        }
+    }
+
     private IServiceProvider SiloServices => ((Orleans.TestingHost.InProcessSiloHandle)fixture.Cluster.Primary!).SiloHost.Services;
 }

@@ -311,15 +311,26 @@ CREATE TABLE IF NOT EXISTS audit_event_resources (
     PRIMARY KEY (project_id, resource_id, region, seq)
 );
 
--- Where a retention purge cut a chain: verification restarts from this hash.
+-- Where a retention purge cut a chain: verification restarts from this hash. signature is an
+-- HMAC (key derived from the checkpoint key, never stored here) over the chain, seq, hash,
+-- purged_at, retention_days (Retention:Days of the purge) and proven_at (created_at of the signed
+-- checkpoint that showed the chain had reached seq before the retention cutoff). Anchors written
+-- before anchors were signed have NULL there; verification reports them.
 CREATE TABLE IF NOT EXISTS audit_chain_anchors (
-    project_id text   NOT NULL,
-    region     text   NOT NULL,
-    seq        bigint NOT NULL,
-    hash       text   NOT NULL,
-    purged_at  bigint NOT NULL,
+    project_id     text    NOT NULL,
+    region         text    NOT NULL,
+    seq            bigint  NOT NULL,
+    hash           text    NOT NULL,
+    purged_at      bigint  NOT NULL,
+    retention_days integer,
+    proven_at      bigint,
+    signature      text,
     PRIMARY KEY (project_id, region)
 );
+-- Databases created before anchors were signed.
+ALTER TABLE audit_chain_anchors ADD COLUMN IF NOT EXISTS retention_days integer;
+ALTER TABLE audit_chain_anchors ADD COLUMN IF NOT EXISTS proven_at bigint;
+ALTER TABLE audit_chain_anchors ADD COLUMN IF NOT EXISTS signature text;
 
 -- Chain heads published at intervals, signed with the silo's checkpoint key.
 CREATE TABLE IF NOT EXISTS audit_checkpoints (
@@ -376,7 +387,7 @@ CREATE TABLE IF NOT EXISTS alert_deliveries (
 CREATE INDEX IF NOT EXISTS ix_alert_deliveries_due ON alert_deliveries (state, next_attempt_at);
 
 INSERT INTO schema_version (component, version, applied_at)
-VALUES ('auditorleans', 1, now())
+VALUES ('auditorleans', 2, now())
 ON CONFLICT (component) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at
     WHERE schema_version.version < excluded.version;
 

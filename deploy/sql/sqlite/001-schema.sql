@@ -130,13 +130,26 @@ CREATE TABLE IF NOT EXISTS audit_event_resources (
     PRIMARY KEY (project_id, resource_id, region, seq)
 ) WITHOUT ROWID;
 
--- Where a retention purge cut a chain: verification restarts from this hash.
+-- Where a retention purge cut a chain: verification restarts from this hash. signature is an
+-- HMAC (key derived from the checkpoint key, never stored here) over the chain, seq, hash,
+-- purged_at, retention_days (Retention:Days of the purge) and proven_at (created_at of the signed
+-- checkpoint that showed the chain had reached seq before the retention cutoff). Anchors written
+-- before anchors were signed have NULL there; verification reports them.
+-- Databases created before these three columns: the silo adds them at start, as
+--   ALTER TABLE audit_chain_anchors ADD COLUMN retention_days INTEGER;
+--   ALTER TABLE audit_chain_anchors ADD COLUMN proven_at INTEGER;
+--   ALTER TABLE audit_chain_anchors ADD COLUMN signature TEXT;
+-- (SQLite has no ADD COLUMN IF NOT EXISTS; run them by hand only when applying this file yourself
+-- to such a database).
 CREATE TABLE IF NOT EXISTS audit_chain_anchors (
-    project_id TEXT    NOT NULL,
-    region     TEXT    NOT NULL,
-    seq        INTEGER NOT NULL,
-    hash       TEXT    NOT NULL,
-    purged_at  INTEGER NOT NULL,
+    project_id     TEXT    NOT NULL,
+    region         TEXT    NOT NULL,
+    seq            INTEGER NOT NULL,
+    hash           TEXT    NOT NULL,
+    purged_at      INTEGER NOT NULL,
+    retention_days INTEGER,
+    proven_at      INTEGER,
+    signature      TEXT,
     PRIMARY KEY (project_id, region)
 ) WITHOUT ROWID;
 
@@ -195,4 +208,4 @@ CREATE TABLE IF NOT EXISTS alert_deliveries (
 CREATE INDEX IF NOT EXISTS ix_alert_deliveries_due ON alert_deliveries (state, next_attempt_at);
 
 INSERT OR REPLACE INTO schema_version (component, version, applied_at)
-VALUES ('auditorleans', 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+VALUES ('auditorleans', 2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));

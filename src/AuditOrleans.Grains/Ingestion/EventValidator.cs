@@ -6,7 +6,7 @@ using System.Text.Json;
 namespace AuditOrleans.Grains.Ingestion;
 
 /// <summary>
-/// Checks one incoming event against SPEC section 3 and the size limits of
+/// Checks one incoming event against the event format and the size and depth limits of
 /// <see cref="IngestLimits"/>, and normalises it: id generated, recorded_at defaulted, region
 /// and project resolved, empty strings dropped. Every text field, nested ones included, has a
 /// length limit and must be valid Unicode without control characters; ids also refuse invisible
@@ -273,9 +273,10 @@ public sealed class EventValidator(IReadOnlyCollection<string> regions, TimeProv
     }
 
     /// <summary>
-    /// The problem with a JSON document field, or null: too large, not JSON, strings that are not
-    /// Unicode (escaped unpaired surrogates such as <c>\ud800</c>, which could not be read back);
-    /// resource details must be an object whose keys do not shadow id, type and name.
+    /// The problem with a JSON document field, or null: too large, nested too deep for the stored
+    /// event to read back, not JSON, strings that are not Unicode (escaped unpaired surrogates such
+    /// as <c>\ud800</c>, which could not be read back); resource details must be an object whose
+    /// keys do not shadow id, type and name.
     /// </summary>
     private static string? CheckJson(string field, string json, int maxBytes, bool resourceDetails)
     {
@@ -293,7 +294,19 @@ public sealed class EventValidator(IReadOnlyCollection<string> regions, TimeProv
 
         try
         {
-            using var document = JsonDocument.Parse(json);
+            // Measured as the document will nest inside the stored event, so that every event
+            // accepted reads back with the readers' limit (IngestLimits.MaxEventJsonDepth).
+            var maxDepth = resourceDetails ? IngestLimits.MaxResourceDetailsDepth : IngestLimits.MaxRequestBodyDepth;
+            if (IngestLimits.JsonDepth(json, maxDepth) > maxDepth)
+            {
+                return resourceDetails
+                    ? $"{what} nest objects and arrays more than {maxDepth} levels deep (the resource's own object counting as the first); at most {maxDepth} are accepted, " +
+                        $"so that the stored event stays within the {IngestLimits.MaxEventJsonDepth} levels JSON readers accept: flatten them, or send the deep part as a JSON string."
+                    : $"{what} nests objects and arrays more than {maxDepth} levels deep; at most {maxDepth} are accepted, " +
+                        $"so that the stored event (one level more) stays within the {IngestLimits.MaxEventJsonDepth} levels JSON readers accept: flatten it, or send the deep part as a JSON string.";
+            }
+
+            using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = maxDepth });
             var root = document.RootElement;
             if (resourceDetails && root.ValueKind != JsonValueKind.Object)
             {

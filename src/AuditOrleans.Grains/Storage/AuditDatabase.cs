@@ -149,6 +149,50 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
             await command.ExecuteNonQueryAsync(cancellationToken);
             LogSchemaApplied(logger, name, storage.Provider);
         }
+
+        if (storage.Provider == StorageProvider.Sqlite)
+        {
+            await AddSqliteColumnsAsync(connection, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Columns added to SQLite tables after they first shipped. The scripts create them with new
+    /// tables; SQLite has no ADD COLUMN IF NOT EXISTS, so existing databases get them here (the
+    /// PostgreSQL scripts do the same with ALTER TABLE ... ADD COLUMN IF NOT EXISTS).
+    /// </summary>
+    private static readonly (string Table, string Column, string Type)[] SqliteAddedColumns =
+    [
+        ("audit_chain_anchors", "retention_days", "INTEGER"),
+        ("audit_chain_anchors", "proven_at", "INTEGER"),
+        ("audit_chain_anchors", "signature", "TEXT"),
+    ];
+
+    private async Task AddSqliteColumnsAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        foreach (var (table, column, type) in SqliteAddedColumns)
+        {
+            await using var exists = connection.CreateCommand();
+            exists.CommandText = "SELECT COUNT(*) FROM pragma_table_info(@t) WHERE name = @c";
+            AuditLogStore.AddParameter(exists, "@t", table);
+            AuditLogStore.AddParameter(exists, "@c", column);
+            if (Convert.ToInt64(await exists.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) > 0)
+            {
+                continue;
+            }
+
+            await using var alter = connection.CreateCommand();
+            alter.CommandText = $"ALTER TABLE {table} ADD COLUMN {column} {type}";
+            try
+            {
+                await alter.ExecuteNonQueryAsync(cancellationToken);
+                LogColumnAdded(logger, table, column);
+            }
+            catch (SqliteException ex) when (ex.Message.Contains("duplicate column", StringComparison.OrdinalIgnoreCase))
+            {
+                // Another process sharing the file added it meanwhile.
+            }
+        }
     }
 
     /// <summary>Creates the directory of the SQLite file so that a fresh checkout can start.</summary>
@@ -251,6 +295,9 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
         StorageProvider.PostgreSql => new NpgsqlConnection(storage.ConnectionString),
         _ => throw new InvalidOperationException($"Unknown storage provider {storage.Provider}."),
     };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Added column {Column} to {Table} (database created by an older version)")]
+    private static partial void LogColumnAdded(ILogger logger, string table, string column);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Applied schema script {Script} ({Provider})")]
     private static partial void LogSchemaApplied(ILogger logger, string script, StorageProvider provider);

@@ -225,25 +225,38 @@ public sealed class AuditLogStore(AuditDatabase database, NotificationStore noti
         return new AuditPage(records, next);
     }
 
-    /// <summary>Walks a project-region's chain from its anchor and reports the first break.</summary>
+    /// <summary>How far in the future a retention anchor's purge time may be (clock differences between silos).</summary>
+    public static readonly TimeSpan MaxAnchorClockSkew = TimeSpan.FromMinutes(5);
+
+    /// <summary>Walks a project-region's chain from its retention anchor and reports the first break.</summary>
     /// <param name="projectId">Project of the chain.</param>
     /// <param name="region">Region of the chain.</param>
-    /// <param name="signatureIsValid">Checks a stored checkpoint's signature (text, signature); a forged checkpoint breaks the report.</param>
+    /// <param name="signer">The installation's checkpoint key: a stored checkpoint or retention anchor it did not sign breaks the report.</param>
+    /// <param name="retentionDays">Retention:Days in force (0: events are kept forever); an anchor that cut younger events is a finding.</param>
+    /// <param name="now">The current time; an anchor purged in the future is a finding.</param>
     /// <param name="trusted">Checkpoints the caller kept outside the database; each must match.</param>
     /// <param name="cancellationToken">Cancels the walk.</param>
     public async Task<IntegrityReport> VerifyAsync(
-        string projectId, string region, Func<string, string, bool> signatureIsValid, IReadOnlyList<ChainCheckpoint>? trusted = null, CancellationToken cancellationToken = default)
+        string projectId,
+        string region,
+        CheckpointSigner signer,
+        int retentionDays,
+        DateTimeOffset now,
+        IReadOnlyList<ChainCheckpoint>? trusted = null,
+        CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(signer);
         await using var connection = await database.OpenAsync(cancellationToken);
-        var expected = ChainHead.Empty;
-        await using (var anchor = Command(connection, null,
-            "SELECT seq, hash FROM audit_chain_anchors WHERE project_id = @p AND region = @r", ("@p", projectId), ("@r", region)))
-        await using (var anchorReader = await anchor.ExecuteReaderAsync(cancellationToken))
+        var anchor = await ReadAnchorAsync(connection, projectId, region, cancellationToken);
+        var expected = anchor is null ? ChainHead.Empty : new ChainHead(anchor.Sequence, anchor.Hash);
+        IntegrityReport Tag(IntegrityReport report) => anchor is null
+            ? report
+            : report with { PurgedThroughSequence = anchor.Sequence, PurgedAt = DbTime.FromMicros(anchor.PurgedAt) };
+
+        if (anchor is not null && AnchorFinding(projectId, region, anchor, signer, retentionDays, now) is { } finding)
         {
-            if (await anchorReader.ReadAsync(cancellationToken))
-            {
-                expected = new ChainHead(anchorReader.GetInt64(0), anchorReader.GetString(1));
-            }
+            // Nothing before the first event can be trusted: the report names the anchor, and no head.
+            return Tag(new IntegrityReport(projectId, region, false, 0, anchor.Sequence, null, finding, null, 0));
         }
 
         var checkpoints = new SortedDictionary<long, string>();
@@ -255,11 +268,11 @@ public sealed class AuditLogStore(AuditDatabase database, NotificationStore noti
             while (await cpReader.ReadAsync(cancellationToken))
             {
                 var (seq, hash) = (cpReader.GetInt64(0), cpReader.GetString(1));
-                if (!signatureIsValid(CheckpointText(projectId, region, seq, hash, cpReader.GetInt64(2)), cpReader.GetString(3)))
+                if (!signer.Verify(CheckpointText(projectId, region, seq, hash, cpReader.GetInt64(2)), cpReader.GetString(3)))
                 {
-                    return new IntegrityReport(projectId, region, false, 0, seq, null,
+                    return Tag(new IntegrityReport(projectId, region, false, 0, seq, null,
                         $"The checkpoint stored for position {seq} is not signed by this installation's checkpoint key: checkpoints were forged.",
-                        expected.Hash, expected.Sequence);
+                        expected.Hash, expected.Sequence));
                 }
 
                 checkpoints[seq] = hash;
@@ -273,16 +286,28 @@ public sealed class AuditLogStore(AuditDatabase database, NotificationStore noti
                 throw new ArgumentException($"The checkpoint for {kept.ProjectId}/{kept.Region} does not belong to {projectId}/{region}.");
             }
 
-            if (kept.Sequence <= expected.Sequence)
+            if (anchor is not null && kept.Sequence == anchor.Sequence)
             {
-                continue; // purged by retention: the anchor replaces it
+                if (!string.Equals(kept.Hash, anchor.Hash, StringComparison.Ordinal))
+                {
+                    return Tag(new IntegrityReport(projectId, region, false, 0, kept.Sequence, null,
+                        $"The checkpoint you kept for position {kept.Sequence} does not match the retention anchor there: the chain was rewritten before it was cut.",
+                        null, 0));
+                }
+
+                continue;
+            }
+
+            if (kept.Sequence < expected.Sequence)
+            {
+                continue; // purged by retention: the signed anchor, checked above, accounts for it
             }
 
             if (checkpoints.TryGetValue(kept.Sequence, out var stored) && stored != kept.Hash)
             {
-                return new IntegrityReport(projectId, region, false, 0, kept.Sequence, null,
+                return Tag(new IntegrityReport(projectId, region, false, 0, kept.Sequence, null,
                     $"The checkpoint you kept for position {kept.Sequence} does not match the one stored: the chain was rewritten.",
-                    expected.Hash, expected.Sequence);
+                    expected.Hash, expected.Sequence));
             }
 
             checkpoints[kept.Sequence] = kept.Hash;
@@ -295,7 +320,7 @@ public sealed class AuditLogStore(AuditDatabase database, NotificationStore noti
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         long checkedCount = 0;
         IntegrityReport Broken(long seq, string? eventId, string reason) =>
-            new(projectId, region, false, checkedCount, seq, eventId, reason, expected.Hash, expected.Sequence);
+            Tag(new(projectId, region, false, checkedCount, seq, eventId, reason, expected.Hash, expected.Sequence));
 
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -338,12 +363,12 @@ public sealed class AuditLogStore(AuditDatabase database, NotificationStore noti
         if (checkpoints.Count > 0 && checkpoints.Keys.Max() > expected.Sequence)
         {
             var missing = checkpoints.Keys.Max();
-            return new IntegrityReport(projectId, region, false, checkedCount, expected.Sequence + 1, null,
+            return Tag(new IntegrityReport(projectId, region, false, checkedCount, expected.Sequence + 1, null,
                 $"A checkpoint was published at position {missing} but the log ends at {expected.Sequence}: the newest events were deleted.",
-                expected.Hash, expected.Sequence);
+                expected.Hash, expected.Sequence));
         }
 
-        return new IntegrityReport(projectId, region, true, checkedCount, null, null, null, expected.Hash, expected.Sequence);
+        return Tag(new IntegrityReport(projectId, region, true, checkedCount, null, null, null, expected.Hash, expected.Sequence));
     }
 
     /// <summary>
@@ -403,45 +428,84 @@ public sealed class AuditLogStore(AuditDatabase database, NotificationStore noti
     public static string CheckpointText(string projectId, string region, long sequence, string hash, long createdAtMicros) =>
         string.Create(CultureInfo.InvariantCulture, $"{projectId}\n{region}\n{sequence}\n{hash}\n{createdAtMicros}");
 
+    /// <summary>The text a retention anchor's signature covers: the chain, the cut, when and under which retention it was made.</summary>
+    public static string AnchorText(string projectId, string region, long sequence, string hash, long purgedAtMicros, int retentionDays, long provenAtMicros) =>
+        string.Create(CultureInfo.InvariantCulture, $"anchor-v1\n{projectId}\n{region}\n{sequence}\n{hash}\n{purgedAtMicros}\n{retentionDays}\n{provenAtMicros}");
+
     /// <summary>
-    /// Deletes events ingested before <paramref name="cutoff"/>, per chain from its start, and
-    /// records the hash it cut at so that the rest stays verifiable. Returns the number deleted.
+    /// Deletes, per chain, the events older than <paramref name="retentionDays"/> days and
+    /// records a signed retention anchor where the chain was cut so that the rest stays
+    /// verifiable. Returns the number of events deleted.
     /// </summary>
     /// <remarks>
-    /// Retention counts from ingestion, not from recorded_at: a replayed export of old events is
-    /// kept for the full retention period after it was sent, and since a chain is appended in
-    /// ingestion order, what expires is always a prefix of the chain.
+    /// <para>
+    /// The age of events is not taken from the database (ingested_at is not covered by the
+    /// hash chain, so whoever can write the database could make young events look old and have
+    /// the silo purge and sign them). A chain is cut at the newest stored checkpoint that was
+    /// created before the cutoff and is signed with the checkpoint key: that signature proves
+    /// the chain had reached that position by then, so every event up to it is older than the
+    /// retention. Checkpoints are taken every minute for every chain that moved, so retention
+    /// counts from ingestion to within a minute. A replayed export of old events is kept for the
+    /// full retention period after it was sent, and what expires is always a prefix of the chain.
+    /// </para>
+    /// <para>
+    /// The anchor is signed with a key derived from the checkpoint key, binding the chain,
+    /// the position and hash of the cut, the purge time, the retention in force and the time of
+    /// the checkpoint that proved the age (see <see cref="AnchorText"/>).
+    /// </para>
     /// </remarks>
-    public async Task<int> PurgeAsync(DateTimeOffset cutoff, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-        await database.WriteAsync(async (connection, transaction) =>
+    public async Task<int> PurgeAsync(int retentionDays, DateTimeOffset now, CheckpointSigner signer, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(retentionDays, 1);
+        ArgumentNullException.ThrowIfNull(signer);
+        var cutoff = DbTime.ToMicros(now.AddDays(-retentionDays));
+        var purgedAt = DbTime.ToMicros(now);
+        return await database.WriteAsync(async (connection, transaction) =>
         {
-            var cuts = new List<(string Project, string Region, long Seq, string Hash)>();
-            // A chain is cut at the last event of its leading run of expired events (by position:
-            // the chain must never get a hole).
+            // Candidate cuts, newest first per chain: signed checkpoints older than the cutoff,
+            // past the chain's anchor, at an event still stored with the hash they recorded.
+            var cuts = new List<(string Project, string Region, long Seq, string Hash, long ProvenAt)>();
             await using (var command = Command(connection, transaction,
-                "SELECT e.project_id, e.region, e.seq, e.hash FROM audit_events e JOIN (" +
-                "  SELECT o.project_id, o.region, MAX(o.seq) AS seq FROM audit_events o" +
-                "  WHERE o.ingested_at < @cut AND NOT EXISTS (SELECT 1 FROM audit_events k" +
-                "    WHERE k.project_id = o.project_id AND k.region = o.region AND k.seq < o.seq AND k.ingested_at >= @cut)" +
-                "  GROUP BY o.project_id, o.region) c ON c.project_id = e.project_id AND c.region = e.region AND c.seq = e.seq",
-                ("@cut", DbTime.ToMicros(cutoff))))
+                "SELECT c.project_id, c.region, c.seq, c.hash, c.created_at, c.signature FROM audit_checkpoints c " +
+                "JOIN audit_events e ON e.project_id = c.project_id AND e.region = c.region AND e.seq = c.seq AND e.hash = c.hash " +
+                "LEFT JOIN audit_chain_anchors a ON a.project_id = c.project_id AND a.region = c.region " +
+                "WHERE c.created_at < @cut AND (a.seq IS NULL OR c.seq > a.seq) " +
+                "ORDER BY c.project_id, c.region, c.seq DESC",
+                ("@cut", cutoff)))
             await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
             {
                 while (await reader.ReadAsync(cancellationToken))
                 {
-                    cuts.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3)));
+                    var (project, region, seq, hash, createdAt) = (reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetInt64(4));
+                    if (cuts.Count > 0 && cuts[^1].Project == project && cuts[^1].Region == region)
+                    {
+                        continue; // this chain's cut is already chosen
+                    }
+
+                    // A checkpoint row the key did not sign proves nothing: try the next older one.
+                    if (signer.Verify(CheckpointText(project, region, seq, hash, createdAt), reader.GetString(5)))
+                    {
+                        cuts.Add((project, region, seq, hash, createdAt));
+                    }
                 }
             }
 
             var deleted = 0;
-            foreach (var (project, region, seq, hash) in cuts)
+            foreach (var (project, region, seq, hash, provenAt) in cuts)
             {
+                var signature = signer.SignAnchor(AnchorText(project, region, seq, hash, purgedAt, retentionDays, provenAt));
                 await using (var anchor = Command(connection, transaction,
-                    "INSERT INTO audit_chain_anchors (project_id, region, seq, hash, purged_at) VALUES (@p, @r, @s, @h, @t) " +
-                    "ON CONFLICT (project_id, region) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, purged_at = excluded.purged_at",
-                    ("@p", project), ("@r", region), ("@s", seq), ("@h", hash), ("@t", DbTime.ToMicros(now))))
+                    "INSERT INTO audit_chain_anchors (project_id, region, seq, hash, purged_at, retention_days, proven_at, signature) " +
+                    "VALUES (@p, @r, @s, @h, @t, @d, @v, @g) " +
+                    "ON CONFLICT (project_id, region) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, purged_at = excluded.purged_at, " +
+                    "retention_days = excluded.retention_days, proven_at = excluded.proven_at, signature = excluded.signature " +
+                    "WHERE audit_chain_anchors.seq < excluded.seq",
+                    ("@p", project), ("@r", region), ("@s", seq), ("@h", hash), ("@t", purgedAt), ("@d", retentionDays), ("@v", provenAt), ("@g", signature)))
                 {
-                    await anchor.ExecuteNonQueryAsync(cancellationToken);
+                    if (await anchor.ExecuteNonQueryAsync(cancellationToken) == 0)
+                    {
+                        continue; // another silo moved the anchor further meanwhile
+                    }
                 }
 
                 foreach (var table in new[] { "audit_event_resources", "audit_events", "audit_checkpoints" })
@@ -458,6 +522,68 @@ public sealed class AuditLogStore(AuditDatabase database, NotificationStore noti
 
             return deleted;
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Why a chain's retention anchor cannot be trusted, or null: unsigned, signed with another
+    /// key or for other values (forged, edited, or copied from another chain or position),
+    /// purged in the future, or cutting events younger than the retention.
+    /// </summary>
+    private static string? AnchorFinding(string projectId, string region, StoredAnchor anchor, CheckpointSigner signer, int retentionDays, DateTimeOffset now)
+    {
+        var what = string.Create(CultureInfo.InvariantCulture,
+            $"The retention anchor at position {anchor.Sequence} (it says events 1..{anchor.Sequence} were purged by retention on {AuditEventJson.FormatTime(DbTime.FromMicros(anchor.PurgedAt))})");
+        if (anchor.Signature is null || anchor.RetentionDays is null || anchor.ProvenAt is null)
+        {
+            return $"{what} is not signed: it was written by a version of AuditOrleans before retention anchors were signed, or inserted by someone without the checkpoint key. " +
+                "Nothing shows that these events were purged by retention rather than deleted. A legitimate old anchor is replaced by a signed one at this chain's next retention purge.";
+        }
+
+        var (days, provenAt) = (anchor.RetentionDays.Value, anchor.ProvenAt.Value);
+        if (!signer.VerifyAnchor(AnchorText(projectId, region, anchor.Sequence, anchor.Hash, anchor.PurgedAt, days, provenAt), anchor.Signature))
+        {
+            return $"{what} is forged: its signature does not match this installation's checkpoint key for this chain, position and values " +
+                "(it was inserted or edited in the database, or copied from another chain or position). The events before it were deleted, not purged by retention.";
+        }
+
+        var purgedAt = DbTime.FromMicros(anchor.PurgedAt);
+        if (purgedAt > now + MaxAnchorClockSkew)
+        {
+            return $"{what} was made in the future (now is {AuditEventJson.FormatTime(now)}): the clock of the silo that purged was wrong, or the anchor was made with the checkpoint key outside this installation.";
+        }
+
+        var proven = DbTime.FromMicros(provenAt);
+        if (proven > purgedAt.AddDays(-Math.Max(days, retentionDays)))
+        {
+            var age = (purgedAt - proven).TotalDays;
+            return string.Create(CultureInfo.InvariantCulture,
+                $"{what} cut events that were only {age:0.#} days old at the time (the chain had reached position {anchor.Sequence} on {AuditEventJson.FormatTime(proven)}), ") +
+                string.Create(CultureInfo.InvariantCulture,
+                $"while Retention:Days is {retentionDays} (the purge ran with {days}): events younger than the retention are missing. If Retention:Days was raised after that purge, this clears when a later purge moves the anchor past it.");
+        }
+
+        return null;
+    }
+
+    private static async Task<StoredAnchor?> ReadAnchorAsync(DbConnection connection, string projectId, string region, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, null,
+            "SELECT seq, hash, purged_at, retention_days, proven_at, signature FROM audit_chain_anchors WHERE project_id = @p AND region = @r",
+            ("@p", projectId), ("@r", region));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return new StoredAnchor(
+            reader.GetInt64(0),
+            reader.GetString(1),
+            reader.GetInt64(2),
+            reader.IsDBNull(3) ? null : Convert.ToInt32(reader.GetValue(3), CultureInfo.InvariantCulture),
+            reader.IsDBNull(4) ? null : reader.GetInt64(4),
+            reader.IsDBNull(5) ? null : reader.GetString(5));
+    }
 
     /// <summary>A command with its SQL and named parameters (null values sent as NULL), for every store over <see cref="AuditDatabase"/>.</summary>
     public static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
@@ -636,6 +762,9 @@ public sealed class AuditLogStore(AuditDatabase database, NotificationStore noti
 
         return reader.GetInt32(7) != e.StatusCode ? "status_code" : null;
     }
+
+    /// <summary>A row of audit_chain_anchors; the signature and what it binds are null for anchors written before anchors were signed.</summary>
+    private sealed record StoredAnchor(long Sequence, string Hash, long PurgedAt, int? RetentionDays, long? ProvenAt, string? Signature);
 
     /// <summary>Keyset position of a page, with the time range the first page resolved.</summary>
     private sealed record PageToken(long After, long Before, long RecordedAt, string Region, long Sequence)

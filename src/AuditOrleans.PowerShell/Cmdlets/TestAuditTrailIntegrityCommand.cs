@@ -7,7 +7,9 @@ namespace AuditOrleans.PowerShell.Cmdlets;
 /// Verifies the hash chain of a project's events in each region: every event's hash must match
 /// its content and link to the previous event. Reports the first broken event. With
 /// -Checkpoint, the chain must also still hold, at each checkpoint's position, the hash the
-/// checkpoint recorded (checkpoints kept outside the database reveal a rewritten log).
+/// checkpoint recorded (checkpoints kept outside the database reveal a rewritten log). A chain
+/// cut by retention starts from a retention anchor: the anchor must be signed with the
+/// installation's checkpoint key and fit Retention:Days, else the report names it.
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "AuditTrailIntegrity")]
 [OutputType(typeof(AuditTrailIntegrityResult))]
@@ -77,7 +79,10 @@ public sealed class TestAuditTrailIntegrityCommand : AuditCmdlet
 
             if (!report.IsValid)
             {
-                WriteWarning($"The audit trail of project '{projectId}' in {region} is broken at event {report.FirstBrokenSequence} (id '{report.FirstBrokenEventId}'): {report.Reason}");
+                var at = report.FirstBrokenEventId is null
+                    ? $"position {report.FirstBrokenSequence}"
+                    : $"event {report.FirstBrokenSequence} (id '{Scope.Printable(report.FirstBrokenEventId)}')";
+                WriteWarning($"The audit trail of project '{projectId}' in {region} is broken at {at}: {report.Reason}");
             }
 
             WriteObject(AuditTrailIntegrityResult.From(report));

@@ -82,19 +82,12 @@ public sealed class AuditEventEntry
             ResourceIds = resources is null ? null : string.Join(';', resources.Select(static r => r.Id ?? "")),
             ResourceTypes = resources is null ? null : string.Join(';', resources.Select(static r => r.Type ?? "")),
             ResourceNames = resources is null ? null : string.Join(';', resources.Select(static r => r.Name ?? "")),
-            Resources = resources is null ? null : ResourcesJson(e),
+            Resources = resources is null ? null : AuditEventJson.SerializeResources(resources),
             RequestBody = e.RequestBody,
             Sequence = record.Sequence,
             IngestedAt = record.IngestedAt,
             Hash = record.Hash,
         };
-    }
-
-    private static string? ResourcesJson(AuditEvent e)
-    {
-        // The provider form of the resources is the "resources" member of the event's JSON.
-        using var document = System.Text.Json.JsonDocument.Parse(AuditEventJson.Serialize(new AuditEvent { Resources = e.Resources }));
-        return document.RootElement.TryGetProperty("resources", out var resources) ? resources.GetRawText() : null;
     }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Id} {MethodName} {StatusCode}");

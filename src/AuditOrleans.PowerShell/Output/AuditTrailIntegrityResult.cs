@@ -7,7 +7,11 @@ public sealed class AuditTrailIntegrityResult
 
     public required string Region { get; init; }
 
-    /// <summary>True when every event's hash matches and links to the previous one.</summary>
+    /// <summary>
+    /// True when every event's hash matches and links to the previous one, and the retention
+    /// anchor the chain starts from (if any) is signed with the installation's checkpoint key and
+    /// fits Retention:Days.
+    /// </summary>
     public required bool IsValid { get; init; }
 
     public long EventsChecked { get; init; }
@@ -24,6 +28,12 @@ public sealed class AuditTrailIntegrityResult
 
     public string? HeadHash { get; init; }
 
+    /// <summary>Events up to this position were purged by retention (0: none), as the chain's retention anchor says.</summary>
+    public long PurgedThroughSequence { get; init; }
+
+    /// <summary>When the retention purge that cut the chain ran, as its anchor says.</summary>
+    public DateTimeOffset? PurgedAt { get; init; }
+
     internal static AuditTrailIntegrityResult From(IntegrityReport r) => new()
     {
         ProjectId = r.ProjectId,
@@ -35,5 +45,7 @@ public sealed class AuditTrailIntegrityResult
         Reason = r.Reason,
         HeadSequence = r.HeadSequence,
         HeadHash = r.HeadHash,
+        PurgedThroughSequence = r.PurgedThroughSequence,
+        PurgedAt = r.PurgedAt,
     };
 }

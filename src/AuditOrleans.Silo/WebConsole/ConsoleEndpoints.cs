@@ -41,6 +41,7 @@ public static class ConsoleEndpoints
             o.HeaderName = null;
         });
         services.TryAddSingleton<IConsoleKeyValidator, SiloKeyValidator>();
+        services.AddSingleton(sp => new ConsoleSessionStore(sp.GetRequiredService<AuditDatabase>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.AddSingleton<ConsoleSession>();
         services.AddSingleton<ConsoleAuthenticator>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics

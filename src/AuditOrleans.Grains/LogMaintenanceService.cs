@@ -50,7 +50,7 @@ public sealed partial class LogMaintenanceService(
     private void Publish(IReadOnlyList<ChainCheckpoint> checkpoints)
     {
         var path = Path.Combine(options.Value.DataDirectory, "checkpoints.jsonl");
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        PrivateFiles.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var lines = checkpoints.Select(static c => System.Text.Json.JsonSerializer.Serialize(new
         {
             project_id = c.ProjectId,
@@ -60,7 +60,12 @@ public sealed partial class LogMaintenanceService(
             created_at = AuditEventJson.FormatTime(c.CreatedAt),
             signature = c.Signature,
         }));
-        File.AppendAllLines(path, lines);
+        using var stream = PrivateFiles.OpenAppend(path);
+        using var writer = new StreamWriter(stream);
+        foreach (var line in lines)
+        {
+            writer.WriteLine(line);
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -135,7 +140,7 @@ public sealed class CheckpointSigner(IOptions<AuditOrleansOptions> options)
             return Convert.FromHexString(File.ReadAllText(path).Trim());
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        PrivateFiles.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var bytes = RandomNumberGenerator.GetBytes(32);
         SecretFile.Write(path, Convert.ToHexStringLower(bytes));
         return bytes;
@@ -147,14 +152,12 @@ public static class SecretFile
 {
     public static void Write(string path, string content)
     {
-        var streamOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
+        using (var stream = new FileStream(path, PrivateFiles.StreamOptions(FileMode.CreateNew, FileAccess.Write)))
+        using (var writer = new StreamWriter(stream))
         {
-            streamOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            writer.Write(content);
         }
 
-        using var stream = new FileStream(path, streamOptions);
-        using var writer = new StreamWriter(stream);
-        writer.Write(content);
+        PrivateFiles.Tighten(path);
     }
 }

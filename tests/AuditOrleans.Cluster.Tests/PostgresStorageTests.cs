@@ -78,4 +78,12 @@ public sealed class PostgresStorageTests(PostgresClusterFixture fixture)
         await Storage.ReadStateAsync("other", grainId, other);
         Assert.False(other.RecordExists);
     }
+
+    [PostgresFact]
+    public Task StaleWriteAfterADeletingClearIsRefusedAndDoesNotRecreateTheRow() =>
+        GrainStorageContract.StaleWriteAfterDeletingClearIsRefusedAsync(fixture.Cluster);
+
+    [PostgresFact]
+    public Task StaleWriteAfterAKeepingClearIsRefused() =>
+        GrainStorageContract.StaleWriteAfterKeepingClearIsRefusedAsync(fixture.Cluster);
 }

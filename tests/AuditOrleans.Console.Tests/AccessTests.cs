@@ -60,6 +60,59 @@ public sealed class AccessTests(ConsoleHostFixture fixture)
         elsewhere.SetCookie("auditorleans_session", cookie[..^4] + (cookie.EndsWith("AAAA", StringComparison.Ordinal) ? "BBBB" : "AAAA"));
         Assert.Equal(HttpStatusCode.Found, (await elsewhere.GetAsync("/alerts?project_id=p1")).Status);
         Assert.DoesNotContain(fixture.OwnerKey, other.Output, StringComparison.Ordinal);
+
+        // Signing out on the first silo ends the session on the second too: a copy of the cookie opens nothing.
+        Assert.Equal("/sign-in", (await session.PostFormAsync("/sign-out", [])).Location);
+        elsewhere.SetCookie("auditorleans_session", cookie);
+        var replayed = await elsewhere.GetAsync("/alerts?project_id=p1");
+        Assert.Equal(HttpStatusCode.Found, replayed.Status);
+        Assert.StartsWith("/sign-in", replayed.Location, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ASignedOutSessionCookieIsRefusedWhenReplayed()
+    {
+        using var session = fixture.NewSession();
+        await session.SignInAsync(fixture.OwnerKey);
+        var cookie = session.Cookies["auditorleans_session"];
+        Assert.Equal(HttpStatusCode.OK, (await session.GetAsync("/alerts?project_id=p1")).Status);
+
+        var signedOut = await session.PostFormAsync("/sign-out", []);
+        Assert.Equal("/sign-in", signedOut.Location);
+
+        // Whoever kept the cookie (a shared computer, a proxy log) replays it: refused, and told to forget it.
+        using var replay = fixture.NewSession();
+        replay.SetCookie("auditorleans_session", cookie);
+        var page = await replay.GetAsync("/alerts?project_id=p1");
+        Assert.Equal(HttpStatusCode.Found, page.Status);
+        Assert.StartsWith("/sign-in", page.Location, StringComparison.Ordinal);
+        Assert.Contains(replay.LastSetCookies, static c => c.StartsWith("auditorleans_session=;", StringComparison.Ordinal));
+
+        // The session row is gone from the database; a new sign-in makes a new session.
+        await session.SignInAsync(fixture.OwnerKey);
+        Assert.NotEqual(cookie, session.Cookies["auditorleans_session"]);
+        Assert.Equal(HttpStatusCode.OK, (await session.GetAsync("/alerts?project_id=p1")).Status);
+    }
+
+    [Fact]
+    public async Task ANonAsciiReturnUrlRedirectsToTheSamePageEncoded()
+    {
+        using var session = fixture.NewSession();
+        var signedIn = await session.SignInAsync(fixture.OwnerKey, "/audit-trail?project_id=café&principal=用户");
+        Assert.Equal(HttpStatusCode.Found, signedIn.Status);
+        Assert.Equal("/audit-trail?project_id=caf%C3%A9&principal=%E7%94%A8%E6%88%B7", signedIn.Location);
+
+        // The sign-in form carries it too (GET /sign-in?return_url=...).
+        var form = await session.GetAsync("/sign-in?return_url=" + Uri.EscapeDataString("/alerts?project_id=é"));
+        Assert.Equal(HttpStatusCode.OK, form.Status);
+
+        // Still never another site, however it is spelt.
+        foreach (var target in new[] { "/\u3000/evil.example", "/\\evil.example", "/x\\..\\evil", "/\t/evil.example", "https://évil.example/", "//évil.example" })
+        {
+            var other = await session.SignInAsync(fixture.OwnerKey, target);
+            Assert.Equal(HttpStatusCode.Found, other.Status);
+            Assert.True(other.Location is "/audit-trail" or "/%E3%80%80/evil.example", $"{target} led to {other.Location}");
+        }
     }
 
     [Fact]

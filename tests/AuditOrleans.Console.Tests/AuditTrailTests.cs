@@ -34,6 +34,29 @@ public sealed partial class AuditTrailTests(ConsoleHostFixture fixture)
     }
 
     [Fact]
+    public async Task InvisibleAndBidirectionalCharactersAreShownAsEscapes()
+    {
+        // A right-to-left override would show "gnp.exe" as "exe.png"; a zero-width space hides.
+        var project = ConsoleHostFixture.NewProjectId();
+        var t = Events.Now().AddMinutes(-10);
+        var spoof = Events.Call(project, t, 200, userAgent: "curl/8.0 \u202Egnp.exe\u200B ok");
+        Assert.Equal(1, (await fixture.SendAsync(project, spoof)).Accepted);
+
+        using var session = fixture.NewSession();
+        var page = await session.GetAsync(Link(project, t.AddMinutes(-1), t.AddMinutes(1)), fixture.OwnerKey);
+
+        Assert.Equal(HttpStatusCode.OK, page.Status);
+        Assert.Contains("curl/8.0 \\u202Egnp.exe\\u200B ok", page.Body, StringComparison.Ordinal);
+        foreach (var hidden in new[] { '\u202E', '\u200B' })
+        {
+            Assert.DoesNotContain(hidden.ToString(), page.Body, StringComparison.Ordinal);
+            // A character reference would be rendered as the character itself.
+            Assert.DoesNotContain($"&#x{(int)hidden:X};", page.Body, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain($"&#{(int)hidden};", page.Body, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task FiltersNarrowTheEventsAndTheFormShowsThem()
     {
         var project = ConsoleHostFixture.NewProjectId();

@@ -76,6 +76,12 @@ public sealed partial class SiloProcess : IAsyncDisposable
 
     public string WorkingDirectory { get; }
 
+    /// <summary>
+    /// A umask for the process (octal, e.g. "022"), set by starting it through <c>sh -c</c>;
+    /// null to inherit the test process's. Unix only.
+    /// </summary>
+    public string? Umask { get; init; }
+
     /// <summary>The path of AuditOrleans.Silo.dll that is started.</summary>
     public static string SiloDllPath => LocateSiloDll();
 
@@ -261,7 +267,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
     private ProcessStartInfo CreateStartInfo()
     {
         var dll = LocateSiloDll();
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(Umask is null ? "dotnet" : "/bin/sh")
         {
             WorkingDirectory = WorkingDirectory,
             RedirectStandardOutput = true,
@@ -269,6 +275,19 @@ public sealed partial class SiloProcess : IAsyncDisposable
             RedirectStandardInput = false,
             UseShellExecute = false,
         };
+        if (Umask is not null)
+        {
+            if (Umask.Length is < 3 or > 4 || !Umask.All(static c => c is >= '0' and <= '7'))
+            {
+                throw new ArgumentException($"Umask must be octal digits, not '{Umask}'.");
+            }
+
+            // exec: the silo replaces the shell, so the process id (and SIGTERM) is the silo's.
+            info.ArgumentList.Add("-c");
+            info.ArgumentList.Add($"umask {Umask} && exec dotnet \"$@\"");
+            info.ArgumentList.Add("sh");
+        }
+
         info.ArgumentList.Add(dll);
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add(Urls);

@@ -251,23 +251,37 @@ DELETE FROM OrleansMembershipVersionTable WHERE DeploymentId = @DeploymentId;
 ')
 ON CONFLICT (QueryKey) DO UPDATE SET QueryText = excluded.QueryText;
 
--- Removes rows of dead silos (Status 6 = Dead) not heard from since @IAmAliveTime.
+-- Bulk cleanup, used by Orleans only when CleanupDefunctSiloEntryKey is absent: removes rows of
+-- dead silos (Status 6 = Dead) that started and were last heard from before @IAmAliveTime and
+-- that carry no suspicion vote cast at or after @IAmAliveTime (the rule Orleans applies itself
+-- when it cleans up row by row). SuspectTimes holds votes "silo,yyyy-MM-dd HH:mm:ss.fff GMT"
+-- separated by '|'.
 INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES ('CleanupDefunctSiloEntriesKey', '
-DELETE FROM OrleansMembershipTable
-WHERE DeploymentId = @DeploymentId
-  AND Status = 6
-  AND IAmAliveTime < @IAmAliveTime
-  AND StartTime < @IAmAliveTime;
+DELETE FROM OrleansMembershipTable m
+WHERE m.DeploymentId = @DeploymentId
+  AND m.Status = 6
+  AND m.IAmAliveTime < @IAmAliveTime
+  AND m.StartTime < @IAmAliveTime
+  AND NOT EXISTS (
+      SELECT 1
+      FROM unnest(string_to_array(COALESCE(m.SuspectTimes, ''''), ''|'')) AS vote(v)
+      WHERE vote.v <> ''''
+        AND CAST(split_part(vote.v, '','', 2) AS timestamptz) >= @IAmAliveTime
+  );
 ')
 ON CONFLICT (QueryKey) DO UPDATE SET QueryText = excluded.QueryText;
 
--- Removes one dead silo's row (Orleans decides which ones are defunct). A dead silo's row
--- never comes back to life, so the key and the Dead status identify it.
+-- Removes one dead silo's row, chosen by Orleans from its read of the table, only while the row
+-- is still exactly as read (Dead, same StartTime, IAmAliveTime and SuspectTimes): a row changed
+-- since (a late heartbeat, a new vote) stays for a later round.
 INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES ('CleanupDefunctSiloEntryKey', '
 DELETE FROM OrleansMembershipTable
 WHERE DeploymentId = @DeploymentId
   AND Address = @Address AND Port = @Port AND Generation = @Generation
-  AND Status = 6;
+  AND Status = 6
+  AND StartTime = @StartTime
+  AND IAmAliveTime = @IAmAliveTime
+  AND COALESCE(SuspectTimes, '''') = COALESCE(CAST(@SuspectTimes AS text), '''');
 ')
 ON CONFLICT (QueryKey) DO UPDATE SET QueryText = excluded.QueryText;
 

@@ -48,15 +48,24 @@ WHERE GrainIdHash = @GrainIdHash AND GrainTypeHash = @GrainTypeHash
   AND ServiceId = @ServiceId;
 ');
 
--- Write: a first write (no version) inserts version 1; a later write updates only when the
--- stored version is the one the grain read. Either way the new version is returned; no row
--- returned means a conflicting writer, which Orleans reports as InconsistentStateException.
+-- Write, with the version check (the ETag): a write without a version (the grain read no state)
+-- may only insert, and an existing row turns it into a conflict (the update below requires the
+-- stored version to equal NULL, which it never does); a write with version N may only update the
+-- row still at version N, and finds nothing to insert when the row is gone (deleted by a clear):
+-- a stale ETag never re-creates a row. The new version comes back as one row; no row means a
+-- conflict, which Orleans reports as InconsistentStateException.
 INSERT OR REPLACE INTO OrleansQuery (QueryKey, QueryText) VALUES ('WriteToStorageKey', '
 INSERT INTO OrleansStorage (GrainIdHash, GrainIdN0, GrainIdN1, GrainTypeHash, GrainTypeString,
                             GrainIdExtensionString, ServiceId, PayloadBinary, ModifiedOn, Version)
 SELECT @GrainIdHash, @GrainIdN0, @GrainIdN1, @GrainTypeHash, @GrainTypeString,
        COALESCE(@GrainIdExtensionString, ''''), @ServiceId, @PayloadBinary, strftime(''%Y-%m-%dT%H:%M:%fZ'', ''now''), 1
-WHERE true
+WHERE @GrainStateVersion IS NULL
+   OR EXISTS (SELECT 1 FROM OrleansStorage
+              WHERE GrainIdHash = @GrainIdHash AND GrainTypeHash = @GrainTypeHash
+                AND GrainIdN0 = @GrainIdN0 AND GrainIdN1 = @GrainIdN1
+                AND GrainTypeString = @GrainTypeString
+                AND GrainIdExtensionString = COALESCE(@GrainIdExtensionString, '''')
+                AND ServiceId = @ServiceId)
 ON CONFLICT (GrainIdHash, GrainTypeHash, GrainIdN0, GrainIdN1, GrainTypeString, GrainIdExtensionString, ServiceId)
 DO UPDATE SET PayloadBinary = excluded.PayloadBinary,
               ModifiedOn = excluded.ModifiedOn,

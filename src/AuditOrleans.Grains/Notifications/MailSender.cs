@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using AuditOrleans.Grains.Storage;
 using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
@@ -67,12 +68,13 @@ public sealed class MailSender(IOptions<AuditOrleansOptions> options)
             string? temp = null;
             try
             {
-                Directory.CreateDirectory(directory);
+                // The messages hold alert details: only the silo's user may read them.
+                PrivateFiles.CreateDirectory(directory);
                 var path = Path.Combine(directory, PickupFileName(message.MessageId ?? throw new ArgumentException("The message has no Message-Id.", nameof(message))));
                 temp = Path.Combine(directory, $".{Guid.NewGuid():N}.tmp");
                 // What an SMTP client does before DATA: 7-bit safe encodings, lines within the RFC limit.
                 message.Prepare(EncodingConstraint.SevenBit);
-                await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, FileOptions.Asynchronous))
+                await using (var stream = new FileStream(temp, PrivateFiles.StreamOptions(FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.Asynchronous)))
                 {
                     await message.WriteToAsync(stream, cancellationToken);
                     await stream.FlushAsync(cancellationToken);

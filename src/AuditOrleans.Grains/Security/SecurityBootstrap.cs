@@ -1,3 +1,4 @@
+using AuditOrleans.Grains.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -66,7 +67,7 @@ public sealed partial class SecurityBootstrap(
         }
 
         var (newId, secret) = ApiKeySecret.Generate();
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        PrivateFiles.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         try
         {
             SecretFile.Write(path, secret + Environment.NewLine);

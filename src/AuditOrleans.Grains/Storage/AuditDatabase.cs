@@ -30,6 +30,7 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
     private readonly SemaphoreSlim writeGate = new(1, 1);
     private readonly Queue<PendingWrite> pending = new();
     private SqliteConnection? writer;
+    private int sqliteFilesChecked;
 
     public StorageProvider Provider => storage.Provider;
 
@@ -59,6 +60,11 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
     /// <summary>Opens a connection with the per-connection settings of the provider.</summary>
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
     {
+        if (storage.Provider == StorageProvider.Sqlite && Volatile.Read(ref sqliteFilesChecked) == 0)
+        {
+            EnsureSqliteDirectory();
+        }
+
         var connection = CreateConnection();
         try
         {
@@ -195,17 +201,47 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
         }
     }
 
-    /// <summary>Creates the directory of the SQLite file so that a fresh checkout can start.</summary>
+    /// <summary>
+    /// Prepares the SQLite file so that a fresh checkout can start and nobody else can read it:
+    /// creates its directory (0700 when new) and the database file itself (0600) before SQLite
+    /// does, since SQLite gives the -wal, -shm and -journal files it creates the mode of the
+    /// database file; and takes group and other permissions off those files where an older
+    /// install or a looser umask left them readable. Unix only; runs once per instance (again
+    /// when called explicitly).
+    /// </summary>
     public void EnsureSqliteDirectory()
     {
+        Interlocked.Exchange(ref sqliteFilesChecked, 1);
         var builder = new SqliteConnectionStringBuilder(storage.ConnectionString);
         var path = builder.DataSource;
-        if (!string.IsNullOrEmpty(path) && path != ":memory:" && builder.Mode != SqliteOpenMode.Memory)
+        if (string.IsNullOrEmpty(path) || path == ":memory:" || builder.Mode == SqliteOpenMode.Memory
+            || path.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
         {
-            var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-            if (!string.IsNullOrEmpty(directory))
+            return;
+        }
+
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            PrivateFiles.CreateDirectory(directory);
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        if (builder.Mode == SqliteOpenMode.ReadWriteCreate)
+        {
+            PrivateFiles.CreateEmpty(full);
+        }
+
+        foreach (var file in (string[])[full, full + "-wal", full + "-shm", full + "-journal"])
+        {
+            if (!PrivateFiles.Tighten(file))
             {
-                Directory.CreateDirectory(directory);
+                LogNotPrivate(logger, file);
             }
         }
     }
@@ -298,6 +334,9 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Added column {Column} to {Table} (database created by an older version)")]
     private static partial void LogColumnAdded(ILogger logger, string table, string column);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Path} is readable by other users and its mode could not be changed (is it owned by another user?)")]
+    private static partial void LogNotPrivate(ILogger logger, string path);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Applied schema script {Script} ({Provider})")]
     private static partial void LogSchemaApplied(ILogger logger, string script, StorageProvider provider);

@@ -1,6 +1,8 @@
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using AuditOrleans.Grains;
 using AuditOrleans.Grains.Security;
+using AuditOrleans.Grains.Storage;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 
@@ -8,7 +10,7 @@ namespace AuditOrleans.Silo.WebConsole;
 
 /// <summary>Who is using the console: the API key's id (never the secret), its role and its project.</summary>
 /// <param name="KeyId">The key's public id, for display.</param>
-/// <param name="Role">The key's role (SPEC section 8).</param>
+/// <param name="Role">The key's role.</param>
 /// <param name="ProjectId">The key's project; null for Owner keys (every project).</param>
 public sealed record ConsoleUser(string KeyId, ApiKeyRole Role, string? ProjectId)
 {
@@ -54,41 +56,77 @@ public sealed class SiloKeyValidator(ApiKeyAuthenticator authenticator, IHttpCon
 }
 
 /// <summary>
-/// The console's session: the API key, encrypted and authenticated with ASP.NET Core data
-/// protection, in a Secure, HttpOnly, SameSite=Strict cookie without expiry (it ends with the
-/// browser session, and after <see cref="Lifetime"/> at the latest). The key is checked again on
-/// every request, so a revoked key ends its sessions at once.
+/// The console's session: a random session id and the API key, encrypted and authenticated with
+/// ASP.NET Core data protection, in a Secure, HttpOnly, SameSite=Strict cookie without expiry
+/// (it ends with the browser session, and after <see cref="Lifetime"/> at the latest). The key
+/// is checked again on every request, so a revoked key ends its sessions at once; the session id
+/// must name a session of the database (<see cref="ConsoleSessionStore"/>), so that signing out
+/// ends the session on every silo, even for someone who kept a copy of the cookie.
 /// </summary>
-public sealed class ConsoleSession(IDataProtectionProvider dataProtection)
+public sealed class ConsoleSession(IDataProtectionProvider dataProtection, ConsoleSessionStore store)
 {
     public const string CookieName = "auditorleans_session";
 
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(12);
 
+    private const char Separator = '\n';
+
     private readonly ITimeLimitedDataProtector protector =
-        dataProtection.CreateProtector("AuditOrleans.Console.Session.v1").ToTimeLimitedDataProtector();
+        dataProtection.CreateProtector("AuditOrleans.Console.Session.v2").ToTimeLimitedDataProtector();
 
-    public void SignIn(HttpResponse response, string apiKey) =>
-        response.Cookies.Append(CookieName, protector.Protect(apiKey, Lifetime), CookieOptions());
+    /// <summary>Records a new session for the key and sets its cookie.</summary>
+    public async Task SignInAsync(HttpResponse response, string apiKey, string keyId, CancellationToken cancellationToken)
+    {
+        var sessionId = await store.CreateAsync(keyId, Lifetime, cancellationToken);
+        response.Cookies.Append(CookieName, protector.Protect(sessionId + Separator + apiKey, Lifetime), CookieOptions());
+    }
 
-    public void SignOut(HttpResponse response) => response.Cookies.Delete(CookieName, CookieOptions());
+    /// <summary>Ends the request's session in the database (when it has one) and removes its cookie.</summary>
+    public async Task SignOutAsync(HttpRequest request, HttpResponse response, CancellationToken cancellationToken)
+    {
+        if (Read(request) is { } session)
+        {
+            await store.EndAsync(session.SessionId, cancellationToken);
+        }
 
-    /// <summary>The key held by the request's session cookie, or null (absent, tampered with or expired).</summary>
-    public string? ReadKey(HttpRequest request)
+        ClearCookie(response);
+    }
+
+    /// <summary>Removes the session cookie from the browser (the session, if any, is left to expire).</summary>
+    public void ClearCookie(HttpResponse response) => response.Cookies.Delete(CookieName, CookieOptions());
+
+    /// <summary>
+    /// The key held by the request's session cookie, or null: no cookie, one tampered with or
+    /// expired, or one whose session ended (signed out) or is unknown to the database.
+    /// </summary>
+    public async Task<string?> ReadKeyAsync(HttpRequest request, CancellationToken cancellationToken) =>
+        Read(request) is { } session && await store.IsActiveAsync(session.SessionId, cancellationToken)
+            ? session.ApiKey
+            : null;
+
+    /// <summary>True when the request carries a session cookie at all (valid or not).</summary>
+    public static bool HasCookie(HttpRequest request) =>
+        request.Cookies.TryGetValue(CookieName, out var value) && !string.IsNullOrEmpty(value);
+
+    private (string SessionId, string ApiKey)? Read(HttpRequest request)
     {
         if (!request.Cookies.TryGetValue(CookieName, out var value) || string.IsNullOrEmpty(value))
         {
             return null;
         }
 
+        string payload;
         try
         {
-            return protector.Unprotect(value);
+            payload = protector.Unprotect(value);
         }
         catch (CryptographicException)
         {
             return null;
         }
+
+        var split = payload.IndexOf(Separator, StringComparison.Ordinal);
+        return split > 0 && split < payload.Length - 1 ? (payload[..split], payload[(split + 1)..]) : null;
     }
 
     private static CookieOptions CookieOptions() => new()
@@ -99,6 +137,57 @@ public sealed class ConsoleSession(IDataProtectionProvider dataProtection)
         Path = "/",
         IsEssential = true,
     };
+}
+
+/// <summary>
+/// The console's sessions in the silos' database (table <c>console_sessions</c>): one row per
+/// signed-in session, keyed by the SHA-256 of its random id, deleted at sign-out and purged once
+/// expired. Every silo of the database sees the same sessions.
+/// </summary>
+public sealed class ConsoleSessionStore(AuditDatabase database, TimeProvider time)
+{
+    /// <summary>Records a new session and returns its id (for the cookie only: the database keeps its hash).</summary>
+    public async Task<string> CreateAsync(string keyId, TimeSpan lifetime, CancellationToken cancellationToken)
+    {
+        var sessionId = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        var now = time.GetUtcNow();
+        await database.WriteAsync(async (connection, transaction) =>
+        {
+            // Sign-ins are rare: the moment to drop the sessions that expired meanwhile.
+            await using (var purge = AuditLogStore.Command(connection, transaction,
+                "DELETE FROM console_sessions WHERE expires_at <= @now", ("@now", DbTime.ToMicros(now))))
+            {
+                await purge.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await using var insert = AuditLogStore.Command(connection, transaction,
+                "INSERT INTO console_sessions (session_hash, key_id, created_at, expires_at) VALUES (@hash, @key, @created, @expires)",
+                ("@hash", Hash(sessionId)), ("@key", keyId), ("@created", DbTime.ToMicros(now)), ("@expires", DbTime.ToMicros(now + lifetime)));
+            return await insert.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+        return sessionId;
+    }
+
+    /// <summary>True while the session exists and has not expired.</summary>
+    public async Task<bool> IsActiveAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = AuditLogStore.Command(connection, null,
+            "SELECT 1 FROM console_sessions WHERE session_hash = @hash AND expires_at > @now",
+            ("@hash", Hash(sessionId)), ("@now", DbTime.ToMicros(time.GetUtcNow())));
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    /// <summary>Ends a session: its cookie opens nothing any more, on any silo.</summary>
+    public Task EndAsync(string sessionId, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, transaction) =>
+        {
+            await using var delete = AuditLogStore.Command(connection, transaction,
+                "DELETE FROM console_sessions WHERE session_hash = @hash", ("@hash", Hash(sessionId)));
+            return await delete.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+
+    private static string Hash(string sessionId) => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(sessionId)));
 }
 
 /// <summary>How a request to the console or to <c>/metrics</c> identified itself.</summary>
@@ -147,8 +236,14 @@ public sealed class ConsoleAuthenticator(IOptions<AuditOrleansOptions> options, 
                 : new AuthOutcome(user, true, null);
         }
 
-        if (session.ReadKey(context.Request) is not { } sessionKey)
+        if (await session.ReadKeyAsync(context.Request, context.RequestAborted) is not { } sessionKey)
         {
+            if (ConsoleSession.HasCookie(context.Request))
+            {
+                // Signed out, expired or not ours: the browser may forget the cookie.
+                session.ClearCookie(context.Response);
+            }
+
             return AuthOutcome.Anonymous;
         }
 
@@ -164,7 +259,7 @@ public sealed class ConsoleAuthenticator(IOptions<AuditOrleansOptions> options, 
 
         if (sessionUser is null)
         {
-            session.SignOut(context.Response);
+            session.ClearCookie(context.Response);
             return new AuthOutcome(null, false, "Your session ended: the API key is no longer valid. Sign in with a valid key.");
         }
 

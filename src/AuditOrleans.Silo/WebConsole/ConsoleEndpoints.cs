@@ -42,6 +42,7 @@ public static class ConsoleEndpoints
         });
         services.AddHttpContextAccessor();
         services.TryAddSingleton<IConsoleKeyValidator, SiloKeyValidator>();
+        services.AddSingleton(sp => new ConsoleSessionStore(sp.GetRequiredService<AuditDatabase>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.AddSingleton<ConsoleSession>();
         services.AddSingleton<ConsoleAuthenticator>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics

@@ -30,8 +30,79 @@ public readonly struct Html
     /// <summary>Joins fragments.</summary>
     public static Html Join(IEnumerable<Html> parts) => new(string.Concat(parts.Select(static p => p.ToString())));
 
-    /// <summary>Encodes text for an element body or a quoted attribute value.</summary>
-    public static string Encode(string? text) => text is null ? "" : Encoder.Encode(text);
+    /// <summary>
+    /// Encodes text for an element body or a quoted attribute value, after making invisible
+    /// characters visible (<see cref="Visible"/>).
+    /// </summary>
+    public static string Encode(string? text) => text is null ? "" : Encoder.Encode(Visible(text));
+
+    /// <summary>
+    /// Replaces each character that would be invisible or would change how the text around it
+    /// reads with its code as text, <c>\u202E</c> (<c>\u{E0041}</c> beyond the BMP): bidirectional
+    /// overrides and isolates, zero-width and other format characters, controls other than tab
+    /// and line breaks, line and paragraph separators, Hangul fillers and unpaired surrogates.
+    /// Events come from outside: a user agent with U+202E must not be able to reverse what the
+    /// console shows after it, nor a U+200B hide in a principal id. (HTML-encoding alone is not
+    /// enough: a browser renders <c>&amp;#x202E;</c> as the override itself.)
+    /// </summary>
+    public static string Visible(string text)
+    {
+        var first = 0;
+        while (first < text.Length && !IsHidden(text, first, out var skip))
+        {
+            first += skip;
+        }
+
+        if (first == text.Length)
+        {
+            return text;
+        }
+
+        var builder = new StringBuilder(text.Length + 16).Append(text, 0, first);
+        for (var i = first; i < text.Length;)
+        {
+            var hidden = IsHidden(text, i, out var width);
+            if (hidden)
+            {
+                var codePoint = width == 2 ? char.ConvertToUtf32(text[i], text[i + 1]) : text[i];
+                builder.Append(codePoint <= 0xFFFF
+                    ? string.Create(CultureInfo.InvariantCulture, $"\\u{codePoint:X4}")
+                    : string.Create(CultureInfo.InvariantCulture, $"\\u{{{codePoint:X}}}"));
+            }
+            else
+            {
+                builder.Append(text, i, width);
+            }
+
+            i += width;
+        }
+
+        return builder.ToString();
+    }
+
+    private static bool IsHidden(string text, int index, out int width)
+    {
+        var c = text[index];
+        if (char.IsHighSurrogate(c) && index + 1 < text.Length && char.IsLowSurrogate(text[index + 1]))
+        {
+            width = 2;
+            return CharUnicodeInfo.GetUnicodeCategory(char.ConvertToUtf32(c, text[index + 1])) is UnicodeCategory.Format;
+        }
+
+        width = 1;
+        if (char.IsSurrogate(c))
+        {
+            return true;
+        }
+
+        return c switch
+        {
+            '\t' or '\n' or '\r' => false,
+            '\u115F' or '\u1160' or '\u3164' or '\uFFA0' => true,
+            _ => CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.Format or UnicodeCategory.Control
+                or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator,
+        };
+    }
 
     public override string ToString() => value ?? "";
 

@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.AspNetCore.Antiforgery;
 
 namespace AuditOrleans.Silo.WebConsole;
@@ -66,7 +67,7 @@ public static class SignInPage
             return Render(context, returnUrl, "An EventWriter key can only send events: use an Owner, AlertsManager or ReadOnly key for the console.", StatusCodes.Status403Forbidden);
         }
 
-        context.RequestServices.GetRequiredService<ConsoleSession>().SignIn(context.Response, key);
+        await context.RequestServices.GetRequiredService<ConsoleSession>().SignInAsync(context.Response, key, user.KeyId, context.RequestAborted);
         return Results.Redirect(returnUrl);
     }
 
@@ -81,15 +82,58 @@ public static class SignInPage
             return Results.Redirect("/audit-trail");
         }
 
-        context.RequestServices.GetRequiredService<ConsoleSession>().SignOut(context.Response);
+        await context.RequestServices.GetRequiredService<ConsoleSession>().SignOutAsync(context.Request, context.Response, context.RequestAborted);
         return Results.Redirect("/sign-in");
     }
 
-    /// <summary>A path on this site to go back to after signing in; anything else becomes the Audit Trail page.</summary>
-    public static string SafeReturnUrl(string? returnUrl) =>
-        returnUrl is { Length: > 1 } url && url[0] == '/' && url[1] is not ('/' or '\\') && !url.Any(char.IsControl)
-            ? url
-            : returnUrl == "/" ? "/" : "/audit-trail";
+    /// <summary>Longest return URL kept; a longer one becomes the Audit Trail page.</summary>
+    public const int MaxReturnUrlLength = 4096;
+
+    /// <summary>
+    /// A path on this site to go back to after signing in, as it can go into a Location header:
+    /// it must start with a single '/', and holds no backslash and no control character (browsers
+    /// read "/\\host" and "/\t/host" as another site); characters outside printable ASCII are
+    /// percent-encoded as UTF-8 (a header can carry only ASCII). Anything else becomes the Audit
+    /// Trail page.
+    /// </summary>
+    public static string SafeReturnUrl(string? returnUrl)
+    {
+        const string fallback = "/audit-trail";
+        if (returnUrl is not { Length: > 0 and <= MaxReturnUrlLength } url || url[0] != '/')
+        {
+            return fallback;
+        }
+
+        if (url.Length > 1 && url[1] == '/')
+        {
+            return fallback;
+        }
+
+        var builder = new StringBuilder(url.Length);
+        Span<byte> utf8 = stackalloc byte[4];
+        foreach (var rune in url.EnumerateRunes())
+        {
+            if (rune.Value == '\\' || Rune.IsControl(rune) || rune == Rune.ReplacementChar)
+            {
+                // A control character, a backslash, or an unpaired surrogate (read as U+FFFD).
+                return fallback;
+            }
+
+            if (rune.Value is > 0x20 and < 0x7F)
+            {
+                builder.Append((char)rune.Value);
+                continue;
+            }
+
+            var length = rune.EncodeToUtf8(utf8);
+            foreach (var b in utf8[..length])
+            {
+                builder.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        return builder.ToString();
+    }
 
     private static IResult Render(HttpContext context, string returnUrl, string? error, int statusCode)
     {

@@ -4,8 +4,9 @@ namespace AuditOrleans.Grains.Security;
 
 /// <summary>
 /// Logs refusals (denied calls, closed gateway connections, throttled key checks) as one line
-/// each, at most <see cref="LinesPerMinute"/> a minute per silo; the next line that gets through
-/// says how many were left out. Abuse must not cost the operator a flood of log.
+/// each, at most <see cref="LinesPerMinute"/> a minute per silo at Information; the next line that
+/// gets through says how many were left out, and those left out are written at Debug (off unless
+/// asked for). Abuse must not cost the operator a flood of log.
 /// </summary>
 public sealed partial class RefusalLog(TimeProvider time)
 {
@@ -31,12 +32,20 @@ public sealed partial class RefusalLog(TimeProvider time)
             if (written >= LinesPerMinute)
             {
                 suppressed++;
-                return;
+                left = -1;
             }
+            else
+            {
+                written++;
+                left = suppressed;
+                suppressed = 0;
+            }
+        }
 
-            written++;
-            left = suppressed;
-            suppressed = 0;
+        if (left < 0)
+        {
+            LogRefusedQuietly(logger, what, detail);
+            return;
         }
 
         if (left > 0)
@@ -51,6 +60,9 @@ public sealed partial class RefusalLog(TimeProvider time)
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refused ({What}): {Detail}")]
     private static partial void LogRefused(ILogger logger, string what, string detail);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Refused ({What}): {Detail}")]
+    private static partial void LogRefusedQuietly(ILogger logger, string what, string detail);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refused ({What}): {Detail} ({Suppressed} earlier refusals not logged: at most 20 lines a minute)")]
     private static partial void LogRefusedAfterSuppressed(ILogger logger, string what, string detail, int suppressed);

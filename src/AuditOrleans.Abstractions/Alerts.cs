@@ -1,6 +1,6 @@
 namespace AuditOrleans;
 
-/// <summary>The five preconfigured alerts (SPEC section 4). Names are a public contract.</summary>
+/// <summary>The five preconfigured alerts (docs/alerts.md, The five alerts). Names are a public contract.</summary>
 public enum AlertName
 {
     ApiKeyCreated = 1,

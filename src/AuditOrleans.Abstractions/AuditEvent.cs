@@ -2,7 +2,7 @@ namespace AuditOrleans;
 
 /// <summary>
 /// One audit event as clients send it and as the log returns it. Field names follow the
-/// provider's API (snake_case on the wire, see SPEC section 3).
+/// provider's API (snake_case on the wire, see docs/events.md, Fields).
 /// </summary>
 /// <remarks>
 /// On input every field but <see cref="StatusCode"/> is optional; the silo validates and

@@ -33,7 +33,7 @@ public static class IngestLimits
     /// <summary>Characters of <c>source_ip</c> (the longest IPv6 text with a zone fits).</summary>
     public const int MaxSourceIpLength = 64;
 
-    /// <summary>Characters of <c>user_agent</c>.</summary>
+    /// <summary>Characters of <c>user_agent</c> (docs/events.md, Fields).</summary>
     public const int MaxUserAgentLength = 1024;
 
     /// <summary>Entries of <c>resources</c>.</summary>

@@ -2,7 +2,7 @@ using System.Text.RegularExpressions;
 
 namespace AuditOrleans;
 
-/// <summary>Project ids, regions and the project-region grain key (SPEC section 2).</summary>
+/// <summary>Project ids, regions and the project-region grain key (docs/events.md, Projects and Regions).</summary>
 public static partial class Scope
 {
     /// <summary>The regions known to every installation; a silo's configuration may add more.</summary>

@@ -1,6 +1,6 @@
 namespace AuditOrleans;
 
-/// <summary>What an API key may do (SPEC section 8). Names are a public contract.</summary>
+/// <summary>What an API key may do (docs/security.md, Who is trusted). Names are a public contract.</summary>
 public enum ApiKeyRole
 {
     /// <summary>Everything, in every project, including key management.</summary>

@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace AuditOrleans.Grains;
 
-/// <summary>Settings of the silo host, section <c>AuditOrleans</c> (SPEC section 7).</summary>
+/// <summary>Settings of the silo host, section <c>AuditOrleans</c> (docs/configuration.md).</summary>
 public sealed class AuditOrleansOptions
 {
     public const string SectionName = "AuditOrleans";

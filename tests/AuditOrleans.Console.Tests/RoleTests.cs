@@ -3,7 +3,7 @@ using Xunit;
 
 namespace AuditOrleans.Console.Tests;
 
-/// <summary>The console enforces the roles of SPEC section 8 on the server, not only in the HTML.</summary>
+/// <summary>The console enforces the roles (docs/security.md, Who is trusted) on the server, not only in the HTML.</summary>
 [Collection(ConsoleCollection.Name)]
 public sealed class RoleTests(ConsoleHostFixture fixture)
 {

@@ -1,4 +1,4 @@
--- AuditOrleans access control for PostgreSQL: API keys (SPEC section 8).
+-- AuditOrleans access control for PostgreSQL: API keys (docs/security.md, Keys).
 -- Applied by each silo at start after 001-schema.sql (which creates schema_version), in one
 -- transaction under the same advisory lock as 001, so silos starting at once do not collide.
 -- DBAs may apply it themselves with: psql -v ON_ERROR_STOP=1 -d auditorleans -f deploy/sql/postgresql/002-security.sql

@@ -1,4 +1,4 @@
--- AuditOrleans access control for SQLite: API keys (SPEC section 8).
+-- AuditOrleans access control for SQLite: API keys (docs/security.md, Keys).
 -- Applied by the silo at start after 001-schema.sql; idempotent.
 -- Only a salted PBKDF2-HMAC-SHA256 hash of each secret is stored, never the secret.
 

@@ -1,6 +1,6 @@
 namespace AuditOrleans.Grains.Detection;
 
-/// <summary>The single-event API-key alerts of SPEC section 4.</summary>
+/// <summary>The single-event API-key alerts (docs/alerts.md, The five alerts).</summary>
 public static class ApiKeyRules
 {
     private const string CreateMethod = "CreateAPIKey";

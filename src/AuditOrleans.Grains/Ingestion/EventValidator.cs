@@ -6,7 +6,7 @@ using System.Text.Json;
 namespace AuditOrleans.Grains.Ingestion;
 
 /// <summary>
-/// Checks one incoming event against the event format and the size and depth limits of
+/// Checks one incoming event against docs/events.md (Fields, Text rules) and the size and depth limits of
 /// <see cref="IngestLimits"/>, and normalises it: id generated, recorded_at defaulted, region
 /// and project resolved, empty strings dropped. Every text field, nested ones included, has a
 /// length limit and must be valid Unicode without control characters; ids also refuse invisible

@@ -4,7 +4,7 @@ using AuditOrleans.PowerShell.Internal;
 namespace AuditOrleans.PowerShell.Cmdlets;
 
 /// <summary>
-/// The filters of Get-AuditEvent and Export-AuditEvent (SPEC 6) and the walk over the pages of
+/// The filters of Get-AuditEvent and Export-AuditEvent (docs/events.md, Reading the log) and the walk over the pages of
 /// the result, following continuation tokens until -First events or the end.
 /// </summary>
 public abstract class AuditEventQueryCommand : AuditCmdlet

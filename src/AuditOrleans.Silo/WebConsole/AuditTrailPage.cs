@@ -5,7 +5,7 @@ namespace AuditOrleans.Silo.WebConsole;
 
 /// <summary>
 /// <c>/audit-trail</c>: the project's events, newest first, filtered and paged. The alert
-/// emails link here with the firing's project, region and time frame (SPEC section 5).
+/// emails link here with the firing's project, region and time frame (docs/alerts.md, Audit-log link).
 /// </summary>
 public static class AuditTrailPage
 {

@@ -10,7 +10,7 @@ namespace AuditOrleans.Silo.WebConsole;
 
 /// <summary>Who is using the console: the API key's id (never the secret), its role and its project.</summary>
 /// <param name="KeyId">The key's public id, for display.</param>
-/// <param name="Role">The key's role.</param>
+/// <param name="Role">The key's role (docs/security.md, Who is trusted).</param>
 /// <param name="ProjectId">The key's project; null for Owner keys (every project).</param>
 public sealed record ConsoleUser(string KeyId, ApiKeyRole Role, string? ProjectId)
 {

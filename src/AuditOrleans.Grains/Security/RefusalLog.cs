@@ -16,12 +16,34 @@ public sealed partial class RefusalLog(TimeProvider time)
     private DateTimeOffset windowStart = DateTimeOffset.MinValue;
     private int written;
     private int suppressed;
+    private readonly Queue<string> recent = new();
+
+    /// <summary>How many refusals are kept in <see cref="Recent"/>.</summary>
+    public const int RecentCapacity = 200;
+
+    /// <summary>The latest refusals (kind and detail), newest last, whether or not their log line was written: for diagnostics and tests.</summary>
+    public IReadOnlyList<string> Recent
+    {
+        get
+        {
+            lock (gate)
+            {
+                return [.. recent];
+            }
+        }
+    }
 
     public void Refused(ILogger logger, string what, string detail)
     {
         int left;
         lock (gate)
         {
+            if (recent.Count == RecentCapacity)
+            {
+                recent.Dequeue();
+            }
+
+            recent.Enqueue($"{what}: {detail}");
             var now = time.GetUtcNow();
             if (now - windowStart >= TimeSpan.FromMinutes(1))
             {

@@ -199,6 +199,27 @@ public sealed class ModuleTests(PowerShellClusterFixture fixture)
     }
 
     [Fact]
+    public void TheApiKeyMayBeASecureStringOrACredentialButNotEmpty()
+    {
+        var project = PowerShellClusterFixture.NewProjectId();
+        using var ps = new PowerShellSession();
+        (string, object?)[] values = [("gateway", fixture.Gateway), ("clusterId", fixture.Cluster.Options.ClusterId), ("serviceId", fixture.Cluster.Options.ServiceId),
+            ("project", project), ("key", PowerShellClusterFixture.OwnerApiKey)];
+        const string Secure = "$secure = [securestring]::new(); foreach ($c in $key.ToCharArray()) { $secure.AppendChar($c) }; ";
+        const string Connect = "Connect-AuditCluster -Gateway $gateway -ClusterId $clusterId -ServiceId $serviceId -ProjectId $project";
+
+        // As Get-Secret returns it; the silo accepts the calls only if the key arrived.
+        var parameter = ps.Run("(Get-Command Connect-AuditCluster).Parameters['ApiKey'].ParameterType.FullName").ThrowOnError();
+        Assert.Equal("System.Security.SecureString", Assert.Single(parameter.Output).BaseObject);
+        ps.Run(Secure + Connect + " -ApiKey $secure; Get-AuditAlert -Region fr-par | Out-Null", values).ThrowOnError();
+        ps.Run(Secure + Connect + " -ApiKey ([pscredential]::new('auditorleans', $secure)); Get-AuditAlert -Region fr-par | Out-Null", values).ThrowOnError();
+
+        var empty = Assert.Single(ps.Run(Connect + " -ApiKey ''", values).Errors);
+        Assert.StartsWith("ParameterArgumentTransformationError,", empty.FullyQualifiedErrorId);
+        Assert.Contains("AUDITORLEANS_API_KEY", empty.Exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void CtrlCStopsAConnectThatIsStillTrying()
     {
         using var ps = new PowerShellSession();

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using System.Security;
 using AuditOrleans.PowerShell.Client;
 using AuditOrleans.PowerShell.Internal;
 using AuditOrleans.Tls;
@@ -31,10 +32,14 @@ public sealed class ConnectAuditClusterCommand : AuditCmdlet
     [ValidateNotNullOrEmpty]
     public string? ProjectId { get; set; }
 
-    /// <summary>API key sent with every call; default $env:AUDITORLEANS_API_KEY.</summary>
+    /// <summary>
+    /// API key sent with every call: a SecureString (Get-Secret, Read-Host -AsSecureString), a
+    /// PSCredential (its password) or plain text; default $env:AUDITORLEANS_API_KEY.
+    /// </summary>
     [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? ApiKey { get; set; }
+    [ValidateNotNull]
+    [SecretArgument]
+    public SecureString? ApiKey { get; set; }
 
     /// <summary>Orleans ClusterId of the silos (their AuditOrleans:Cluster:ClusterId).</summary>
     [Parameter]
@@ -98,7 +103,7 @@ public sealed class ConnectAuditClusterCommand : AuditCmdlet
             ClusterId.Trim(),
             ServiceId.Trim(),
             projectId,
-            ApiKey ?? NonEmpty(Environment.GetEnvironmentVariable(ApiKeyVariable)),
+            ApiKey is null ? NonEmpty(Environment.GetEnvironmentVariable(ApiKeyVariable)) : SecretArgumentAttribute.Reveal(ApiKey),
             consoleUrl.TrimEnd('/'),
             TimeSpan.FromSeconds(TimeoutSec),
             TimeSpan.FromSeconds(30))

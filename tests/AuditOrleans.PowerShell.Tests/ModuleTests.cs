@@ -12,7 +12,7 @@ public sealed class ModuleTests(PowerShellClusterFixture fixture)
     /// <summary>Every cmdlet of the contract with the parameters scripts rely on.</summary>
     public static readonly Dictionary<string, string[]> Contract = new()
     {
-        ["Connect-AuditCluster"] = ["Gateway", "ProjectId", "ApiKey", "ClusterId", "ServiceId", "ConsoleUrl", "TimeoutSec", "UseTls", "TrustedCertificatePath", "TlsServerName", "PassThru"],
+        ["Connect-AuditCluster"] = ["Gateway", "ProjectId", "ApiKey", "ClusterId", "ServiceId", "ConsoleUrl", "TimeoutSec", "FailoverTimeoutSec", "UseTls", "TrustedCertificatePath", "TlsServerName", "PassThru"],
         ["Disconnect-AuditCluster"] = [],
         ["Get-AuditAlert"] = ["Name", "Region", "ProjectId"],
         ["Enable-AuditAlert"] = ["Name", "Region", "ProjectId", "PassThru", "WhatIf", "Confirm"],
@@ -154,6 +154,28 @@ public sealed class ModuleTests(PowerShellClusterFixture fixture)
 
         Assert.StartsWith("NotConnected,", error.FullyQualifiedErrorId);
         Assert.Contains("Connect-AuditCluster", error.ErrorDetails.RecommendedAction);
+    }
+
+    [Fact]
+    public void ConnectingWithoutAProjectSaysWhichProjectTheSessionTargets()
+    {
+        using var ps = new PowerShellSession();
+        (string, object?)[] values = [("gateway", fixture.Gateway), ("clusterId", fixture.Cluster.Options.ClusterId), ("serviceId", fixture.Cluster.Options.ServiceId),
+            ("key", PowerShellClusterFixture.OwnerApiKey), ("project", PowerShellClusterFixture.NewProjectId())];
+        const string Connect = "Connect-AuditCluster -Gateway $gateway -ClusterId $clusterId -ServiceId $serviceId -ApiKey $key";
+
+        var defaulted = ps.Run(Connect, values).ThrowOnError();
+        var warning = Assert.Single(defaulted.Warnings);
+        Assert.Contains("'default'", warning, StringComparison.Ordinal);
+        Assert.Contains("-ProjectId", warning, StringComparison.Ordinal);
+
+        // Named: no warning; -Verbose says it, and changes that print nothing name their target.
+        var named = ps.Run(Connect + " -ProjectId $project -Verbose", values).ThrowOnError();
+        Assert.Empty(named.Warnings);
+        Assert.Contains(named.Verbose, v => v.Contains("'" + values[4].Item2 + "'", StringComparison.Ordinal));
+        var changes = ps.Run("Enable-AuditAlert -Name ApiKeyCreated -Region fr-par -Verbose; Add-AuditNotificationContact -Email soc@example.com -Verbose").ThrowOnError();
+        Assert.Contains(changes.Verbose, v => v.StartsWith("Enabled ApiKeyCreated", StringComparison.Ordinal) && v.Contains($"project '{values[4].Item2}'", StringComparison.Ordinal));
+        Assert.Contains(changes.Verbose, v => v.StartsWith("Added soc@example.com", StringComparison.Ordinal) && v.Contains($"project '{values[4].Item2}'", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -21,6 +21,7 @@ public sealed class ConnectAuditClusterCommand : AuditCmdlet
     public const string DefaultGateway = "127.0.0.1:30000";
     public const string DefaultClusterId = "auditorleans";
     public const string DefaultConsoleUrl = "http://localhost:8080";
+    public const int DefaultFailoverTimeoutSec = 120;
 
     /// <summary>Silo gateways as host:port; default $env:AUDITORLEANS_GATEWAY (comma-separated), then 127.0.0.1:30000.</summary>
     [Parameter(Position = 0)]
@@ -60,6 +61,11 @@ public sealed class ConnectAuditClusterCommand : AuditCmdlet
     [Parameter]
     [ValidateRange(1, 300)]
     public int TimeoutSec { get; set; } = 5;
+
+    /// <summary>Seconds a call keeps trying while a silo restarts or the cluster fails over, before it fails (reads and Send-AuditEvent).</summary>
+    [Parameter]
+    [ValidateRange(1, 3600)]
+    public int FailoverTimeoutSec { get; set; } = DefaultFailoverTimeoutSec;
 
     /// <summary>Connects with TLS (the silos have AuditOrleans:Tls:CertificatePath); implied by -TrustedCertificatePath and -TlsServerName.</summary>
     [Parameter]
@@ -108,6 +114,7 @@ public sealed class ConnectAuditClusterCommand : AuditCmdlet
             TimeSpan.FromSeconds(TimeoutSec),
             TimeSpan.FromSeconds(30))
         {
+            FailoverTimeout = TimeSpan.FromSeconds(FailoverTimeoutSec),
             Tls = UseTls || TrustedCertificatePath is not null || TlsServerName is not null
                 ? new ConnectionTls(TrustedCertificatePath is null ? null : GetUnresolvedProviderPathFromPSPath(TrustedCertificatePath), TlsServerName?.Trim())
                 : null,
@@ -160,7 +167,17 @@ public sealed class ConnectAuditClusterCommand : AuditCmdlet
             Await(previous.DisposeAsync().AsTask());
         }
 
-        WriteVerbose($"Connected; default project '{projectId}'.");
+        var projectSource = ProjectId is not null ? "-ProjectId" : NonEmpty(Environment.GetEnvironmentVariable(ProjectIdVariable)) is not null ? $"${ProjectIdVariable}" : null;
+        if (projectSource is null)
+        {
+            // Nothing said which project: say which one every cmdlet will work on.
+            WriteWarning($"Connected to {connection.GatewayList}. No -ProjectId (nor $env:{ProjectIdVariable}) was given: cmdlets work on project '{projectId}' unless they are given -ProjectId. To work on another project, connect with -ProjectId <id>.");
+        }
+        else
+        {
+            WriteVerbose($"Connected to {connection.GatewayList}; cmdlets work on project '{projectId}' (from {projectSource}) unless they are given -ProjectId.");
+        }
+
         if (PassThru)
         {
             WriteObject(Describe(connection));

@@ -47,6 +47,25 @@ public sealed class AuditEventQueryTests(PowerShellClusterFixture fixture)
     }
 
     [Fact]
+    public void NothingInTheDefaultWindowIsAWarningThatSaysHowToWidenIt()
+    {
+        using var ps = fixture.Connect(PowerShellClusterFixture.NewProjectId());
+        Seed(ps, 3);
+
+        var empty = ps.Run("Get-AuditEvent").ThrowOnError();
+        Assert.Empty(empty.Output);
+        var hint = Assert.Single(empty.Warnings);
+        Assert.Contains("last hour", hint, StringComparison.Ordinal);
+        Assert.Contains("-RecordedAfter", hint, StringComparison.Ordinal);
+
+        // An explicit window, or a result, needs no hint.
+        Assert.Empty(ps.Run("Get-AuditEvent -RecordedAfter $since -MethodName NoSuchMethod", ("since", T0)).ThrowOnError().Warnings);
+        var found = ps.Run("Get-AuditEvent -RecordedAfter $since", ("since", T0)).ThrowOnError();
+        Assert.Equal(3, found.Output.Count);
+        Assert.Empty(found.Warnings);
+    }
+
+    [Fact]
     public void TimesMayBeDateTimeOffsetsLikeTheRecordedAtOfTheOutput()
     {
         using var ps = fixture.Connect(PowerShellClusterFixture.NewProjectId());

@@ -12,7 +12,7 @@ public sealed class ModuleTests(PowerShellClusterFixture fixture)
     /// <summary>Every cmdlet of the contract with the parameters scripts rely on.</summary>
     public static readonly Dictionary<string, string[]> Contract = new()
     {
-        ["Connect-AuditCluster"] = ["Gateway", "ProjectId", "ApiKey", "ClusterId", "ServiceId", "ConsoleUrl", "TimeoutSec", "UseTls", "TrustedCertificatePath", "TlsServerName", "PassThru"],
+        ["Connect-AuditCluster"] = ["Gateway", "ProjectId", "ApiKey", "ClusterId", "ServiceId", "ConsoleUrl", "TimeoutSec", "FailoverTimeoutSec", "UseTls", "TrustedCertificatePath", "TlsServerName", "PassThru"],
         ["Disconnect-AuditCluster"] = [],
         ["Get-AuditAlert"] = ["Name", "Region", "ProjectId"],
         ["Enable-AuditAlert"] = ["Name", "Region", "ProjectId", "PassThru", "WhatIf", "Confirm"],
@@ -157,6 +157,28 @@ public sealed class ModuleTests(PowerShellClusterFixture fixture)
     }
 
     [Fact]
+    public void ConnectingWithoutAProjectSaysWhichProjectTheSessionTargets()
+    {
+        using var ps = new PowerShellSession();
+        (string, object?)[] values = [("gateway", fixture.Gateway), ("clusterId", fixture.Cluster.Options.ClusterId), ("serviceId", fixture.Cluster.Options.ServiceId),
+            ("key", PowerShellClusterFixture.OwnerApiKey), ("project", PowerShellClusterFixture.NewProjectId())];
+        const string Connect = "Connect-AuditCluster -Gateway $gateway -ClusterId $clusterId -ServiceId $serviceId -ApiKey $key";
+
+        var defaulted = ps.Run(Connect, values).ThrowOnError();
+        var warning = Assert.Single(defaulted.Warnings);
+        Assert.Contains("'default'", warning, StringComparison.Ordinal);
+        Assert.Contains("-ProjectId", warning, StringComparison.Ordinal);
+
+        // Named: no warning; -Verbose says it, and changes that print nothing name their target.
+        var named = ps.Run(Connect + " -ProjectId $project -Verbose", values).ThrowOnError();
+        Assert.Empty(named.Warnings);
+        Assert.Contains(named.Verbose, v => v.Contains("'" + values[4].Item2 + "'", StringComparison.Ordinal));
+        var changes = ps.Run("Enable-AuditAlert -Name ApiKeyCreated -Region fr-par -Verbose; Add-AuditNotificationContact -Email soc@example.com -Verbose").ThrowOnError();
+        Assert.Contains(changes.Verbose, v => v.StartsWith("Enabled ApiKeyCreated", StringComparison.Ordinal) && v.Contains($"project '{values[4].Item2}'", StringComparison.Ordinal));
+        Assert.Contains(changes.Verbose, v => v.StartsWith("Added soc@example.com", StringComparison.Ordinal) && v.Contains($"project '{values[4].Item2}'", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void ConnectionDefaultsTheProjectAndDisconnectCloses()
     {
         using var ps = fixture.Connect("proj-connect");
@@ -196,6 +218,27 @@ public sealed class ModuleTests(PowerShellClusterFixture fixture)
 
         var config = await fixture.Grains.GetGrain<IAlertConfigGrain>(Scope.Key(fromEnvironment, "nl-ams")).GetAsync();
         Assert.Equal([AlertName.ApiKeyCreated], config.Active);
+    }
+
+    [Fact]
+    public void TheApiKeyMayBeASecureStringOrACredentialButNotEmpty()
+    {
+        var project = PowerShellClusterFixture.NewProjectId();
+        using var ps = new PowerShellSession();
+        (string, object?)[] values = [("gateway", fixture.Gateway), ("clusterId", fixture.Cluster.Options.ClusterId), ("serviceId", fixture.Cluster.Options.ServiceId),
+            ("project", project), ("key", PowerShellClusterFixture.OwnerApiKey)];
+        const string Secure = "$secure = [securestring]::new(); foreach ($c in $key.ToCharArray()) { $secure.AppendChar($c) }; ";
+        const string Connect = "Connect-AuditCluster -Gateway $gateway -ClusterId $clusterId -ServiceId $serviceId -ProjectId $project";
+
+        // As Get-Secret returns it; the silo accepts the calls only if the key arrived.
+        var parameter = ps.Run("(Get-Command Connect-AuditCluster).Parameters['ApiKey'].ParameterType.FullName").ThrowOnError();
+        Assert.Equal("System.Security.SecureString", Assert.Single(parameter.Output).BaseObject);
+        ps.Run(Secure + Connect + " -ApiKey $secure; Get-AuditAlert -Region fr-par | Out-Null", values).ThrowOnError();
+        ps.Run(Secure + Connect + " -ApiKey ([pscredential]::new('auditorleans', $secure)); Get-AuditAlert -Region fr-par | Out-Null", values).ThrowOnError();
+
+        var empty = Assert.Single(ps.Run(Connect + " -ApiKey ''", values).Errors);
+        Assert.StartsWith("ParameterArgumentTransformationError,", empty.FullyQualifiedErrorId);
+        Assert.Contains("AUDITORLEANS_API_KEY", empty.Exception.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -71,6 +71,22 @@ public sealed class SendAuditEventTests(PowerShellClusterFixture fixture)
     }
 
     [Fact]
+    public void TheSummaryOfAMixedBatchNamesEveryProject()
+    {
+        var (events, perProject) = ProviderEvents();
+        var session = PowerShellClusterFixture.NewProjectId();
+        using var ps = fixture.Connect(session);
+        var own = PSInput.CsvRow(("locality", "fr-par"), ("method_name", "ListServers"), ("status_code", "200"));
+
+        var summary = Assert.Single(ps.Run("@($events) + $own | Send-AuditEvent -PassThru", ("events", events), ("own", own)).ThrowOnError().Output);
+
+        // The export's projects and the session's (for the event that names none), each once.
+        var projects = ((string[])summary.Properties["ProjectIds"].Value).Order().ToList();
+        Assert.Equal(perProject.Keys.Append(session).Order().ToList(), projects);
+        Assert.Equal($"{projects.Count} projects", summary.Properties["Projects"].Value);
+    }
+
+    [Fact]
     public void CsvRowsWithTextNumbersAndNanosecondTimestampsAreAccepted()
     {
         var project = PowerShellClusterFixture.NewProjectId();

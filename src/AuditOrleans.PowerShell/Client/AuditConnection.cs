@@ -24,6 +24,9 @@ internal sealed record ConnectionSettings(
 {
     /// <summary>TLS to the gateways; null: plain TCP.</summary>
     public ConnectionTls? Tls { get; init; }
+
+    /// <summary>How long a call keeps trying while a silo restarts or fails over (reads and Send-AuditEvent).</summary>
+    public TimeSpan FailoverTimeout { get; init; } = TimeSpan.FromMinutes(2);
 }
 
 /// <summary>TLS as asked for: the file of certificates to trust (null: the system's) and the name expected in the gateway's certificate (null: the gateway's host).</summary>

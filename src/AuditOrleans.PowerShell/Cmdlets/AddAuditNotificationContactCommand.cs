@@ -45,7 +45,13 @@ public sealed class AddAuditNotificationContactCommand : AuditCmdlet
                 continue;
             }
 
-            if (TryCall(() => grain.AddAsync(email, types), "AddNotificationContactFailed", email, out var contact) && PassThru)
+            if (!TryCall(() => grain.AddAsync(email, types), "AddNotificationContactFailed", email, out var contact))
+            {
+                continue;
+            }
+
+            WriteVerbose($"Added {email} ({contact.Types}) to the notification contacts of project '{projectId}'.");
+            if (PassThru)
             {
                 WriteObject(AuditNotificationContact.From(contact));
             }

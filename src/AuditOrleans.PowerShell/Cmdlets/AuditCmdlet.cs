@@ -112,6 +112,82 @@ public abstract class AuditCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>
+    /// How calls wait for the cluster while a silo restarts or fails over: each attempt gets
+    /// <see cref="IngestRetryPolicy.AttemptTimeout"/> (a request written to a gateway as it dies
+    /// gets no answer at all), all attempts together the connection's -FailoverTimeoutSec.
+    /// </summary>
+    internal IngestRetryPolicy RetryPolicy => IngestRetryPolicy.Default with
+    {
+        AttemptTimeout = TimeSpan.FromSeconds(10),
+        Timeout = Connection.Settings.FailoverTimeout,
+    };
+
+    /// <summary>
+    /// Runs one call that changes nothing (or changes it to the same result when repeated) and
+    /// rides out a failover: when the cluster cannot be reached or does not answer, the call is
+    /// made again, with a growing delay, until it answers or <see cref="RetryPolicy"/>'s time is
+    /// up. The first retry is a warning, the next ones are verbose. Other failures, and
+    /// the last one, are handled as by <see cref="TryCall{T}"/>.
+    /// </summary>
+    protected bool TryRead<T>(Func<Task<T>> call, string errorId, object? target, out T result)
+    {
+        var policy = RetryPolicy;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var delay = policy.InitialDelay;
+        var retried = false;
+        for (var attempt = 1; ; attempt++)
+        {
+            Exception failure;
+            try
+            {
+                result = Await(call().WaitAsync(policy.AttemptTimeout, StopToken));
+                if (retried)
+                {
+                    WriteVerbose($"The cluster answered again at attempt {attempt}.");
+                }
+
+                return true;
+            }
+            catch (Exception ex) when (ex is not PipelineStoppedException and not PipelineClosedException)
+            {
+                failure = ex;
+            }
+
+            var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            var cause = AuditErrors.Unwrap(failure);
+            if ((IngestRetry.IsTransient(failure) || AuditErrors.IsConnectionFailure(cause)) && elapsed + delay < policy.Timeout)
+            {
+                var reason = AuditErrors.DescribeConnectionFailure(cause);
+                if (!retried)
+                {
+                    WriteWarning($"The AuditOrleans cluster did not answer: {reason}. A silo may be restarting; trying again for up to {policy.Timeout.TotalSeconds:0} s.");
+                    retried = true;
+                }
+                else
+                {
+                    WriteVerbose($"Attempt {attempt} failed ({reason}); trying again in {delay.TotalMilliseconds:0} ms.");
+                }
+
+                WriteDebug(failure.ToString());
+                Await(Task.Delay(delay, StopToken));
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, policy.MaxDelay.Ticks));
+                continue;
+            }
+
+            WriteDebug(failure.ToString());
+            var record = AuditErrors.From(failure, errorId, target, AuditSession.Current, retried ? elapsed : null);
+            if (record.FullyQualifiedErrorId.StartsWith(AuditErrors.ClusterUnreachable, StringComparison.Ordinal))
+            {
+                ThrowTerminatingError(record);
+            }
+
+            WriteError(record);
+            result = default!;
+            return false;
+        }
+    }
+
     /// <summary>The error record for a failure, with the original exception on the debug stream.</summary>
     protected ErrorRecord ErrorFor(Exception exception, string errorId, object? target)
     {

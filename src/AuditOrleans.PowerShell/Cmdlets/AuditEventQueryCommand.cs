@@ -70,10 +70,14 @@ public abstract class AuditEventQueryCommand : AuditCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int? First { get; set; }
 
-    /// <summary>The matching events, page after page.</summary>
     /// <summary>True once a page could not be read: <see cref="Query"/> wrote the error and stopped early.</summary>
     protected bool QueryFailed { get; private set; }
 
+    /// <summary>
+    /// The matching events, page after page; each page rides out a failover (see
+    /// <see cref="AuditCmdlet.TryRead{T}"/>). Without -RecordedAfter, an empty result is a warning
+    /// that names the default window and how to widen it.
+    /// </summary>
     protected IEnumerable<AuditRecord> Query()
     {
         if (Newest && Oldest)
@@ -98,11 +102,13 @@ public abstract class AuditEventQueryCommand : AuditCmdlet
 
         var grain = Grains.GetGrain<IAuditLogGrain>(0);
         var remaining = First ?? int.MaxValue;
+        var found = 0;
+        var asked = DateTimeOffset.UtcNow;
         string? token = null;
         do
         {
             var pageQuery = query with { ContinuationToken = token, PageSize = Math.Min(remaining, MaxPageSize) };
-            if (!TryCall(() => grain.QueryAsync(pageQuery), "GetAuditEventFailed", pageQuery, out var page))
+            if (!TryRead(() => grain.QueryAsync(pageQuery), "GetAuditEventFailed", pageQuery, out var page))
             {
                 QueryFailed = true;
                 yield break;
@@ -110,6 +116,7 @@ public abstract class AuditEventQueryCommand : AuditCmdlet
 
             foreach (var record in page.Records)
             {
+                found++;
                 yield return record;
                 if (--remaining == 0)
                 {
@@ -120,7 +127,18 @@ public abstract class AuditEventQueryCommand : AuditCmdlet
             token = page.ContinuationToken;
         }
         while (token is not null);
+
+        if (found == 0 && RecordedAfter is null)
+        {
+            WriteWarning(DescribeEmptyDefaultWindow(query.ProjectId, asked));
+        }
     }
+
+    /// <summary>The hint for a query without -RecordedAfter that found nothing: the window it searched and how to widen it.</summary>
+    internal static string DescribeEmptyDefaultWindow(string projectId, DateTimeOffset asked) =>
+        string.Create(
+            System.Globalization.CultureInfo.InvariantCulture,
+            $"No event of project '{projectId}' matched in the last hour (recorded after {asked.AddHours(-1):yyyy-MM-dd HH:mm:ss} UTC), the default window. Events keep the recorded_at of their source (an imported export is older): add -RecordedAfter to search further back, e.g. -RecordedAfter (Get-Date).AddDays(-30).");
 
     /// <summary>A PowerShell time as UTC: local times are converted, times without a zone are taken as UTC.</summary>
     internal static DateTimeOffset? ToUtc(DateTime? time) => time switch

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using System.Security;
 using AuditOrleans.PowerShell.Client;
 using AuditOrleans.PowerShell.Internal;
 using AuditOrleans.Tls;
@@ -20,6 +21,7 @@ public sealed class ConnectAuditClusterCommand : AuditCmdlet
     public const string DefaultGateway = "127.0.0.1:30000";
     public const string DefaultClusterId = "auditorleans";
     public const string DefaultConsoleUrl = "http://localhost:8080";
+    public const int DefaultFailoverTimeoutSec = 120;
 
     /// <summary>Silo gateways as host:port; default $env:AUDITORLEANS_GATEWAY (comma-separated), then 127.0.0.1:30000.</summary>
     [Parameter(Position = 0)]
@@ -31,10 +33,14 @@ public sealed class ConnectAuditClusterCommand : AuditCmdlet
     [ValidateNotNullOrEmpty]
     public string? ProjectId { get; set; }
 
-    /// <summary>API key sent with every call; default $env:AUDITORLEANS_API_KEY.</summary>
+    /// <summary>
+    /// API key sent with every call: a SecureString (Get-Secret, Read-Host -AsSecureString), a
+    /// PSCredential (its password) or plain text; default $env:AUDITORLEANS_API_KEY.
+    /// </summary>
     [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? ApiKey { get; set; }
+    [ValidateNotNull]
+    [SecretArgument]
+    public SecureString? ApiKey { get; set; }
 
     /// <summary>Orleans ClusterId of the silos (their AuditOrleans:Cluster:ClusterId).</summary>
     [Parameter]
@@ -55,6 +61,11 @@ public sealed class ConnectAuditClusterCommand : AuditCmdlet
     [Parameter]
     [ValidateRange(1, 300)]
     public int TimeoutSec { get; set; } = 5;
+
+    /// <summary>Seconds a call keeps trying while a silo restarts or the cluster fails over, before it fails (reads and Send-AuditEvent).</summary>
+    [Parameter]
+    [ValidateRange(1, 3600)]
+    public int FailoverTimeoutSec { get; set; } = DefaultFailoverTimeoutSec;
 
     /// <summary>Connects with TLS (the silos have AuditOrleans:Tls:CertificatePath); implied by -TrustedCertificatePath and -TlsServerName.</summary>
     [Parameter]
@@ -98,11 +109,12 @@ public sealed class ConnectAuditClusterCommand : AuditCmdlet
             ClusterId.Trim(),
             ServiceId.Trim(),
             projectId,
-            ApiKey ?? NonEmpty(Environment.GetEnvironmentVariable(ApiKeyVariable)),
+            ApiKey is null ? NonEmpty(Environment.GetEnvironmentVariable(ApiKeyVariable)) : SecretArgumentAttribute.Reveal(ApiKey),
             consoleUrl.TrimEnd('/'),
             TimeSpan.FromSeconds(TimeoutSec),
             TimeSpan.FromSeconds(30))
         {
+            FailoverTimeout = TimeSpan.FromSeconds(FailoverTimeoutSec),
             Tls = UseTls || TrustedCertificatePath is not null || TlsServerName is not null
                 ? new ConnectionTls(TrustedCertificatePath is null ? null : GetUnresolvedProviderPathFromPSPath(TrustedCertificatePath), TlsServerName?.Trim())
                 : null,
@@ -155,7 +167,17 @@ public sealed class ConnectAuditClusterCommand : AuditCmdlet
             Await(previous.DisposeAsync().AsTask());
         }
 
-        WriteVerbose($"Connected; default project '{projectId}'.");
+        var projectSource = ProjectId is not null ? "-ProjectId" : NonEmpty(Environment.GetEnvironmentVariable(ProjectIdVariable)) is not null ? $"${ProjectIdVariable}" : null;
+        if (projectSource is null)
+        {
+            // Nothing said which project: say which one every cmdlet will work on.
+            WriteWarning($"Connected to {connection.GatewayList}. No -ProjectId (nor $env:{ProjectIdVariable}) was given: cmdlets work on project '{projectId}' unless they are given -ProjectId. To work on another project, connect with -ProjectId <id>.");
+        }
+        else
+        {
+            WriteVerbose($"Connected to {connection.GatewayList}; cmdlets work on project '{projectId}' (from {projectSource}) unless they are given -ProjectId.");
+        }
+
         if (PassThru)
         {
             WriteObject(Describe(connection));

@@ -40,7 +40,7 @@ public sealed class GetAuditAlertCommand : AuditCmdlet
         foreach (var region in regions)
         {
             var grain = Grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region));
-            if (TryCall(grain.GetAsync, "GetAlertConfigurationFailed", region, out var configuration))
+            if (TryRead(grain.GetAsync, "GetAlertConfigurationFailed", region, out var configuration))
             {
                 WriteObject(AuditAlert.From(configuration, alerts), enumerateCollection: true);
             }

@@ -59,7 +59,7 @@ public sealed class GetAuditAlertHistoryCommand : AuditCmdlet
             Limit = First,
         };
         var grain = Grains.GetGrain<IAuditLogGrain>(0);
-        if (TryCall(() => grain.GetAlertHistoryAsync(query), "GetAuditAlertHistoryFailed", query, out var history))
+        if (TryRead(() => grain.GetAlertHistoryAsync(query), "GetAuditAlertHistoryFailed", query, out var history))
         {
             var consoleUrl = Connection.Settings.ConsoleUrl;
             foreach (var fired in history)

@@ -27,7 +27,7 @@ public sealed class GetAuditApiKeyCommand : AuditCmdlet
     protected override void ProcessRecord()
     {
         var grain = Grains.GetGrain<IApiKeyGrain>(0);
-        if (!TryCall(() => grain.ListAsync(IncludeRevoked), "GetApiKeyFailed", null, out var keys))
+        if (!TryRead(() => grain.ListAsync(IncludeRevoked), "GetApiKeyFailed", null, out var keys))
         {
             return;
         }

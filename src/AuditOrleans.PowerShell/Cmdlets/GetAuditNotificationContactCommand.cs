@@ -26,7 +26,7 @@ public sealed class GetAuditNotificationContactCommand : AuditCmdlet
     {
         var projectId = ResolveProjectId(ProjectId);
         var grain = Grains.GetGrain<INotificationContactsGrain>(projectId);
-        if (!TryCall(grain.GetAsync, "GetNotificationContactFailed", projectId, out var contacts))
+        if (!TryRead(grain.GetAsync, "GetNotificationContactFailed", projectId, out var contacts))
         {
             return;
         }

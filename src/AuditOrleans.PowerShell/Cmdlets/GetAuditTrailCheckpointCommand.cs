@@ -33,7 +33,7 @@ public sealed class GetAuditTrailCheckpointCommand : AuditCmdlet
         var grain = Grains.GetGrain<IAuditLogGrain>(0);
         foreach (var region in (Region ?? [.. Scope.DefaultRegions]).Select(Names.NormalizeRegion).Distinct(StringComparer.Ordinal))
         {
-            if (TryCall(() => grain.GetCheckpointsAsync(projectId, region, First), "GetAuditTrailCheckpointFailed", region, out var checkpoints))
+            if (TryRead(() => grain.GetCheckpointsAsync(projectId, region, First), "GetAuditTrailCheckpointFailed", region, out var checkpoints))
             {
                 foreach (var checkpoint in checkpoints)
                 {

@@ -205,9 +205,10 @@ public sealed class SendAuditEventCommand : AuditCmdlet
             () => grains.IngestWithRetryAsync(
                 projectId,
                 [.. sent.Select(static s => s.Event)],
+                policy: IngestRetryPolicy.Default with { Timeout = Connection.Settings.FailoverTimeout },
                 onRetry: (ex, attempt, delay) => retries.Enqueue(AuditErrors.Unwrap(ex) is RateLimitExceededException
                     ? $"The API key's ingest rate limit was reached: batch {batches + 1} is sent again in {delay.TotalSeconds:0.###} s."
-                    : $"Attempt {attempt} of batch {batches + 1} failed ({AuditErrors.Unwrap(ex).GetType().Name}); sending it again with the same event ids in {delay.TotalMilliseconds:0} ms."),
+                    : $"Batch {batches + 1} was not acknowledged at attempt {attempt} ({AuditErrors.DescribeConnectionFailure(AuditErrors.Unwrap(ex))}); sending it again with the same event ids in {delay.TotalMilliseconds:0} ms."),
                 cancellationToken: StopToken),
             "SendAuditEventFailed",
             null,
@@ -226,14 +227,24 @@ public sealed class SendAuditEventCommand : AuditCmdlet
         summary.Accepted += result.Accepted;
         summary.Duplicates += result.Duplicates;
         summary.Rejected += result.Rejected;
+        var refused = result.Errors.Select(static e => e.Index).ToHashSet();
+        for (var i = 0; i < sent.Length; i++)
+        {
+            if (!refused.Contains(i))
+            {
+                // The project the silo stores the event in: project_id, else organization_id, else the session's.
+                summary.AddProject(Blank(sent[i].Event.ProjectId) ?? Blank(sent[i].Event.OrganizationId) ?? projectId);
+            }
+        }
+
         foreach (var error in result.Errors)
         {
             var (e, index, input) = error.Index >= 0 && error.Index < sent.Length ? sent[error.Index] : (null, -1, null);
-            var refused = error.MissingPermission is not null;
+            var denied = error.MissingPermission is not null;
             WriteAuditError(
                 Describe(index, error.EventId ?? e?.Id, $"{error.Field}: {error.Message}"),
-                refused ? AuditErrors.AccessDenied : "InvalidAuditEvent",
-                refused ? ErrorCategory.PermissionDenied : ErrorCategory.InvalidData,
+                denied ? AuditErrors.AccessDenied : "InvalidAuditEvent",
+                denied ? ErrorCategory.PermissionDenied : ErrorCategory.InvalidData,
                 input ?? (object?)e ?? error.EventId);
         }
 
@@ -244,6 +255,8 @@ public sealed class SendAuditEventCommand : AuditCmdlet
                 $"{summary.Total} events read: {summary.Accepted} accepted, {summary.Duplicates} duplicates, {summary.Rejected} rejected"));
         }
     }
+
+    private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
     private static string Describe(int index, string? id, string problem) =>
         id is { Length: > 0 }

@@ -65,7 +65,7 @@ public abstract class SetAuditAlertStateCommand : AuditCmdlet
         foreach (var ((projectId, region), group) in changes)
         {
             var grain = Grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region));
-            if (!TryCall(() => grain.SetActiveAsync(group), Activate ? "EnableAuditAlertFailed" : "DisableAuditAlertFailed", region, out var configuration))
+            if (!TryRead(() => grain.SetActiveAsync(group), Activate ? "EnableAuditAlertFailed" : "DisableAuditAlertFailed", region, out var configuration))
             {
                 continue;
             }

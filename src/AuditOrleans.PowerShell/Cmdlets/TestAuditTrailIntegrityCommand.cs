@@ -72,7 +72,7 @@ public sealed class TestAuditTrailIntegrityCommand : AuditCmdlet
         {
             var trusted = kept.Where(c => c.Region == region).ToList();
             var verify = trusted.Count == 0 ? (Func<Task<IntegrityReport>>)(() => grain.VerifyAsync(projectId, region)) : () => grain.VerifyAgainstAsync(projectId, region, trusted);
-            if (!TryCall(verify, "TestAuditTrailIntegrityFailed", region, out var report))
+            if (!TryRead(verify, "TestAuditTrailIntegrityFailed", region, out var report))
             {
                 continue;
             }

@@ -24,19 +24,26 @@ internal static class AuditErrors
     /// <summary>Error id when no Connect-AuditCluster ran in the session.</summary>
     public const string NotConnected = "NotConnected";
 
-    /// <summary>Builds the error record for <paramref name="exception"/> raised while doing <paramref name="errorId"/>'s work.</summary>
-    public static ErrorRecord From(Exception exception, string errorId, object? target, AuditConnection? connection)
+    /// <summary>
+    /// Builds the error record for <paramref name="exception"/> raised while doing
+    /// <paramref name="errorId"/>'s work; <paramref name="retriedFor"/> is how long the call was
+    /// tried before giving up, when it was retried.
+    /// </summary>
+    public static ErrorRecord From(Exception exception, string errorId, object? target, AuditConnection? connection, TimeSpan? retriedFor = null)
     {
         var e = Unwrap(exception);
         if (IsConnectionFailure(e))
         {
             var where = connection is null ? "the AuditOrleans cluster" : $"the AuditOrleans cluster at {connection.GatewayList}";
+            var during = retriedFor is { } time ? $" in {Math.Max(1, (int)Math.Round(time.TotalSeconds))} s of trying" : "";
+            // The session's client reconnects by itself once a gateway answers again: a new
+            // Connect-AuditCluster only helps when the silos are elsewhere now.
             return Create(
-                $"Could not reach {where}: {Describe(e)}",
+                $"Could not reach {where}{during}: {DescribeConnectionFailure(e)}.",
                 ClusterUnreachable,
                 ErrorCategory.ConnectionError,
                 target,
-                "Check that a silo is running and reachable, then run Connect-AuditCluster again (with -Gateway host:port if the silo is elsewhere).");
+                "Check that a silo is running and reachable; the session reconnects by itself once one answers, so run the command again then. If the silos now listen elsewhere, run Connect-AuditCluster -Gateway host:port.");
         }
 
         return e switch
@@ -69,6 +76,22 @@ internal static class AuditErrors
 
         return record;
     }
+
+    /// <summary>
+    /// What went wrong with the connection, in the user's terms: no Orleans message dumps, silo
+    /// addresses or internal retry delays (those go to the debug stream).
+    /// </summary>
+    public static string DescribeConnectionFailure(Exception e) => e switch
+    {
+        TimeoutException => "no answer in time",
+        SiloUnavailableException => "the silo handling the call went away",
+        OrleansMessageRejectionException => "the call was turned away while a silo was stopping or starting",
+        GatewayTooBusyException => "the gateway is too busy",
+        ConnectionFailedException or SocketException => "no silo accepted the connection at the gateway",
+        _ when e.GetType().Name is "ConnectionAbortedException" or "ConnectionResetException" => "the connection to the gateway was lost",
+        _ when e.InnerException is { } inner => DescribeConnectionFailure(inner),
+        _ => "the connection failed",
+    };
 
     public static bool IsConnectionFailure(Exception e) =>
         e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or SocketException or ConnectionFailedException

@@ -38,30 +38,33 @@ public sealed class AuditTrailCheckpoint
 
     /// <summary>
     /// Reads a checkpoint back from what the user kept: this type, or any object with the same
-    /// property names (Import-Csv rows, ConvertFrom-Json objects).
+    /// property names (Import-Csv rows, ConvertFrom-Json objects), or a line of the silo's
+    /// data/checkpoints.jsonl through ConvertFrom-Json (project_id, seq, created_at).
     /// </summary>
     /// <exception cref="FormatException">A property is missing or unreadable; the message names it.</exception>
     internal static ChainCheckpoint Read(object input)
     {
         var o = PSObject.AsPSObject(input);
 
-        string Required(string name) =>
-            PSValues.Text(o.Properties[name]?.Value) is { Length: > 0 } text
-                ? text.Trim()
-                : throw new FormatException($"The checkpoint has no {name}: pass objects from Get-AuditTrailCheckpoint (or Import-Csv/ConvertFrom-Json of them).");
+        object? Value(string name, string fileName) => o.Properties[name]?.Value ?? o.Properties[fileName]?.Value;
 
-        var sequenceText = Required(nameof(Sequence));
+        string Required(string name, string? fileName = null) =>
+            PSValues.Text(Value(name, fileName ?? name)) is { Length: > 0 } text
+                ? text.Trim()
+                : throw new FormatException($"The checkpoint has no {name}: pass objects from Get-AuditTrailCheckpoint (or Import-Csv/ConvertFrom-Json of them), or lines of the silo's data/checkpoints.jsonl.");
+
+        var sequenceText = Required(nameof(Sequence), "seq");
         if (!long.TryParse(sequenceText, NumberStyles.Integer, CultureInfo.InvariantCulture, out var sequence) || sequence < 1)
         {
             throw new FormatException($"The checkpoint's Sequence '{Scope.Printable(sequenceText)}' is not a positive whole number.");
         }
 
         return new ChainCheckpoint(
-            Required(nameof(ProjectId)),
+            Required(nameof(ProjectId), "project_id"),
             Names.NormalizeRegion(Required(nameof(Region))),
             sequence,
             Required(nameof(Hash)),
-            PSValues.Time(o.Properties[nameof(CreatedAt)]?.Value, nameof(CreatedAt)) ?? DateTimeOffset.MinValue,
+            PSValues.Time(Value(nameof(CreatedAt), "created_at"), nameof(CreatedAt)) ?? DateTimeOffset.MinValue,
             Required(nameof(Signature)));
     }
 }

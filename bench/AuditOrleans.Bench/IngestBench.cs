@@ -4,6 +4,7 @@ using AuditOrleans.Grains.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using AuditOrleans.Grains.AuditLog;
 
 namespace AuditOrleans.Bench;
 

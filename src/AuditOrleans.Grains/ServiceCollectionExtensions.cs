@@ -3,13 +3,16 @@ using AuditOrleans.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using AuditOrleans.Grains.AuditLog;
+using AuditOrleans.Grains.Security;
 
 namespace AuditOrleans.Grains;
 
 public static class ServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers what the grains need: the database, the log and notification stores, the
+    /// Registers what the grains need: the database, the audit log's writer, queries, chain
+    /// verifier and retention, the notification store (which records firings for the writer), the
     /// checkpoint signer, the log maintenance service, the alert email composer and sender, and the
     /// outbox's start-up wake. The caller binds
     /// <see cref="AuditOrleansOptions"/>.
@@ -19,7 +22,11 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<AuditDatabase>();
         services.TryAddSingleton<NotificationStore>();
-        services.TryAddSingleton<AuditLogStore>();
+        services.TryAddSingleton<IFiringRecorder>(static sp => sp.GetRequiredService<NotificationStore>());
+        services.TryAddSingleton<AuditLogWriter>();
+        services.TryAddSingleton<AuditLogQueries>();
+        services.TryAddSingleton<ChainVerifier>();
+        services.TryAddSingleton<LogRetention>();
         services.TryAddSingleton<CheckpointSigner>();
         services.TryAddSingleton<LogMaintenanceService>();
         services.TryAddSingleton<AlertEmailComposer>();

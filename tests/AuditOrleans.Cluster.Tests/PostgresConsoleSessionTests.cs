@@ -35,7 +35,7 @@ public sealed class PostgresConsoleSessionTests(PostgresClusterFixture fixture)
         Assert.False(await onSecond.IsActiveAsync(other, CancellationToken.None));
         await onSecond.CreateAsync("fedcba9876543210", TimeSpan.FromHours(12), CancellationToken.None);
         await using var connection = await first.OpenAsync();
-        await using var count = AuditLogStore.Command(connection, null, "SELECT count(*) FROM console_sessions WHERE expires_at <= @now", ("@now", DbTime.ToMicros(clock.GetUtcNow())));
+        await using var count = Db.Command(connection, null, "SELECT count(*) FROM console_sessions WHERE expires_at <= @now", ("@now", DbTime.ToMicros(clock.GetUtcNow())));
         Assert.Equal(0L, Convert.ToInt64(await count.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture));
     }
 

@@ -5,6 +5,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Orleans.TestingHost;
 using Xunit;
+using AuditOrleans.Grains.Security;
+using AuditOrleans.Grains.AuditLog;
 
 namespace AuditOrleans.Cluster.Tests;
 
@@ -84,7 +86,8 @@ public sealed class PostgresLogTests(PostgresClusterFixture fixture)
     public async Task RetentionCutsTheChainAndCheckpointsKeepItVerifiable()
     {
         var services = ((InProcessSiloHandle)fixture.Cluster.Primary!).SiloHost.Services;
-        var store = services.GetRequiredService<AuditLogStore>();
+        var chains = services.GetRequiredService<ChainVerifier>();
+        var retention = services.GetRequiredService<LogRetention>();
         var signer = services.GetRequiredService<CheckpointSigner>();
         var project = AuditClusterFixture.NewProjectId();
         var t0 = fixture.Clock.GetUtcNow().AddMinutes(-30);
@@ -94,9 +97,9 @@ public sealed class PostgresLogTests(PostgresClusterFixture fixture)
         // of retention: everything ingested so far expires (this collection's other tests check
         // their own events within themselves, so cutting them too is harmless).
         var now = fixture.Clock.GetUtcNow();
-        await store.WriteCheckpointsAsync(signer.Sign, now);
-        Assert.True(await store.PurgeAsync(90, now.AddDays(91), signer) >= 5);
-        var cut = await store.VerifyAsync(project, "fr-par", signer, 90, now.AddDays(91));
+        await chains.WriteCheckpointsAsync(signer.Sign, now);
+        Assert.True(await retention.PurgeAsync(90, now.AddDays(91), signer) >= 5);
+        var cut = await chains.VerifyAsync(project, "fr-par", signer, 90, now.AddDays(91));
         Assert.True(cut.IsValid, cut.Reason);
         Assert.Equal((0L, 5L, 5L), (cut.EventsChecked, cut.HeadSequence, cut.PurgedThroughSequence));
 
@@ -107,14 +110,14 @@ public sealed class PostgresLogTests(PostgresClusterFixture fixture)
 
         var kept = Enumerable.Range(0, 3).Select(i => EventFactory.Ok(project, t0.AddMinutes(1).AddSeconds(i), $"new-{i}")).ToList();
         await Ingest.IngestAsync(project, kept);
-        var checkpoints = await store.WriteCheckpointsAsync(signer.Sign, fixture.Clock.GetUtcNow());
+        var checkpoints = await chains.WriteCheckpointsAsync(signer.Sign, fixture.Clock.GetUtcNow());
         var head = Assert.Single(checkpoints, c => c.ProjectId == project);
         Assert.Equal(8, head.Sequence);
 
-        var report = await store.VerifyAsync(project, "fr-par", signer, 90, now.AddDays(91), [head]);
+        var report = await chains.VerifyAsync(project, "fr-par", signer, 90, now.AddDays(91), [head]);
         Assert.True(report.IsValid, report.Reason);
         Assert.Equal((3L, 8L), (report.EventsChecked, report.HeadSequence));
-        Assert.Equal(head.Hash, Assert.Single(await store.GetCheckpointsAsync(project, "fr-par", 10)).Hash);
+        Assert.Equal(head.Hash, Assert.Single(await chains.GetCheckpointsAsync(project, "fr-par", 10)).Hash);
         var page = await Log.QueryAsync(new AuditQuery { ProjectId = project, RecordedAfter = t0.AddMinutes(-1), Order = SortOrder.OldestFirst });
         Assert.Equal(kept.Select(static e => e.Id), page.Records.Select(static r => r.Event.Id));
     }
@@ -123,14 +126,15 @@ public sealed class PostgresLogTests(PostgresClusterFixture fixture)
     public async Task DeletingTheOldestEventsBehindAForgedAnchorIsReported()
     {
         var services = ((InProcessSiloHandle)fixture.Cluster.Primary!).SiloHost.Services;
-        var store = services.GetRequiredService<AuditLogStore>();
+        var chains = services.GetRequiredService<ChainVerifier>();
+        var retention = services.GetRequiredService<LogRetention>();
         var signer = services.GetRequiredService<CheckpointSigner>();
         var project = AuditClusterFixture.NewProjectId("anc");
         var t0 = fixture.Clock.GetUtcNow().AddMinutes(-30);
         await Ingest.IngestAsync(project, [.. Enumerable.Range(0, 5).Select(i => EventFactory.Ok(project, t0.AddSeconds(i), $"a-{i}"))]);
-        var early = Assert.Single(await store.WriteCheckpointsAsync(signer.Sign, fixture.Clock.GetUtcNow()), c => c.ProjectId == project);
+        var early = Assert.Single(await chains.WriteCheckpointsAsync(signer.Sign, fixture.Clock.GetUtcNow()), c => c.ProjectId == project);
         await Ingest.IngestAsync(project, [.. Enumerable.Range(5, 10).Select(i => EventFactory.Ok(project, t0.AddSeconds(i), $"a-{i}"))]);
-        var late = Assert.Single(await store.WriteCheckpointsAsync(signer.Sign, fixture.Clock.GetUtcNow()), c => c.ProjectId == project);
+        var late = Assert.Single(await chains.WriteCheckpointsAsync(signer.Sign, fixture.Clock.GetUtcNow()), c => c.ProjectId == project);
         Assert.Equal((5L, 15L), (early.Sequence, late.Sequence));
 
         // The attack, with SQL on the database: events 1..8 deleted, an anchor inserted at the cut,

@@ -5,6 +5,8 @@ using Npgsql;
 using Orleans.Storage;
 using Orleans.TestingHost;
 using Xunit;
+using AuditOrleans.Grains.Storage;
+using AuditOrleans.Grains.Detection;
 
 namespace AuditOrleans.Cluster.Tests;
 

@@ -5,6 +5,9 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Xunit;
+using AuditOrleans.Grains.AuditLog;
+using AuditOrleans.Grains.Notifications;
+using AuditOrleans.Grains.Security;
 
 namespace AuditOrleans.Grains.Tests;
 
@@ -135,9 +138,10 @@ public sealed class AuditDatabaseTests : IAsyncLifetime
             Assert.Equal(["project_id", "region", "seq", "hash", "purged_at", "retention_days", "proven_at", "signature"], columns);
         }
 
-        var store = new AuditLogStore(old, new NotificationStore(old));
-        await store.AppendAsync("p", "fr-par", [new NewRecord(AuditEventJson.Parse(payload), 4, payload, anchorHash, hash, DateTimeOffset.UnixEpoch.AddDays(1))], []);
-        var report = await store.VerifyAsync("p", "fr-par", new CheckpointSigner(options), 90, DateTimeOffset.UnixEpoch.AddDays(200));
+        var writer = new AuditLogWriter(old, new NotificationStore(old));
+        var chains = new ChainVerifier(old);
+        await writer.AppendAsync("p", "fr-par", [new NewRecord(AuditEventJson.Parse(payload), 4, payload, anchorHash, hash, DateTimeOffset.UnixEpoch.AddDays(1))], []);
+        var report = await chains.VerifyAsync("p", "fr-par", new CheckpointSigner(options), 90, DateTimeOffset.UnixEpoch.AddDays(200));
         Assert.False(report.IsValid);
         Assert.Equal((3L, 3L), (report.FirstBrokenSequence, report.PurgedThroughSequence));
         Assert.Contains("before retention anchors were signed", report.Reason);

@@ -4,6 +4,8 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Core.Internal;
 using Xunit;
+using AuditOrleans.Grains.AuditLog;
+using AuditOrleans.Grains.Security;
 
 namespace AuditOrleans.Grains.Tests;
 
@@ -78,7 +80,7 @@ public sealed class AuditLogTests(AuditClusterFixture fixture)
         var first = await Log.QueryAsync(query);
         Assert.NotNull(first.ContinuationToken);
         Assert.InRange(first.Records.Count, 1, 149);
-        Assert.True(first.Records.Sum(static r => AuditEventJson.Serialize(r.Event).Length) <= Storage.AuditLogStore.MaxPageChars + (64 * 1024));
+        Assert.True(first.Records.Sum(static r => AuditEventJson.Serialize(r.Event).Length) <= AuditLog.AuditLogQueries.MaxPageChars + (64 * 1024));
 
         var all = await QueryAllAsync(query);
         Assert.Equal(events.Select(static e => e.Id).Reverse(), all.Select(static r => r.Event.Id));
@@ -272,7 +274,7 @@ public sealed class AuditLogTests(AuditClusterFixture fixture)
     {
         // Events ingested 100 days ago (the clock of this test's store), then recent ones.
         var project = AuditClusterFixture.NewProjectId();
-        var store = Services.GetRequiredService<AuditLogStore>();
+        var writer = Services.GetRequiredService<AuditLogWriter>();
         var oldIngest = Now.AddDays(-100);
         var records = new List<NewRecord>();
         var head = ChainHead.Empty;
@@ -285,7 +287,7 @@ public sealed class AuditLogTests(AuditClusterFixture fixture)
             head = new ChainHead(i, hash);
         }
 
-        await store.AppendAsync(project, "fr-par", records, []);
+        await writer.AppendAsync(project, "fr-par", records, []);
 
         // The checkpoint the maintenance service took back then: it proves the age of events 1..5.
         var signer = Services.GetRequiredService<CheckpointSigner>();
@@ -293,7 +295,7 @@ public sealed class AuditLogTests(AuditClusterFixture fixture)
         await ExecuteAsync(
             "INSERT INTO audit_checkpoints (project_id, region, seq, hash, created_at, signature) VALUES ($p, 'fr-par', 5, $h, $t, $g)",
             project,
-            ("$h", head.Hash), ("$t", at), ("$g", signer.Sign(AuditLogStore.CheckpointText(project, "fr-par", 5, head.Hash, at))));
+            ("$h", head.Hash), ("$t", at), ("$g", signer.Sign(ChainSignatures.CheckpointText(project, "fr-par", 5, head.Hash, at))));
         await fixture.Grains.GetGrain<IDetectorGrain>(Scope.Key(project, "fr-par")).Cast<IGrainManagementExtension>().DeactivateOnIdle();
         await Ingest.IngestAsync(project, [.. Enumerable.Range(6, 5).Select(i => Event(project, Now.AddMinutes(-1), i))]);
 

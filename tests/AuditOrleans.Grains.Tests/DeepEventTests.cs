@@ -2,6 +2,7 @@ using AuditOrleans.Grains.Storage;
 using AuditOrleans.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
+using AuditOrleans.Grains.AuditLog;
 
 namespace AuditOrleans.Grains.Tests;
 
@@ -19,7 +20,7 @@ public sealed class DeepEventTests(AuditClusterFixture fixture)
         // What versions that measured request_body and resource details alone could store:
         // a 64-deep body (65 in the event) and 64-deep resource details (66 in the event).
         var project = AuditClusterFixture.NewProjectId("deep");
-        var store = ((Orleans.TestingHost.InProcessSiloHandle)fixture.Cluster.Primary!).SiloHost.Services.GetRequiredService<AuditLogStore>();
+        var store = ((Orleans.TestingHost.InProcessSiloHandle)fixture.Cluster.Primary!).SiloHost.Services.GetRequiredService<AuditLogWriter>();
         var now = fixture.Clock.GetUtcNow();
         AuditEvent[] events =
         [

@@ -1,5 +1,6 @@
 using AuditOrleans.Grains.Storage;
 using Xunit;
+using AuditOrleans.Grains.AuditLog;
 
 namespace AuditOrleans.Grains.Tests;
 

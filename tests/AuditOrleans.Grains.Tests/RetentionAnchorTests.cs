@@ -3,6 +3,8 @@ using AuditOrleans.Testing;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
+using AuditOrleans.Grains.AuditLog;
+using AuditOrleans.Grains.Security;
 
 namespace AuditOrleans.Grains.Tests;
 
@@ -172,7 +174,7 @@ public sealed class RetentionAnchorTests(AuditClusterFixture fixture)
         var micros = DbTime.ToMicros(at);
         await ExecuteAsync(
             "INSERT INTO audit_checkpoints (project_id, region, seq, hash, created_at, signature) VALUES ($p, $r, $s, $h, $t, $g)",
-            project, ("$s", seq), ("$h", hash), ("$t", micros), ("$g", Signer.Sign(AuditLogStore.CheckpointText(project, Region, seq, hash, micros))));
+            project, ("$s", seq), ("$h", hash), ("$t", micros), ("$g", Signer.Sign(ChainSignatures.CheckpointText(project, Region, seq, hash, micros))));
     }
 
     /// <summary>What a holder of the checkpoint key can do: cut the chain and sign an anchor with any values.</summary>
@@ -185,7 +187,7 @@ public sealed class RetentionAnchorTests(AuditClusterFixture fixture)
             "INSERT INTO audit_chain_anchors (project_id, region, seq, hash, purged_at, retention_days, proven_at, signature) VALUES ($p, $r, $s, $h, $t, $d, $v, $g)",
             project,
             ("$s", seq), ("$h", hash), ("$t", t), ("$d", retentionDays), ("$v", v),
-            ("$g", Signer.SignAnchor(AuditLogStore.AnchorText(project, Region, seq, hash, t, retentionDays, v))));
+            ("$g", Signer.SignAnchor(ChainSignatures.AnchorText(project, Region, seq, hash, t, retentionDays, v))));
     }
 
     private Task CutAsync(string project, long seq) => ExecuteAsync(

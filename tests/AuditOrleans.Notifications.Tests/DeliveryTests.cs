@@ -1,5 +1,6 @@
 using AuditOrleans.Testing;
 using Xunit;
+using AuditOrleans.Grains.Notifications;
 
 namespace AuditOrleans.Notifications.Tests;
 
@@ -39,7 +40,7 @@ public sealed class DeliveryTests(SmtpClusterFixture fixture)
         Assert.Equal(2, delivery.Attempts);
         Assert.Null(delivery.LastError);
         Assert.Equal(fixture.Clock.GetUtcNow(), delivery.DeliveredAt);
-        Assert.Equal(Grains.Storage.NotificationStore.MessageId(delivered.Id, security), mail.Message.MessageId);
+        Assert.Equal(Grains.Notifications.NotificationStore.MessageId(delivered.Id, security), mail.Message.MessageId);
 
         await Scenario.CompleteRoundAsync(fixture);
         Assert.Single(fixture.Smtp.MessagesTo(security));

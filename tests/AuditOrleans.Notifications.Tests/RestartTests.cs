@@ -1,6 +1,7 @@
 using AuditOrleans.Grains.Storage;
 using AuditOrleans.Testing;
 using Xunit;
+using AuditOrleans.Grains.Notifications;
 
 namespace AuditOrleans.Notifications.Tests;
 

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
+using AuditOrleans.Grains.AuditLog;
 
 namespace AuditOrleans.PowerShell.Tests;
 
@@ -110,7 +111,7 @@ public sealed class NotificationCmdletTests(PowerShellClusterFixture fixture)
         var project = PowerShellClusterFixture.NewProjectId();
         using var ps = fixture.Connect(project);
         ps.Run("1..5 | ForEach-Object { Send-AuditEvent -Id \"c-$_\" -MethodName GetServer -StatusCode 200 -Locality nl-ams -RecordedAt '2025-11-20T10:00:00Z' }").ThrowOnError();
-        await SiloServices.GetRequiredService<Grains.LogMaintenanceService>().RunOnceAsync();
+        await SiloServices.GetRequiredService<Grains.AuditLog.LogMaintenanceService>().RunOnceAsync();
 
         var checkpoint = Assert.Single(ps.Run("$kept = Get-AuditTrailCheckpoint -Region nl-ams; $kept").ThrowOnError().Output);
         Assert.Equal(5L, checkpoint.Properties["Sequence"].Value);
@@ -151,10 +152,10 @@ public sealed class NotificationCmdletTests(PowerShellClusterFixture fixture)
         var project = PowerShellClusterFixture.NewProjectId();
         using var ps = fixture.Connect(project);
         ps.Run("1..4 | ForEach-Object { Send-AuditEvent -Id \"f-$_\" -MethodName GetServer -StatusCode 200 -Locality nl-ams -RecordedAt '2025-11-20T10:00:00Z' }").ThrowOnError();
-        await SiloServices.GetRequiredService<Grains.LogMaintenanceService>().RunOnceAsync();
+        await SiloServices.GetRequiredService<Grains.AuditLog.LogMaintenanceService>().RunOnceAsync();
         ps.Run("$kept = @(Get-AuditTrailCheckpoint -Region nl-ams)").ThrowOnError();
         ps.Run("5..9 | ForEach-Object { Send-AuditEvent -Id \"f-$_\" -MethodName GetServer -StatusCode 200 -Locality nl-ams -RecordedAt '2025-11-20T10:00:00Z' }").ThrowOnError();
-        await SiloServices.GetRequiredService<Grains.LogMaintenanceService>().RunOnceAsync();
+        await SiloServices.GetRequiredService<Grains.AuditLog.LogMaintenanceService>().RunOnceAsync();
         ps.Run("$kept += Get-AuditTrailCheckpoint -Region nl-ams -First 1").ThrowOnError();
         Assert.Equal([4L, 9L], ps.Run("$kept").ThrowOnError().Property("Sequence"));
 

@@ -8,6 +8,7 @@ using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 using Orleans.TestingHost;
 using Xunit;
+using AuditOrleans.Grains.Detection;
 
 namespace AuditOrleans.Testing;
 

@@ -371,17 +371,3 @@ public sealed class EventValidator(IReadOnlyCollection<string> regions, TimeProv
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }
-
-/// <summary>A normalised event, or the reason it was rejected.</summary>
-public readonly record struct ValidationResult
-{
-    public ValidationResult(AuditEvent valid) => Event = valid;
-
-    public ValidationResult(EventError error) => Error = error;
-
-    public AuditEvent? Event { get; }
-
-    public EventError? Error { get; }
-
-    public static implicit operator ValidationResult(EventError error) => new(error);
-}

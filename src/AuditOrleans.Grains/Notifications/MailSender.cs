@@ -8,28 +8,6 @@ using MimeKit;
 
 namespace AuditOrleans.Grains.Notifications;
 
-/// <summary>How one delivery attempt ended.</summary>
-public enum SendStatus
-{
-    Delivered,
-
-    /// <summary>Worth retrying later: the server is down or busy, a 4xx reply, a timeout.</summary>
-    Transient,
-
-    /// <summary>Refused for good (a 5xx reply such as an unknown recipient): not retried.</summary>
-    Permanent,
-}
-
-/// <summary>The outcome of one attempt, with the reason when it failed.</summary>
-public readonly record struct SendOutcome(SendStatus Status, string? Error)
-{
-    public static SendOutcome Delivered { get; } = new(SendStatus.Delivered, null);
-
-    public static SendOutcome Transient(string error) => new(SendStatus.Transient, error);
-
-    public static SendOutcome Permanent(string error) => new(SendStatus.Permanent, error);
-}
-
 /// <summary>
 /// Sends alert emails: over SMTP with MailKit when <c>Smtp:Host</c> is set, otherwise as
 /// <c>.eml</c> files in <c>Smtp:PickupDirectory</c>.
@@ -241,11 +219,4 @@ public sealed class MailSender(IOptions<AuditOrleansOptions> options)
             }
         }
     }
-}
-
-/// <summary>One delivery round's connection to the mail system.</summary>
-public interface IMailSession : IAsyncDisposable
-{
-    /// <summary>Sends one message and classifies the outcome; throws only when <paramref name="cancellationToken"/> is cancelled.</summary>
-    Task<SendOutcome> SendAsync(MimeMessage message, CancellationToken cancellationToken);
 }

@@ -1,4 +1,6 @@
 using Orleans.Metadata;
+using AuditOrleans.Grains.Detection;
+using AuditOrleans.Grains.Notifications;
 
 namespace AuditOrleans.Grains.Security;
 

@@ -5,25 +5,6 @@ using Microsoft.Extensions.Options;
 
 namespace AuditOrleans.Grains.Security;
 
-/// <summary>Who is calling: a valid API key's id, role and project (null project for Owner keys).</summary>
-public sealed record ApiKeyPrincipal(string KeyId, ApiKeyRole Role, string? ProjectId)
-{
-    public bool Has(Permission permission) => RolePermissions.Grants(Role, permission);
-
-    /// <summary>True when the key may act on <paramref name="projectId"/>: Owner keys on every project, the others on their own.</summary>
-    public bool CoversProject(string? projectId) => Role == ApiKeyRole.Owner || (projectId is not null && string.Equals(ProjectId, projectId, StringComparison.Ordinal));
-}
-
-/// <summary>Why a call was refused, or that it may proceed.</summary>
-public enum AccessDecision
-{
-    Allowed,
-    NoKey,
-    InvalidKey,
-    MissingPermission,
-    OtherProject,
-}
-
 /// <summary>
 /// Validates presented API keys for the silo's access control, the web console's sign-in and
 /// <c>/metrics</c> bearer tokens. A key is looked up by its id and its secret checked against

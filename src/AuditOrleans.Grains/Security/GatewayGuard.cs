@@ -346,32 +346,3 @@ public sealed partial class GatewayGuard(
         public long BodyRemaining { get; set; }
     }
 }
-
-/// <summary>
-/// An Orleans system target (by its name after <c>sys.svc.</c>) that clients may call besides the
-/// cluster manifest. Registered in code only, never from configuration: the test host's
-/// <c>test.hooks</c> for Orleans' TestingHost clusters.
-/// </summary>
-public sealed record GatewaySystemTargetAllowance(string Name);
-
-/// <summary>
-/// The address each connected external client came from, as the gateway saw its connection:
-/// the source that failed sign-in attempts are counted against (<see cref="FailedAuthThrottle"/>).
-/// </summary>
-public sealed class ClientSources
-{
-    public interface ISource
-    {
-        string Remote { get; }
-    }
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<GrainId, ISource> byClient = new();
-
-    public void Add(GrainId client, ISource source) => byClient[client] = source;
-
-    public void Remove(GrainId client, ISource source) =>
-        byClient.TryRemove(new KeyValuePair<GrainId, ISource>(client, source));
-
-    /// <summary>The remote address of a connected client, or "unknown" (a silo's own calls, a client on another silo's gateway).</summary>
-    public string Of(GrainId? client) => client is { } id && byClient.TryGetValue(id, out var source) ? source.Remote : "unknown";
-}

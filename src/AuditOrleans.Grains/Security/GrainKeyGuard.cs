@@ -1,5 +1,8 @@
 using Microsoft.Extensions.Options;
 using Orleans.Metadata;
+using AuditOrleans.Grains.Detection;
+using AuditOrleans.Grains.Notifications;
+using AuditOrleans.Grains.Storage;
 
 namespace AuditOrleans.Grains.Security;
 

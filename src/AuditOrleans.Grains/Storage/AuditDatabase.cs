@@ -180,8 +180,8 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
         {
             await using var exists = connection.CreateCommand();
             exists.CommandText = "SELECT COUNT(*) FROM pragma_table_info(@t) WHERE name = @c";
-            AuditLogStore.AddParameter(exists, "@t", table);
-            AuditLogStore.AddParameter(exists, "@c", column);
+            Db.AddParameter(exists, "@t", table);
+            Db.AddParameter(exists, "@c", column);
             if (Convert.ToInt64(await exists.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) > 0)
             {
                 continue;
@@ -340,65 +340,4 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Applied schema script {Script} ({Provider})")]
     private static partial void LogSchemaApplied(ILogger logger, string script, StorageProvider provider);
-}
-
-/// <summary>A queued write of <see cref="AuditDatabase.WriteAsync{T}"/>.</summary>
-internal abstract class PendingWrite
-{
-    private const int Queued = 0;
-    private const int Taken = 1;
-    private const int Cancelled = 2;
-
-    private int state;
-
-    /// <summary>Claims the work for a group; false when its caller gave up first.</summary>
-    public bool TryTake() => Interlocked.CompareExchange(ref state, Taken, Queued) == Queued;
-
-    /// <summary>Withdraws the work; false when a group already took it.</summary>
-    public bool TryCancel() => Interlocked.CompareExchange(ref state, Cancelled, Queued) == Queued;
-
-    public abstract Task RunAsync(DbConnection connection, DbTransaction transaction);
-
-    /// <summary>Reports the result of <see cref="RunAsync"/> once its transaction is committed.</summary>
-    public abstract void Complete();
-
-    public abstract void Fail(Exception exception);
-}
-
-internal sealed class PendingWrite<T>(Func<DbConnection, DbTransaction, Task<T>> work) : PendingWrite
-{
-    private readonly TaskCompletionSource<T> completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private T? result;
-
-    public Task<T> Completion => completion.Task;
-
-    public override async Task RunAsync(DbConnection connection, DbTransaction transaction) => result = await work(connection, transaction);
-
-    public override void Complete() => completion.TrySetResult(result!);
-
-    public override void Fail(Exception exception) => completion.TrySetException(exception);
-}
-
-/// <summary>The SQL scripts of deploy/sql/, embedded in this assembly at build time.</summary>
-internal static class SchemaScripts
-{
-    public static IReadOnlyList<(string Name, string Text)> Load(string provider)
-    {
-        var assembly = typeof(SchemaScripts).Assembly;
-        var prefix = $"sql.{provider}/";
-        var scripts = new List<(string, string)>();
-        foreach (var name in assembly.GetManifestResourceNames().Where(n => n.Replace('\\', '/').StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
-        {
-            using var stream = assembly.GetManifestResourceStream(name)!;
-            using var reader = new StreamReader(stream);
-            scripts.Add((name[prefix.Length..], reader.ReadToEnd()));
-        }
-
-        if (scripts.Count == 0)
-        {
-            throw new InvalidOperationException($"No schema scripts for '{provider}' are embedded in {assembly.GetName().Name}.");
-        }
-
-        return scripts;
-    }
 }

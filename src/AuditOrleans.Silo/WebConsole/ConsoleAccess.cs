@@ -154,13 +154,13 @@ public sealed class ConsoleSessionStore(AuditDatabase database, TimeProvider tim
         await database.WriteAsync(async (connection, transaction) =>
         {
             // Sign-ins are rare: the moment to drop the sessions that expired meanwhile.
-            await using (var purge = AuditLogStore.Command(connection, transaction,
+            await using (var purge = Db.Command(connection, transaction,
                 "DELETE FROM console_sessions WHERE expires_at <= @now", ("@now", DbTime.ToMicros(now))))
             {
                 await purge.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            await using var insert = AuditLogStore.Command(connection, transaction,
+            await using var insert = Db.Command(connection, transaction,
                 "INSERT INTO console_sessions (session_hash, key_id, created_at, expires_at) VALUES (@hash, @key, @created, @expires)",
                 ("@hash", Hash(sessionId)), ("@key", keyId), ("@created", DbTime.ToMicros(now)), ("@expires", DbTime.ToMicros(now + lifetime)));
             return await insert.ExecuteNonQueryAsync(cancellationToken);
@@ -172,7 +172,7 @@ public sealed class ConsoleSessionStore(AuditDatabase database, TimeProvider tim
     public async Task<bool> IsActiveAsync(string sessionId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = AuditLogStore.Command(connection, null,
+        await using var command = Db.Command(connection, null,
             "SELECT 1 FROM console_sessions WHERE session_hash = @hash AND expires_at > @now",
             ("@hash", Hash(sessionId)), ("@now", DbTime.ToMicros(time.GetUtcNow())));
         return await command.ExecuteScalarAsync(cancellationToken) is not null;
@@ -182,7 +182,7 @@ public sealed class ConsoleSessionStore(AuditDatabase database, TimeProvider tim
     public Task EndAsync(string sessionId, CancellationToken cancellationToken) =>
         database.WriteAsync(async (connection, transaction) =>
         {
-            await using var delete = AuditLogStore.Command(connection, transaction,
+            await using var delete = Db.Command(connection, transaction,
                 "DELETE FROM console_sessions WHERE session_hash = @hash", ("@hash", Hash(sessionId)));
             return await delete.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);

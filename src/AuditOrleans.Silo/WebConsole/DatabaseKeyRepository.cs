@@ -39,7 +39,7 @@ public sealed class DatabaseKeyRepository(AuditDatabase database, TimeProvider t
         var xml = element.ToString(SaveOptions.DisableFormatting);
         database.WriteAsync(async (connection, transaction) =>
         {
-            await using var insert = AuditLogStore.Command(connection, transaction,
+            await using var insert = Db.Command(connection, transaction,
                 "INSERT INTO console_keys (name, xml, created_at) VALUES (@name, @xml, @created) ON CONFLICT (name) DO NOTHING",
                 ("@name", name), ("@xml", xml), ("@created", DbTime.ToMicros(time.GetUtcNow())));
             return await insert.ExecuteNonQueryAsync();

@@ -3,6 +3,7 @@ using System.Text;
 using System.Xml.Linq;
 using AuditOrleans.Grains;
 using Microsoft.AspNetCore.DataProtection.XmlEncryption;
+using AuditOrleans.Grains.Security;
 
 namespace AuditOrleans.Silo.WebConsole;
 

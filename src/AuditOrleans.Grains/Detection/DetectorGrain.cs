@@ -5,8 +5,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Storage;
+using AuditOrleans.Grains.AuditLog;
 
-namespace AuditOrleans.Grains;
+namespace AuditOrleans.Grains.Detection;
 
 /// <summary>
 /// One project-region's detector and log writer. Appends are serialised by the grain (one
@@ -18,7 +19,7 @@ namespace AuditOrleans.Grains;
 /// so a project-region costs one activation and a batch no extra call.
 /// </summary>
 public sealed partial class DetectorGrain(
-    AuditLogStore log,
+    AuditLogWriter log,
     IOptions<AuditOrleansOptions> options,
     TimeProvider time,
     ILogger<DetectorGrain> logger) : Grain, IDetectorGrain

@@ -3,17 +3,16 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using static AuditOrleans.Grains.Storage.AuditLogStore;
+using AuditOrleans.Grains.AuditLog;
+using AuditOrleans.Grains.Storage;
+using static AuditOrleans.Grains.Storage.Db;
 
-namespace AuditOrleans.Grains.Storage;
-
-/// <summary>A delivery that is due: one firing to one recipient.</summary>
-public sealed record DueDelivery(FiredAlert Alert, string Recipient, string MessageId, int Attempts);
+namespace AuditOrleans.Grains.Notifications;
 
 /// <summary>
 /// Notification contacts, fired alerts and their deliveries (the outbox) over ADO.NET.
 /// </summary>
-public sealed class NotificationStore(AuditDatabase database)
+public sealed class NotificationStore(AuditDatabase database) : IFiringRecorder
 {
     private static readonly JsonSerializerOptions FactsJson = new(JsonSerializerDefaults.Web);
 

@@ -5,7 +5,7 @@ using AuditOrleans.Grains.Security;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 
-namespace AuditOrleans.Grains;
+namespace AuditOrleans.Grains.Ingestion;
 
 /// <summary>
 /// Validates events, routes each to its project-region and hands them to the detectors in

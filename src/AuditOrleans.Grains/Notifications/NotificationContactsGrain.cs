@@ -1,7 +1,7 @@
 using System.Net.Mail;
 using AuditOrleans.Grains.Storage;
 
-namespace AuditOrleans.Grains;
+namespace AuditOrleans.Grains.Notifications;
 
 /// <summary>Notification contacts of one project, stored in the database next to the outbox that reads them.</summary>
 public sealed class NotificationContactsGrain(NotificationStore store, TimeProvider time) : Grain, INotificationContactsGrain

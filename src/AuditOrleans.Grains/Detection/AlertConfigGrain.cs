@@ -1,23 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using AuditOrleans.Grains.Storage;
 
-namespace AuditOrleans.Grains;
-
-/// <summary>Persisted state of <see cref="AlertConfigGrain"/>: JSON-friendly and versionable.</summary>
-[GenerateSerializer]
-[Alias("AuditOrleans.AlertConfigState")]
-public sealed class AlertConfigState
-{
-    /// <summary>The state name in grain storage (the GrainTypeString of its row); the detector reads the same row.</summary>
-    public const string StateName = "alertConfig";
-
-    /// <summary>Names of the active alerts.</summary>
-    [Id(0)] public List<string> Active { get; set; } = [];
-
-    [Id(1)] public long Version { get; set; }
-
-    [Id(2)] public DateTimeOffset? UpdatedAt { get; set; }
-}
+namespace AuditOrleans.Grains.Detection;
 
 /// <summary>
 /// Which alerts are active in one project-region; every change is one persisted write, then
@@ -133,31 +118,4 @@ public sealed partial class AlertConfigGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The detector of {ProjectId}/{Region} did not take alert configuration version {Version}; retrying every {RetrySeconds} s (the change is saved)")]
     private static partial void LogPushFailed(ILogger logger, string projectId, string region, long version, double retrySeconds, Exception exception);
-}
-
-/// <summary>Names shared by the silo's wiring and the grains.</summary>
-public static class GrainStorage
-{
-    /// <summary>The ADO.NET grain storage provider holding grain state.</summary>
-    public const string Name = "auditStore";
-}
-
-/// <summary>Parsing and validation of grain keys.</summary>
-public static class GrainKeys
-{
-    /// <summary>Splits and checks a <c>{projectId}/{region}</c> key; the exception message says what is wrong.</summary>
-    public static (string ProjectId, string Region) ProjectRegion(string key, IReadOnlyCollection<string> regions)
-    {
-        var (projectId, region) = Scope.ParseKey(key);
-        if (!Scope.IsValidProjectId(projectId))
-        {
-            throw new ArgumentException(Scope.DescribeProjectIdRule(projectId));
-        }
-
-        // The configured instance of the region name is returned, so that the many grains of a
-        // region share one string rather than each holding a copy cut from its key.
-        var known = regions.FirstOrDefault(r => string.Equals(r, region, StringComparison.Ordinal))
-            ?? throw new ArgumentException(Scope.DescribeUnknownRegion(region, regions));
-        return (projectId, known);
-    }
 }

@@ -1,13 +1,16 @@
 using AuditOrleans.Grains.Storage;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
+using AuditOrleans.Grains.Notifications;
+using AuditOrleans.Grains.Security;
 
-namespace AuditOrleans.Grains;
+namespace AuditOrleans.Grains.AuditLog;
 
 /// <summary>Read side of the log: queries, verification and alert history, straight from the database.</summary>
 [StatelessWorker]
 public sealed class AuditLogGrain(
-    AuditLogStore log,
+    AuditLogQueries queries,
+    ChainVerifier chains,
     NotificationStore notifications,
     CheckpointSigner signer,
     IOptions<AuditOrleansOptions> options,
@@ -34,26 +37,26 @@ public sealed class AuditLogGrain(
             throw new ArgumentException($"PageSize {query.PageSize} is out of range: use 1 to 1000 and page with the continuation token.");
         }
 
-        return log.QueryAsync(query with { Region = region }, time.GetUtcNow());
+        return queries.QueryAsync(query with { Region = region }, time.GetUtcNow());
     }
 
     public Task<IntegrityReport> VerifyAsync(string projectId, string region)
     {
         RequireProject(projectId);
-        return log.VerifyAsync(projectId, RequireRegion(region), signer, options.Value.Retention.Days, time.GetUtcNow());
+        return chains.VerifyAsync(projectId, RequireRegion(region), signer, options.Value.Retention.Days, time.GetUtcNow());
     }
 
     public Task<IntegrityReport> VerifyAgainstAsync(string projectId, string region, IReadOnlyList<ChainCheckpoint> trusted)
     {
         ArgumentNullException.ThrowIfNull(trusted);
         RequireProject(projectId);
-        return log.VerifyAsync(projectId, RequireRegion(region), signer, options.Value.Retention.Days, time.GetUtcNow(), trusted);
+        return chains.VerifyAsync(projectId, RequireRegion(region), signer, options.Value.Retention.Days, time.GetUtcNow(), trusted);
     }
 
     public Task<IReadOnlyList<ChainCheckpoint>> GetCheckpointsAsync(string projectId, string region, int limit)
     {
         RequireProject(projectId);
-        return log.GetCheckpointsAsync(projectId, RequireRegion(region), limit);
+        return chains.GetCheckpointsAsync(projectId, RequireRegion(region), limit);
     }
 
     public Task<IReadOnlyList<FiredAlert>> GetAlertHistoryAsync(AlertHistoryQuery query)

@@ -1,0 +1,233 @@
+using AuditOrleans.Grains.Security;
+using AuditOrleans.Grains.Storage;
+using System.Data.Common;
+using System.Globalization;
+using System.Text.Json;
+using System.Text;
+using static AuditOrleans.Grains.Storage.Db;
+
+namespace AuditOrleans.Grains.AuditLog;
+
+/// <summary>
+/// Appends to the audit log (docs/architecture.md, The path of one event): the events of a
+/// batch with their hash chain, and the firings they caused with their facts read from the log,
+/// in one transaction; plus what the detector reads back to rebuild its state (chain head, the
+/// newest 403s, the last firing) and the idempotency lookup by event id.
+/// </summary>
+public sealed class AuditLogWriter(AuditDatabase database, IFiringRecorder outbox)
+{
+    /// <summary>How many principals and source IPs an alert lists.</summary>
+    public const int TopCount = 5;
+
+    private static readonly long WindowMicros = (long)AlertCatalog.ForbiddenWindow.TotalMicroseconds;
+
+    public async Task<ChainHead> GetHeadAsync(string projectId, string region, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            "SELECT seq, hash FROM audit_events WHERE project_id = @p AND region = @r ORDER BY seq DESC LIMIT 1",
+            ("@p", projectId), ("@r", region));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (await reader.ReadAsync(cancellationToken))
+        {
+            return new ChainHead(reader.GetInt64(0), reader.GetString(1));
+        }
+
+        reader.Close();
+        await using var anchor = Command(connection, null,
+            "SELECT seq, hash FROM audit_chain_anchors WHERE project_id = @p AND region = @r",
+            ("@p", projectId), ("@r", region));
+        await using var anchorReader = await anchor.ExecuteReaderAsync(cancellationToken);
+        return await anchorReader.ReadAsync(cancellationToken)
+            ? new ChainHead(anchorReader.GetInt64(0), anchorReader.GetString(1))
+            : ChainHead.Empty;
+    }
+
+    /// <summary>recorded_at (microseconds) of the newest <paramref name="count"/> 403 events, oldest first.</summary>
+    public async Task<long[]> GetNewestForbiddenAsync(string projectId, string region, int count, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            "SELECT recorded_at FROM audit_events WHERE project_id = @p AND region = @r AND status_code = 403 ORDER BY recorded_at DESC LIMIT @n",
+            ("@p", projectId), ("@r", region), ("@n", count));
+        var times = new List<long>(count);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            times.Add(reader.GetInt64(0));
+        }
+
+        times.Reverse();
+        return [.. times];
+    }
+
+    /// <summary>End of the window of the last firing of <paramref name="alert"/> in a project-region, if any.</summary>
+    public async Task<DateTimeOffset?> GetLastFiringWindowEndAsync(string projectId, string region, AlertName alert, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = Command(connection, null,
+            "SELECT MAX(window_end) FROM fired_alerts WHERE project_id = @p AND region = @r AND alert = @a AND is_test = 0",
+            ("@p", projectId), ("@r", region), ("@a", alert.ToString()));
+        var value = await command.ExecuteScalarAsync(cancellationToken);
+        return value is null or DBNull ? null : DbTime.FromMicros(Convert.ToInt64(value, CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Which of <paramref name="eventIds"/> the project's log already holds.</summary>
+    public async Task<HashSet<string>> FindExistingAsync(string projectId, IReadOnlyCollection<string> eventIds, CancellationToken cancellationToken = default)
+    {
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        if (eventIds.Count == 0)
+        {
+            return found;
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        foreach (var chunk in eventIds.Chunk(500))
+        {
+            await using var command = connection.CreateCommand();
+            var names = new StringBuilder();
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                names.Append(i == 0 ? "@i0" : $", @i{i}");
+                AddParameter(command, $"@i{i}", chunk[i]);
+            }
+
+            AddParameter(command, "@p", projectId);
+            command.CommandText = $"SELECT event_id FROM audit_events WHERE project_id = @p AND event_id IN ({names})";
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                found.Add(reader.GetString(0));
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// Appends records and records firings in one transaction. Returns the firings as stored
+    /// (with the facts read from the log and their recipients).
+    /// </summary>
+    /// <exception cref="DuplicateEventException">An event id was stored concurrently by another region of the project; nothing was written.</exception>
+    public async Task<IReadOnlyList<FiredAlert>> AppendAsync(
+        string projectId, string region, IReadOnlyList<NewRecord> records, IReadOnlyList<PendingFiring> firings, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await database.WriteAsync(async (connection, transaction) =>
+            {
+                await InsertRecordsAsync(connection, transaction, projectId, region, records, cancellationToken);
+                var stored = new List<FiredAlert>(firings.Count);
+                foreach (var firing in firings)
+                {
+                    var alert = firing.Alert.Alert == AlertName.HttpForbiddenErrorRateHigh
+                        ? firing.Alert with { Facts = await ForbiddenFactsAsync(connection, transaction, firing, cancellationToken) }
+                        : firing.Alert;
+                    stored.Add(await outbox.InsertFiringAsync(connection, transaction, alert, cancellationToken));
+                }
+
+                return (IReadOnlyList<FiredAlert>)stored;
+            }, cancellationToken);
+        }
+        catch (DbException ex) when (IsUniqueViolation(ex))
+        {
+            throw new DuplicateEventException("An event id of the batch was stored concurrently; retry the batch.", ex);
+        }
+    }
+
+    private static async Task InsertRecordsAsync(
+        DbConnection connection, DbTransaction transaction, string projectId, string region, IReadOnlyList<NewRecord> records, CancellationToken cancellationToken)
+    {
+        if (records.Count == 0)
+        {
+            return;
+        }
+
+        await using var insert = Command(connection, transaction,
+            "INSERT INTO audit_events (project_id, region, seq, event_id, recorded_at, ingested_at, principal_id, source_ip, product_name, method_name, status_code, payload, prev_hash, hash) " +
+            "VALUES (@p, @r, @s, @id, @at, @in, @pr, @ip, @prod, @m, @st, @pl, @ph, @h)");
+        var p = new Dictionary<string, DbParameter>(StringComparer.Ordinal);
+        foreach (var name in new[] { "@p", "@r", "@s", "@id", "@at", "@in", "@pr", "@ip", "@prod", "@m", "@st", "@pl", "@ph", "@h" })
+        {
+            p[name] = AddParameter(insert, name, null);
+        }
+
+        p["@p"].Value = projectId;
+        p["@r"].Value = region;
+        DbCommand? resourceInsert = null;
+        try
+        {
+            foreach (var record in records)
+            {
+                var e = record.Event;
+                p["@s"].Value = record.Sequence;
+                p["@id"].Value = e.Id!;
+                p["@at"].Value = DbTime.ToMicros(e.RecordedAt!.Value);
+                p["@in"].Value = DbTime.ToMicros(record.IngestedAt);
+                p["@pr"].Value = (object?)e.PrincipalId ?? DBNull.Value;
+                p["@ip"].Value = (object?)e.SourceIp ?? DBNull.Value;
+                p["@prod"].Value = (object?)e.ProductName ?? DBNull.Value;
+                p["@m"].Value = (object?)e.MethodName ?? DBNull.Value;
+                p["@st"].Value = e.StatusCode!.Value;
+                p["@pl"].Value = record.Payload;
+                p["@ph"].Value = record.PreviousHash;
+                p["@h"].Value = record.Hash;
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+
+                foreach (var resourceId in (e.Resources ?? []).Select(static r => r.Id).Where(static id => !string.IsNullOrEmpty(id)).Distinct(StringComparer.Ordinal))
+                {
+                    resourceInsert ??= Command(connection, transaction,
+                        "INSERT INTO audit_event_resources (project_id, resource_id, region, seq) VALUES (@p, @x, @r, @s) ON CONFLICT DO NOTHING",
+                        ("@p", projectId), ("@x", null), ("@r", region), ("@s", null));
+                    resourceInsert.Parameters["@x"].Value = resourceId!;
+                    resourceInsert.Parameters["@s"].Value = record.Sequence;
+                    await resourceInsert.ExecuteNonQueryAsync(cancellationToken);
+                }
+            }
+        }
+        finally
+        {
+            if (resourceInsert is not null)
+            {
+                await resourceInsert.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<AlertFacts> ForbiddenFactsAsync(DbConnection connection, DbTransaction transaction, PendingFiring firing, CancellationToken cancellationToken)
+    {
+        var a = firing.Alert;
+        var where = "WHERE project_id = @p AND region = @r AND status_code = 403 AND recorded_at >= @from AND recorded_at <= @to AND seq <= @s";
+        (string, object?)[] args =
+        [
+            ("@p", a.ProjectId), ("@r", a.Region), ("@from", DbTime.ToMicros(a.WindowStart)), ("@to", DbTime.ToMicros(a.WindowEnd)), ("@s", firing.AtSequence),
+        ];
+
+        int count;
+        await using (var c = Command(connection, transaction, $"SELECT COUNT(*) FROM audit_events {where}", args))
+        {
+            count = Convert.ToInt32(await c.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        }
+
+        async Task<IReadOnlyList<CountedValue>> TopAsync(string column, string missing)
+        {
+            var top = new List<CountedValue>(TopCount);
+            await using var c = Command(connection, transaction,
+                $"SELECT COALESCE({column}, '{missing}') AS v, COUNT(*) AS n FROM audit_events {where} GROUP BY COALESCE({column}, '{missing}') ORDER BY n DESC, v LIMIT {TopCount}", args);
+            await using var reader = await c.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                top.Add(new CountedValue(reader.GetString(0), Convert.ToInt32(reader.GetValue(1), CultureInfo.InvariantCulture)));
+            }
+
+            return top;
+        }
+
+        return a.Facts with
+        {
+            ForbiddenCount = count,
+            TopPrincipals = await TopAsync("principal_id", "(anonymous)"),
+            TopSourceIps = await TopAsync("source_ip", "(unknown)"),
+        };
+    }
+}

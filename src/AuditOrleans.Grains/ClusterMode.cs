@@ -1,0 +1,9 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AuditOrleans.Grains;
+
+public enum ClusterMode
+{
+    Localhost,
+    AdoNet,
+}

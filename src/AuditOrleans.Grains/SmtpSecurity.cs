@@ -1,0 +1,11 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AuditOrleans.Grains;
+
+public enum SmtpSecurity
+{
+    None,
+    StartTls,
+    SslOnConnect,
+    Auto,
+}

@@ -3,6 +3,7 @@ using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
 using System.Xml.Linq;
 using AuditOrleans.Grains;
+using AuditOrleans.Tls;
 using Xunit;
 
 namespace AuditOrleans.Silo.Tests;
@@ -12,7 +13,8 @@ namespace AuditOrleans.Silo.Tests;
 /// must never exist"): the module (AuditOrleans.PowerShell, AuditOrleans.PowerShell.Loader)
 /// never references the engine (AuditOrleans.Grains) or the host (AuditOrleans.Silo); the
 /// contracts (AuditOrleans.Abstractions) reference nothing of ours; the engine never
-/// references the host or the module. Checked three ways: the ProjectReference items of every
+/// references the host or the module; the TLS plumbing (AuditOrleans.Tls), which the host and
+/// the module both reference, references neither them nor the engine. Checked three ways: the ProjectReference items of every
 /// src/*/*.csproj (transitively), the assembly references of the built assemblies
 /// (transitively), and the namespaces their types live in.
 /// </summary>
@@ -36,6 +38,7 @@ public sealed class ArchitectureTests
     private const string Host = "AuditOrleans.Silo";
     private const string Module = "AuditOrleans.PowerShell";
     private const string ModuleLoader = "AuditOrleans.PowerShell.Loader";
+    private const string Tls = "AuditOrleans.Tls";
 
     /// <summary>Every arrow that must never exist, directly or through other projects of ours.</summary>
     private static readonly (string From, string To)[] NeverArrows =
@@ -43,6 +46,7 @@ public sealed class ArchitectureTests
         (Module, Engine), (Module, Host),
         (ModuleLoader, Engine), (ModuleLoader, Host),
         (Engine, Host), (Engine, Module), (Engine, ModuleLoader),
+        (Tls, Engine), (Tls, Host), (Tls, Module), (Tls, ModuleLoader),
     ];
 
     private static readonly Lazy<string> RepositoryRoot = new(FindRepositoryRoot);
@@ -58,6 +62,8 @@ public sealed class ArchitectureTests
         Assert.NotNull(PathBetween(edges, Engine, Contracts));
         Assert.NotNull(PathBetween(edges, Host, Engine));
         Assert.NotNull(PathBetween(edges, Module, Contracts));
+        Assert.NotNull(PathBetween(edges, Host, Tls));
+        Assert.NotNull(PathBetween(edges, Module, Tls));
 
         var found = new List<string>();
         foreach (var (from, to) in NeverArrows)
@@ -85,6 +91,8 @@ public sealed class ArchitectureTests
 
         Assert.Contains(Contracts, edges[Engine]);
         Assert.Contains(Contracts, edges[Module]);
+        Assert.Contains(Tls, edges[Host]);
+        Assert.Contains(Tls, edges[Module]);
 
         var found = new List<string>();
         foreach (var (from, to) in NeverArrows)
@@ -203,7 +211,7 @@ public sealed class ArchitectureTests
             projects[name] = new Project(name, assemblyOfFile[file], rootNamespace, references);
         }
 
-        foreach (var expected in new[] { Contracts, Engine, Host, Module, ModuleLoader })
+        foreach (var expected in new[] { Contracts, Engine, Host, Module, ModuleLoader, Tls })
         {
             Assert.True(projects.ContainsKey(expected), $"src/{expected}/{expected}.csproj was not found: update the architecture test and docs/architecture.md with the new project names.");
         }
@@ -261,6 +269,7 @@ public sealed class ArchitectureTests
             typeof(AuditEvent).Assembly, // AuditOrleans.Abstractions
             typeof(AuditOrleansOptions).Assembly, // AuditOrleans.Grains
             typeof(SiloConfiguration).Assembly, // AuditOrleans.Silo
+            typeof(TlsCertificates).Assembly, // AuditOrleans.Tls
         };
         var built = loaded.Select(FromReflection).ToDictionary(static b => b.Name, StringComparer.Ordinal);
         foreach (var project in new[] { Module, ModuleLoader })

@@ -1,3 +1,5 @@
+using AuditOrleans.Grains;
+
 namespace AuditOrleans.Silo.WebConsole;
 
 /// <summary>
@@ -11,6 +13,75 @@ public static class AlertsPage
 
     /// <summary>Name of the hidden fields holding the alerts that were active when the form was shown.</summary>
     public const string ShownActiveField = "shown_active";
+
+    /// <summary>Maps <c>GET /alerts</c> (the table) and <c>POST /alerts</c> (the save).</summary>
+    public static void Map(IEndpointRouteBuilder app, AuditOrleansOptions options)
+    {
+        app.MapGet("/alerts", (HttpContext context, IGrainFactory grains) => PageRequest.WithUserAsync(context, page => ShowAsync(page, grains, options)));
+        app.MapPost("/alerts", (HttpContext context, IGrainFactory grains) => PageRequest.WithUserAsync(context, page => SaveAsync(page, grains, options)));
+    }
+
+    private static async Task<IResult> ShowAsync(ConsolePage page, IGrainFactory grains, AuditOrleansOptions options)
+    {
+        const string title = "Alerting Management";
+        var query = page.Context.Request.Query;
+        var (projectId, problem, status) = PageRequest.ResolveProject(page, PageRequest.Text(query["project_id"]), Permission.ViewAlerts);
+        var requestedRegion = PageRequest.Text(query["region"]);
+        var region = requestedRegion is null ? options.Regions[0] : Scope.NormalizeRegion(requestedRegion, options.Regions);
+        var selector = Selector(projectId ?? PageRequest.Text(query["project_id"]) ?? "", PageRequest.ProjectEditable(page), region ?? options.Regions[0], options.Regions);
+        if (projectId is null)
+        {
+            var message = problem is null ? ConsoleLayout.Notice("Enter a project id to manage its alerts.") : ConsoleLayout.Error(problem);
+            return ConsoleLayout.Render(page, title, ConsoleTab.Alerts, Html.Of($"{selector}{message}"), statusCode: status);
+        }
+
+        if (region is null)
+        {
+            return ConsoleLayout.Render(page, title, ConsoleTab.Alerts, Html.Of($"{selector}{ConsoleLayout.Error(Scope.DescribeUnknownRegion(requestedRegion, options.Regions))}"), projectId, statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var config = await grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region)).GetAsync();
+        var saved = ConsoleLayout.Notice(DescribeSaved(PageRequest.Text(query["saved"])));
+        var editor = Editor(page, config, page.User!.Can(Permission.ManageAlerts, projectId));
+        return ConsoleLayout.Render(page, title, ConsoleTab.Alerts, Html.Of($"{selector}{saved}{editor}"), projectId, region);
+    }
+
+    private static async Task<IResult> SaveAsync(ConsolePage page, IGrainFactory grains, AuditOrleansOptions options)
+    {
+        const string title = "Alerting Management";
+        var form = await page.Context.Request.ReadFormAsync(page.Context.RequestAborted);
+        var (projectId, problem, status) = PageRequest.ResolveProject(page, PageRequest.Text(form["project_id"]), Permission.ViewAlerts);
+        if (projectId is null)
+        {
+            return ConsoleLayout.Problem(page, title, problem ?? "The form names no project: open the Alerting Management tab again.", problem is null ? StatusCodes.Status400BadRequest : status, ConsoleTab.Alerts);
+        }
+
+        if (!page.User!.Can(Permission.ManageAlerts, projectId))
+        {
+            return ConsoleLayout.Problem(page, title, $"Your key ({page.User.Role}) can view alerts but not change them: sign in with an Owner or AlertsManager key.", StatusCodes.Status403Forbidden, ConsoleTab.Alerts);
+        }
+
+        var region = Scope.NormalizeRegion(PageRequest.Text(form["region"]), options.Regions);
+        if (region is null)
+        {
+            return ConsoleLayout.Problem(page, title, Scope.DescribeUnknownRegion(PageRequest.Text(form["region"]), options.Regions), StatusCodes.Status400BadRequest, ConsoleTab.Alerts);
+        }
+
+        var (changes, error) = ReadChanges(form);
+        if (error is not null)
+        {
+            return ConsoleLayout.Problem(page, title, error, StatusCodes.Status400BadRequest, ConsoleTab.Alerts);
+        }
+
+        if (changes.Count > 0)
+        {
+            // One call: the grain applies all the changes in one persisted write, or none.
+            await grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region)).SetActiveAsync(changes);
+        }
+
+        // Post/redirect/get: a reload shows the stored state and never posts again.
+        return Results.Redirect(ConsoleLayout.Link("/alerts", ("project_id", projectId), ("region", region), ("saved", FormatSaved(changes))), permanent: false, preserveMethod: false);
+    }
 
     public static Html Selector(string projectId, bool projectEditable, string region, IReadOnlyCollection<string> regions)
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using AuditOrleans.Grains;
 
 namespace AuditOrleans.Silo.WebConsole;
 
@@ -11,6 +12,39 @@ public static class AuditTrailPage
 {
     public const int DefaultPageSize = 50;
     public const int MaxPageSize = 500;
+
+    /// <summary>Maps <c>GET /audit-trail</c>.</summary>
+    public static void Map(IEndpointRouteBuilder app, AuditOrleansOptions options) =>
+        app.MapGet("/audit-trail", (HttpContext context, IGrainFactory grains) => PageRequest.WithUserAsync(context, page => ShowAsync(page, grains, options)));
+
+    private static async Task<IResult> ShowAsync(ConsolePage page, IGrainFactory grains, AuditOrleansOptions options)
+    {
+        const string title = "Audit Trail";
+        var filters = Filters.From(page.Context.Request.Query);
+        var (projectId, problem, status) = PageRequest.ResolveProject(page, filters.ProjectId, Permission.ViewEvents);
+        var form = Form(filters, projectId ?? filters.ProjectId, PageRequest.ProjectEditable(page), options.Regions);
+        if (projectId is null)
+        {
+            var message = problem is null ? ConsoleLayout.Notice("Enter a project id to see its events.") : ConsoleLayout.Error(problem);
+            return ConsoleLayout.Render(page, title, ConsoleTab.AuditTrail, Html.Of($"{form}{message}"), statusCode: status);
+        }
+
+        var (query, errors) = Parse(filters, projectId, options.Regions);
+        if (query is null)
+        {
+            return ConsoleLayout.Render(page, title, ConsoleTab.AuditTrail, Html.Of($"{form}{errors.Select(ConsoleLayout.Error)}"), projectId, filters.Region, StatusCodes.Status400BadRequest);
+        }
+
+        try
+        {
+            var result = await grains.GetGrain<IAuditLogGrain>(0).QueryAsync(query);
+            return ConsoleLayout.Render(page, title, ConsoleTab.AuditTrail, Html.Of($"{form}{Results(filters, query, result)}"), projectId, query.Region);
+        }
+        catch (ArgumentException ex)
+        {
+            return ConsoleLayout.Render(page, title, ConsoleTab.AuditTrail, Html.Of($"{form}{ConsoleLayout.Error(ex.Message)}"), projectId, filters.Region, StatusCodes.Status400BadRequest);
+        }
+    }
 
     /// <summary>The filters as given in the query string (text, for the form) and as parsed.</summary>
     public sealed class Filters

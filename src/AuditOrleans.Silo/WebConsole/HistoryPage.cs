@@ -1,9 +1,61 @@
+using AuditOrleans.Grains;
+
 namespace AuditOrleans.Silo.WebConsole;
 
 /// <summary><c>/alerts/history</c>: fired alerts, newest first, with the delivery state per recipient.</summary>
 public static class HistoryPage
 {
     public const int DefaultLimit = 100;
+
+    /// <summary>Maps <c>GET /alerts/history</c>.</summary>
+    public static void Map(IEndpointRouteBuilder app, AuditOrleansOptions options) =>
+        app.MapGet("/alerts/history", (HttpContext context, IGrainFactory grains) => PageRequest.WithUserAsync(context, page => ShowAsync(page, grains, options)));
+
+    private static async Task<IResult> ShowAsync(ConsolePage page, IGrainFactory grains, AuditOrleansOptions options)
+    {
+        const string title = "Alert history";
+        var query = page.Context.Request.Query;
+        var (projectId, problem, status) = PageRequest.ResolveProject(page, PageRequest.Text(query["project_id"]), Permission.ViewAlertHistory);
+        var requestedRegion = PageRequest.Text(query["region"]);
+        var region = requestedRegion is null ? null : Scope.NormalizeRegion(requestedRegion, options.Regions);
+        var requestedAlert = PageRequest.Text(query["alert"]);
+        AlertName? alert = requestedAlert is not null && AlertCatalog.TryParse(requestedAlert, out var a) ? a : null;
+        var selector = Selector(projectId ?? PageRequest.Text(query["project_id"]) ?? "", PageRequest.ProjectEditable(page), region, alert, options.Regions);
+        if (projectId is null)
+        {
+            var message = problem is null ? ConsoleLayout.Notice("Enter a project id to see its alert history.") : ConsoleLayout.Error(problem);
+            return ConsoleLayout.Render(page, title, ConsoleTab.History, Html.Of($"{selector}{message}"), statusCode: status);
+        }
+
+        var errors = new List<string>();
+        if (requestedRegion is not null && region is null)
+        {
+            errors.Add(Scope.DescribeUnknownRegion(requestedRegion, options.Regions));
+        }
+
+        if (requestedAlert is not null && alert is null)
+        {
+            errors.Add($"'{Scope.Printable(requestedAlert)}' is not an alert. Valid names: {AlertCatalog.ValidNames}.");
+        }
+
+        if (errors.Count > 0)
+        {
+            return ConsoleLayout.Render(page, title, ConsoleTab.History, Html.Of($"{selector}{errors.Select(ConsoleLayout.Error)}"), projectId, statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var history = await grains.GetGrain<IAuditLogGrain>(0).GetAlertHistoryAsync(new AlertHistoryQuery
+        {
+            ProjectId = projectId,
+            Region = region,
+            Alert = alert,
+            Limit = DefaultLimit,
+        });
+        var table = Table(history, AuditTrailLinkFor);
+        return ConsoleLayout.Render(page, title, ConsoleTab.History, Html.Of($"{selector}{table}"), projectId, region);
+    }
+
+    /// <summary>The link of the firing's email, relative to this site (the console may be reached by another name than Console:BaseUrl).</summary>
+    private static string AuditTrailLinkFor(FiredAlert alert) => AuditTrailLink.For("", alert);
 
     public static Html Selector(string projectId, bool projectEditable, string? region, AlertName? alert, IReadOnlyCollection<string> regions)
     {

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Antiforgery;
 
@@ -9,6 +10,14 @@ namespace AuditOrleans.Silo.WebConsole;
 public static class SignInPage
 {
     public const string KeyField = "api_key";
+
+    /// <summary>Maps <c>GET /sign-in</c> (the form), <c>POST /sign-in</c> and <c>POST /sign-out</c>.</summary>
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapGet("/sign-in", new Func<HttpContext, IResult>(Show));
+        app.MapPost("/sign-in", new Func<HttpContext, Task<IResult>>(SubmitAsync));
+        app.MapPost("/sign-out", new Func<HttpContext, Task<IResult>>(SignOutAsync));
+    }
 
     public static IResult Show(HttpContext context)
     {
@@ -138,7 +147,7 @@ public static class SignInPage
     private static IResult Render(HttpContext context, string returnUrl, string? error, int statusCode)
     {
         var page = new ConsolePage(context, null, true);
-        var transport = ConsoleEndpoints.SecureCookiesWork(context.Request)
+        var transport = SecureCookiesWork(context.Request)
             ? Html.Empty
             : Html.Of($"<p class=\"notice\" role=\"note\">This page was not reached over HTTPS: browsers keep the session cookie only on HTTPS (or localhost). If signing in brings you back here, serve the console over HTTPS.</p>");
         var body = Html.Of($"""
@@ -155,4 +164,10 @@ public static class SignInPage
             """);
         return ConsoleLayout.Render(page, "Sign in", ConsoleTab.None, body, statusCode: statusCode);
     }
+
+    /// <summary>True when browsers keep a Secure cookie for this request's origin (HTTPS, or a loopback host).</summary>
+    private static bool SecureCookiesWork(HttpRequest request) =>
+        request.IsHttps
+        || string.Equals(request.Host.Host, "localhost", StringComparison.OrdinalIgnoreCase)
+        || (IPAddress.TryParse(request.Host.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
 }

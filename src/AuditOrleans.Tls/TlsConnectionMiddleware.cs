@@ -234,6 +234,3 @@ public sealed partial class TlsConnectionMiddleware : IConnectionMiddleware
 
     private sealed record EncryptedPipe(PipeReader Input, PipeWriter Output) : IDuplexPipe;
 }
-
-/// <summary>The TLS handshake of a connection failed; the message names the peer and the reason.</summary>
-public sealed class TlsHandshakeException(string message, Exception? innerException = null) : AuthenticationException(message, innerException);

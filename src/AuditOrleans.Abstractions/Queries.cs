@@ -37,8 +37,8 @@ public sealed record AuditQuery
 
     [Id(10)] public SortOrder Order { get; init; }
 
-    /// <summary>Page size (1..1000, default 100).</summary>
-    [Id(11)] public int PageSize { get; init; } = 100;
+    /// <summary>Page size (1..<see cref="QueryLimits.MaxPageSize"/>, default <see cref="QueryLimits.DefaultPageSize"/>).</summary>
+    [Id(11)] public int PageSize { get; init; } = QueryLimits.DefaultPageSize;
 
     /// <summary>Opaque token from a previous page; null for the first page.</summary>
     [Id(12)] public string? ContinuationToken { get; init; }
@@ -85,7 +85,7 @@ public sealed record AlertHistoryQuery
 
     [Id(3)] public DateTimeOffset? TriggeredAfter { get; init; }
 
-    [Id(4)] public int Limit { get; init; } = 100;
+    [Id(4)] public int Limit { get; init; } = QueryLimits.DefaultAlertHistory;
 }
 
 /// <summary>

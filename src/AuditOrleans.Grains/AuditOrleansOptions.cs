@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace AuditOrleans.Grains;
 
 /// <summary>Settings of the silo host, section <c>AuditOrleans</c> (docs/configuration.md).</summary>

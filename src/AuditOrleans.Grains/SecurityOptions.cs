@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace AuditOrleans.Grains;
 
 public sealed class SecurityOptions
@@ -10,22 +8,17 @@ public sealed class SecurityOptions
     public string? BootstrapApiKey { get; set; }
 
     /// <summary>How long a validated (or refused) key stays cached on a silo; a key revoked elsewhere stops working within this time.</summary>
-    [Range(0, 3600)]
     public int KeyCacheSeconds { get; set; } = 30;
 
     /// <summary>Events per second each API key may send to one silo (token bucket); 0 turns the limit off.</summary>
-    [Range(0, 10_000_000)]
     public int IngestEventsPerSecond { get; set; } = 2000;
 
     /// <summary>Bucket size: events a key may send at once after a pause. At least the largest batch (5000).</summary>
-    [Range(1, 100_000_000)]
     public int IngestBurst { get; set; } = 10_000;
 
     /// <summary>Failed API-key checks one source (client address) may make in a minute before its checks are refused unchecked for the rest of it.</summary>
-    [Range(1, 1_000_000)]
     public int FailedKeyChecksPerSource { get; set; } = 20;
 
     /// <summary>Failed checks of one key id in a minute after which that key is refused from any source that has itself failed recently.</summary>
-    [Range(1, 1_000_000)]
     public int FailedKeyChecksPerKey { get; set; } = 10;
 }

@@ -1,13 +1,9 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace AuditOrleans.Grains;
 
 public sealed class SmtpOptions
 {
     /// <summary>SMTP server; empty means emails are written to <see cref="PickupDirectory"/>.</summary>
     public string? Host { get; set; }
-
-    [Range(1, 65535)]
     public int Port { get; set; } = 25;
 
     public SmtpSecurity Security { get; set; } = SmtpSecurity.Auto;
@@ -27,7 +23,6 @@ public sealed class SmtpOptions
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Attempts before a delivery is marked failed.</summary>
-    [Range(1, 1000)]
     public int MaxAttempts { get; set; } = 50;
 
     /// <summary>Time allowed for one SMTP conversation.</summary>

@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace AuditOrleans.Grains;
 
 public sealed class StorageOptions

@@ -48,125 +48,11 @@ public static class SiloConfiguration
         options.Regions = [.. options.Regions.Distinct(StringComparer.Ordinal)];
     }
 
-    /// <summary>Every problem of the settings, each naming its key and what to do.</summary>
+    /// <summary>Every problem of the settings: the engine's validator, then the TLS files read now.</summary>
     public static List<string> Validate(AuditOrleansOptions o)
     {
-        const string p = AuditOrleansOptions.SectionName;
-        var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(o.Storage.ConnectionString))
-        {
-            errors.Add($"{p}:Storage:ConnectionString is empty: give an ADO.NET connection string (default 'Data Source=data/auditorleans.db').");
-        }
-        else if (o.Storage.Provider == StorageProvider.Sqlite)
-        {
-            try
-            {
-                _ = new SqliteConnectionStringBuilder(o.Storage.ConnectionString);
-            }
-            catch (ArgumentException)
-            {
-                errors.Add($"{p}:Storage:ConnectionString is not a valid SQLite connection string: use 'Data Source=path/to/file.db'.");
-            }
-        }
-
-        if (o.Cluster.Mode == ClusterMode.AdoNet && o.Storage.Provider == StorageProvider.Sqlite)
-        {
-            errors.Add($"{p}:Cluster:Mode=AdoNet needs a shared database: set {p}:Storage:Provider=PostgreSql (SQLite is a single-silo store).");
-        }
-
-        if (o.CheckpointKey is { Length: > 0 } checkpointKey)
-        {
-            var hex = checkpointKey.Trim();
-            if (hex.Length < 64 || hex.Length % 2 != 0 || !hex.All(Uri.IsHexDigit))
-            {
-                errors.Add($"{p}:CheckpointKey must be at least 64 hex digits (32 bytes): generate one with 'openssl rand -hex 32' and give every silo the same.");
-            }
-        }
-        else if (o.Cluster.Mode == ClusterMode.AdoNet)
-        {
-            errors.Add($"{p}:CheckpointKey is not set: in a cluster every silo signs the log's checkpoints, so all of them need the same key (generate one with 'openssl rand -hex 32').");
-        }
-
-        CheckPort(errors, $"{p}:Cluster:SiloPort", o.Cluster.SiloPort);
-        CheckPort(errors, $"{p}:Cluster:GatewayPort", o.Cluster.GatewayPort);
-        if (o.Cluster.SiloPort == o.Cluster.GatewayPort)
-        {
-            errors.Add($"{p}:Cluster:SiloPort and GatewayPort are both {o.Cluster.SiloPort}: give them different ports.");
-        }
-
-        if (string.IsNullOrWhiteSpace(o.Cluster.ClusterId) || string.IsNullOrWhiteSpace(o.Cluster.ServiceId))
-        {
-            errors.Add($"{p}:Cluster:ClusterId and ServiceId must not be empty (default 'auditorleans').");
-        }
-
-        if (o.Cluster.AdvertisedIPAddress is { Length: > 0 } ip && !System.Net.IPAddress.TryParse(ip, out _))
-        {
-            errors.Add($"{p}:Cluster:AdvertisedIPAddress '{ip}' is not an IP address.");
-        }
-
-        if (!string.IsNullOrWhiteSpace(o.Smtp.Host))
-        {
-            CheckPort(errors, $"{p}:Smtp:Port", o.Smtp.Port);
-        }
-        else if (string.IsNullOrWhiteSpace(o.Smtp.PickupDirectory))
-        {
-            errors.Add($"{p}:Smtp:PickupDirectory is empty while no Smtp:Host is set: give a directory for .eml files, or an SMTP host.");
-        }
-
-        if (string.IsNullOrWhiteSpace(o.Smtp.From) || !MimeAddressLooksValid(o.Smtp.From))
-        {
-            errors.Add($"{p}:Smtp:From '{o.Smtp.From}' is not an email address: use 'Name <address@example.com>' or 'address@example.com'.");
-        }
-
-        if (o.Smtp.InitialRetryDelay <= TimeSpan.Zero || o.Smtp.MaxRetryDelay < o.Smtp.InitialRetryDelay)
-        {
-            errors.Add($"{p}:Smtp:InitialRetryDelay must be positive and MaxRetryDelay at least as long (e.g. 00:00:05 and 00:10:00).");
-        }
-
-        if (o.Smtp.MaxAttempts < 1)
-        {
-            errors.Add($"{p}:Smtp:MaxAttempts must be at least 1.");
-        }
-
-        if (!Uri.TryCreate(o.Console.BaseUrl, UriKind.Absolute, out var baseUrl) || (baseUrl.Scheme != Uri.UriSchemeHttp && baseUrl.Scheme != Uri.UriSchemeHttps))
-        {
-            errors.Add($"{p}:Console:BaseUrl '{o.Console.BaseUrl}' is not an absolute http(s) URL: use e.g. https://audit.example.com.");
-        }
-
-        if (o.Regions.Count == 0)
-        {
-            errors.Add($"{p}:Regions is empty: list the regions, e.g. 'fr-par, nl-ams, pl-waw'.");
-        }
-
-        foreach (var region in o.Regions)
-        {
-            if (!System.Text.RegularExpressions.Regex.IsMatch(region, "^[a-z]{2}-[a-z]{3}\\z"))
-            {
-                errors.Add($"{p}:Regions: '{region}' is not a region name like fr-par (two letters, '-', three letters).");
-            }
-        }
-
-        if (o.Regions.Count > 0 && !o.Regions.Contains(Scope.GlobalRegion))
-        {
-            errors.Add($"{p}:Regions must include {Scope.GlobalRegion}: global events are routed there.");
-        }
-
-        if (o.Retention.Days < 0)
-        {
-            errors.Add($"{p}:Retention:Days is {o.Retention.Days}: use 0 to keep events forever, or a number of days.");
-        }
-
-        if (o.Retention.PurgeInterval <= TimeSpan.Zero)
-        {
-            errors.Add($"{p}:Retention:PurgeInterval must be positive (e.g. 01:00:00).");
-        }
-
+        var errors = AuditOrleansOptionsValidator.Check(o);
         CheckTls(errors, o.Tls);
-        if (o.Security.FailedKeyChecksPerSource < 1 || o.Security.FailedKeyChecksPerKey < 1)
-        {
-            errors.Add($"{p}:Security:FailedKeyChecksPerSource and FailedKeyChecksPerKey must be at least 1 (defaults 20 and 10 failed API-key checks a minute).");
-        }
-
         return errors;
     }
 
@@ -184,24 +70,13 @@ public static class SiloConfiguration
         return $"PostgreSql ({host ?? "?"}/{database ?? "?"})";
     }
 
-    /// <summary>Reads the certificate files now, so that a wrong path or password stops the start with the setting's name.</summary>
+    /// <summary>Reads the certificate files now, so that a wrong path or password stops the start with the setting's name (the host's part of the check).</summary>
     private static void CheckTls(List<string> errors, TlsOptions tls)
     {
         const string p = AuditOrleansOptions.SectionName + ":Tls";
         if (!tls.Enabled)
         {
-            // A key, password or trust file without a certificate would suggest encryption that is not there.
-            if (!string.IsNullOrEmpty(tls.CertificateKeyPath) || !string.IsNullOrEmpty(tls.CertificatePassword) || !string.IsNullOrEmpty(tls.TrustedCertificatePath))
-            {
-                errors.Add($"{p}:CertificateKeyPath, CertificatePassword or TrustedCertificatePath is set but {p}:CertificatePath is not: give the silo's certificate to turn TLS on, or remove them.");
-            }
-
-            return;
-        }
-
-        if (tls.HandshakeTimeout <= TimeSpan.Zero)
-        {
-            errors.Add($"{p}:HandshakeTimeout must be positive (e.g. 00:00:10).");
+            return; // what must hold without TLS is the engine validator's (AuditOrleansOptionsValidator)
         }
 
         X509Certificate2? certificate = null;
@@ -259,23 +134,4 @@ public static class SiloConfiguration
             errors.Add($"{key} is {port}: use a TCP port from 1 to 65535.");
         }
     }
-
-    private static bool MimeAddressLooksValid(string from)
-    {
-        var text = from.Trim();
-        var lt = text.LastIndexOf('<');
-        if (lt >= 0 && text.EndsWith('>'))
-        {
-            text = text[(lt + 1)..^1];
-        }
-
-        return System.Net.Mail.MailAddress.TryCreate(text, out _);
-    }
-}
-
-/// <summary>The settings are not usable; the messages say which key and what to do.</summary>
-public sealed class ConfigurationException(IReadOnlyList<string> errors)
-    : Exception("Invalid configuration:" + Environment.NewLine + string.Join(Environment.NewLine, errors.Select(static e => " - " + e)))
-{
-    public IReadOnlyList<string> Errors { get; } = errors;
 }

@@ -78,7 +78,7 @@ public static class SiloWiring
 
         silo.ConfigureServices(services =>
         {
-            services.AddSingleton<IOptions<AuditOrleansOptions>>(Options.Create(options));
+            PreparedOptionsFactory.Register(services, options);
             services.AddAuditOrleansEngine();
             services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SchemaParticipant>();
         });

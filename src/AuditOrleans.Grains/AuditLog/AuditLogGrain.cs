@@ -32,9 +32,9 @@ public sealed class AuditLogGrain(
             throw new ArgumentException($"StatusCode {status} is not an HTTP status: use a value from 100 to 599.");
         }
 
-        if (query.PageSize is < 1 or > 1000)
+        if (query.PageSize is < 1 or > QueryLimits.MaxPageSize)
         {
-            throw new ArgumentException($"PageSize {query.PageSize} is out of range: use 1 to 1000 and page with the continuation token.");
+            throw new ArgumentException($"PageSize {query.PageSize} is out of range: use 1 to {QueryLimits.MaxPageSize} and page with the continuation token.");
         }
 
         return queries.QueryAsync(query with { Region = region }, time.GetUtcNow());

@@ -22,7 +22,7 @@ public sealed class AuditLogQueries(AuditDatabase database)
     /// <summary>One page of events matching a query (at most <see cref="AuditQuery.PageSize"/> events and <see cref="MaxPageChars"/> of JSON).</summary>
     public async Task<AuditPage> QueryAsync(AuditQuery query, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        var pageSize = Math.Clamp(query.PageSize, 1, 1000);
+        var pageSize = Math.Clamp(query.PageSize, 1, QueryLimits.MaxPageSize);
         var token = query.ContinuationToken is null ? null : PageToken.Parse(query.ContinuationToken);
         var after = token?.After ?? DbTime.ToMicros(query.RecordedAfter ?? now.AddHours(-1));
         var before = token?.Before ?? DbTime.ToMicros(query.RecordedBefore ?? now);

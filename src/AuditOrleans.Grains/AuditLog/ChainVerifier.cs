@@ -202,7 +202,7 @@ public sealed class ChainVerifier(AuditDatabase database)
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = Command(connection, null,
             "SELECT seq, hash, created_at, signature FROM audit_checkpoints WHERE project_id = @p AND region = @r ORDER BY seq DESC LIMIT @n",
-            ("@p", projectId), ("@r", region), ("@n", Math.Clamp(limit, 1, 10_000)));
+            ("@p", projectId), ("@r", region), ("@n", Math.Clamp(limit, 1, QueryLimits.MaxCheckpoints)));
         var list = new List<ChainCheckpoint>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

@@ -15,13 +15,6 @@ namespace AuditOrleans.Grains.Ingestion;
 /// </summary>
 public sealed class EventValidator(IReadOnlyCollection<string> regions, TimeProvider time)
 {
-    public const int MaxBatchSize = IngestLimits.MaxBatchEvents;
-    public const int MaxIdLength = IngestLimits.MaxIdLength;
-    public const int MaxNameLength = IngestLimits.MaxNameLength;
-    public const int MaxUserAgentLength = IngestLimits.MaxUserAgentLength;
-    public const int MaxResources = IngestLimits.MaxResources;
-    public const int MaxRequestBodyBytes = IngestLimits.MaxRequestBodyBytes;
-    public const int MaxResourceDetailsBytes = IngestLimits.MaxResourceDetailsBytes;
 
     /// <summary>How far in the future recorded_at may be (clock skew allowance).</summary>
     public static readonly TimeSpan MaxFutureSkew = TimeSpan.FromMinutes(5);

@@ -138,7 +138,7 @@ public sealed class NotificationStore(AuditDatabase database) : IFiringRecorder
         }
 
         sql.Append(" ORDER BY triggered_at DESC, id DESC LIMIT @n");
-        AddParameter(command, "@n", Math.Clamp(query.Limit, 1, 10_000));
+        AddParameter(command, "@n", Math.Clamp(query.Limit, 1, QueryLimits.MaxAlertHistory));
         command.CommandText = sql.ToString();
 
         var alerts = new List<FiredAlert>();

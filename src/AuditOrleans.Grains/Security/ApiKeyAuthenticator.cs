@@ -25,7 +25,7 @@ public sealed class ApiKeyAuthenticator(ApiKeyStore store, IOptions<AuditOrleans
 
     private readonly ConcurrentDictionary<string, CacheEntry> cache = new(StringComparer.Ordinal);
 
-    private TimeSpan CacheLifetime => TimeSpan.FromSeconds(Math.Max(0, options.Value.Security.KeyCacheSeconds));
+    private TimeSpan CacheLifetime => TimeSpan.FromSeconds(options.Value.Security.KeyCacheSeconds);
 
     /// <summary>
     /// The principal of a presented key, or null when it is absent, malformed, unknown or revoked.

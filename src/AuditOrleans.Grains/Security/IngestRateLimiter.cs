@@ -15,7 +15,7 @@ public sealed class IngestRateLimiter(IOptions<AuditOrleansOptions> options, Tim
 
     public int EventsPerSecond => options.Value.Security.IngestEventsPerSecond;
 
-    public int Burst => Math.Max(options.Value.Security.IngestBurst, 1);
+    public int Burst => options.Value.Security.IngestBurst;
 
     /// <summary>Takes <paramref name="events"/> tokens from the key's bucket or throws <see cref="RateLimitExceededException"/>.</summary>
     public void Acquire(string keyId, int events)

@@ -40,7 +40,7 @@ internal sealed record ConnectionTls(string? TrustedCertificatePath, string? Ser
 internal sealed class AuditConnection : IAsyncDisposable
 {
     /// <summary>The RequestContext key under which the API key travels with every grain call.</summary>
-    public const string ApiKeyContextKey = "auditorleans-api-key";
+    public const string ApiKeyContextKey = ApiKeyHeaders.RequestContextKey;
 
     private readonly IHost host;
     private int disposed;

@@ -10,7 +10,7 @@ namespace AuditOrleans.PowerShell.Cmdlets;
 public abstract class AuditEventQueryCommand : AuditCmdlet
 {
     /// <summary>Largest page the cluster serves.</summary>
-    public const int MaxPageSize = 1000;
+    public const int MaxPageSize = QueryLimits.MaxPageSize;
 
     /// <summary>Region (or zone); every region of the project when omitted.</summary>
     [Parameter]

@@ -16,7 +16,7 @@ public sealed class ConnectAuditClusterCommand : AuditCmdlet
 {
     public const string GatewayVariable = "AUDITORLEANS_GATEWAY";
     public const string ProjectIdVariable = "AUDITORLEANS_PROJECT_ID";
-    public const string ApiKeyVariable = "AUDITORLEANS_API_KEY";
+    public const string ApiKeyVariable = ApiKeyHeaders.EnvironmentVariable;
     public const string ConsoleUrlVariable = "AUDITORLEANS_CONSOLE_URL";
     public const string DefaultGateway = "127.0.0.1:30000";
     public const string DefaultClusterId = "auditorleans";

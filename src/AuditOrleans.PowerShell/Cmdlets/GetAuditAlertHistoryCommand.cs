@@ -34,7 +34,7 @@ public sealed class GetAuditAlertHistoryCommand : AuditCmdlet
 
     /// <summary>At most this many firings (newest first).</summary>
     [Parameter]
-    [ValidateRange(1, 10000)]
+    [ValidateRange(1, QueryLimits.MaxAlertHistory)]
     public int First { get; set; } = 100;
 
     protected override void EndProcessing()

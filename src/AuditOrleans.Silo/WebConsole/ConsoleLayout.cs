@@ -3,32 +3,6 @@ using Microsoft.AspNetCore.Antiforgery;
 
 namespace AuditOrleans.Silo.WebConsole;
 
-/// <summary>The tabs of the console.</summary>
-public enum ConsoleTab
-{
-    None,
-    AuditTrail,
-    Alerts,
-    History,
-}
-
-/// <summary>What a page needs to know about its request.</summary>
-public sealed class ConsolePage(HttpContext context, ConsoleUser? user, bool securityEnabled)
-{
-    public HttpContext Context { get; } = context;
-
-    public ConsoleUser? User { get; } = user;
-
-    public bool SecurityEnabled { get; } = securityEnabled;
-
-    /// <summary>The hidden anti-forgery field of a form posted by this page.</summary>
-    public Html AntiforgeryField()
-    {
-        var tokens = Context.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(Context);
-        return Html.Of($"<input type=\"hidden\" name=\"{tokens.FormFieldName}\" value=\"{tokens.RequestToken}\">");
-    }
-}
-
 /// <summary>The frame of every page, the formats shared by the pages, and the HTTP result.</summary>
 public static class ConsoleLayout
 {

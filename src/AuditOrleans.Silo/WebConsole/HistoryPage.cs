@@ -5,7 +5,7 @@ namespace AuditOrleans.Silo.WebConsole;
 /// <summary><c>/alerts/history</c>: fired alerts, newest first, with the delivery state per recipient.</summary>
 public static class HistoryPage
 {
-    public const int DefaultLimit = 100;
+    public const int DefaultLimit = QueryLimits.DefaultAlertHistory;
 
     /// <summary>Maps <c>GET /alerts/history</c>.</summary>
     public static void Map(IEndpointRouteBuilder app, AuditOrleansOptions options) =>

@@ -1,6 +1,7 @@
 using AuditOrleans.Grains;
 using AuditOrleans.Silo;
 using AuditOrleans.Silo.WebConsole;
+using OpenTelemetry.Resources;
 
 AuditOrleansOptions options;
 // appsettings.json is read from the program's folder, so `dotnet run --project src/AuditOrleans.Silo`
@@ -25,6 +26,11 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
 builder.UseOrleans(silo => silo.ConfigureAuditOrleans(options));
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
 builder.Services.AddAuditConsole();
+// The service name /metrics labels its series with (target_info), rather than OpenTelemetry's
+// "unknown_service:<process>".
+builder.Services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService(
+    serviceName: "auditorleans",
+    serviceVersion: typeof(AuditOrleansOptions).Assembly.GetName().Version?.ToString(3)));
 
 var app = builder.Build();
 app.MapGet("/healthz", () => Results.Text("ok"));

@@ -51,7 +51,8 @@ public static class BrowserSetup
 
     private static string? FindProblem()
     {
-        const string fix = "Install them with: apt-get install chromium && npm ci --prefix tests/AuditOrleans.Console.Tests/browser";
+        const string fix = "Install them with: apt-get install chromium nodejs npm && npm ci --prefix tests/AuditOrleans.Console.Tests/browser " +
+            "(.ci/run does; AUDITORLEANS_REQUIRE_BROWSER=1 makes these tests fail instead of skipping)";
         if (!File.Exists(Chromium))
         {
             return $"Chromium is not installed ({Chromium} not found; {ChromiumVariable} sets another path). {fix}";

@@ -121,9 +121,12 @@ public sealed partial class AccessControlCmdletTests(PowerShellClusterFixture fi
                 var because = $"{c.Script} as {caller}: {error.FullyQualifiedErrorId} {error.CategoryInfo.Category} {error.Exception.Message}";
                 Assert.True(error.CategoryInfo.Category == ErrorCategory.PermissionDenied, because);
                 Assert.StartsWith("AccessDenied,", error.FullyQualifiedErrorId, StringComparison.Ordinal);
-                var expected = caller == "anonymous" ? "no API key was presented"
-                    : c.Permission == Permission.WriteEvents && caller == "another project's key" ? "may write events of its own project only"
-                    : $"needs the {c.Permission} permission";
+                var expected = caller switch
+                {
+                    "anonymous" => "no API key was presented",
+                    "another project's key" when c.Permission == Permission.WriteEvents => "may write events of its own project only",
+                    _ => $"needs the {c.Permission} permission",
+                };
                 Assert.True(error.Exception.Message.Contains(expected, StringComparison.Ordinal), because);
                 Assert.DoesNotContain(PowerShellClusterFixture.OwnerApiKey, error.ToString(), StringComparison.Ordinal);
                 if (key is not null)

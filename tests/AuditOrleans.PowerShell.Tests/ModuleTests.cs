@@ -272,6 +272,12 @@ public sealed class ModuleTests(PowerShellClusterFixture fixture)
         Assert.Equal(["ApiKeyCreated", "ApiKeyCreationUnauthorized"], Complete("Get-AuditAlert -Name ApiKeyCr"));
         Assert.Equal(["nl-ams"], Complete("Enable-AuditAlert -Name ApiKeyCreated -Region nl"));
         Assert.Equal(["fr-par", "nl-ams", "pl-waw"], Complete("Get-AuditEvent -Region "));
+
+        // Never file names (what PowerShell offers when a completer answers nothing).
+        Assert.Equal(["default"], Complete("Get-AuditAlert -ProjectId "));
+        Assert.Equal(["my-pro"], Complete("Send-AuditEvent -ProjectId my-pro"));
+        Assert.Equal(["''"], Complete("Add-AuditNotificationContact -Email "));
+        Assert.Contains("127.0.0.1:30000", Complete("Connect-AuditCluster -Gateway "));
     }
 
     private static int FreePort()

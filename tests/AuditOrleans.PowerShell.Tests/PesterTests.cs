@@ -15,8 +15,8 @@ namespace AuditOrleans.PowerShell.Tests;
 /// </summary>
 public sealed partial class PesterTests(ITestOutputHelper output)
 {
-    /// <summary>The Pester files, the walk-through first (it expects the silo's data directory fresh).</summary>
-    public static readonly string[] Files = ["Walkthrough.Tests.ps1"];
+    /// <summary>The walk-through runs first: it expects the silo's data directory as a first start leaves it.</summary>
+    public const string FirstFile = "Walkthrough.Tests.ps1";
 
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(10);
 
@@ -56,10 +56,12 @@ public sealed partial class PesterTests(ITestOutputHelper output)
         {
             await silo.StartAsync(TimeSpan.FromSeconds(90));
             var testDirectory = Path.Combine(root, "tests", "AuditOrleans.PowerShell.Tests", "pester");
+            var files = Directory.GetFiles(testDirectory, "*.Tests.ps1").OrderBy(static f => Path.GetFileName(f) == FirstFile ? 0 : 1).ThenBy(static f => f, StringComparer.Ordinal).ToList();
+            Assert.Equal(FirstFile, Path.GetFileName(files[0]));
             run = await RealPowerShell.RunAsync(
                 pwsh,
                 ["-NoLogo", "-NoProfile", "-NonInteractive", "-File", Path.Combine(testDirectory, "RunPester.ps1"),
-                    "-ResultFile", failuresFile, "-Path", string.Join(',', Files.Select(f => Path.Combine(testDirectory, f)))],
+                    "-ResultFile", failuresFile, "-Path", string.Join(',', files)],
                 directory.Path,
                 new Dictionary<string, string?>
                 {
@@ -70,7 +72,8 @@ public sealed partial class PesterTests(ITestOutputHelper output)
                     ["AUDITORLEANS_PROJECT_ID"] = null,
                     ["AUDITORLEANS_TEST_DIRECTORY"] = directory.Path,
                     ["AUDITORLEANS_TEST_README"] = readme,
-                    ["AUDITORLEANS_TEST_MODULE"] = PowerShellSession.ModuleManifest,
+                    // The path the walk-through imports it from: a process loads the module from one folder only.
+                    ["AUDITORLEANS_TEST_MODULE"] = directory.Combine("artifacts", "module", "AuditOrleans", "AuditOrleans.psd1"),
                     ["NO_COLOR"] = "1",
                 },
                 RunTimeout);

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using AuditOrleans.PowerShell.Internal;
 
 namespace AuditOrleans.PowerShell.Cmdlets;
 
@@ -13,6 +14,7 @@ public sealed class AddAuditNotificationContactCommand : AuditCmdlet
     /// <summary>Email addresses.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ContactEmailCompleter))]
     public string[] Email { get; set; } = [];
 
     /// <summary>Notification types: Security, Incident, Technical, Billing.</summary>
@@ -22,6 +24,7 @@ public sealed class AddAuditNotificationContactCommand : AuditCmdlet
 
     /// <summary>Project; default: the project of Connect-AuditCluster.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ProjectIdCompleter))]
     public string? ProjectId { get; set; }
 
     /// <summary>Returns the contacts.</summary>

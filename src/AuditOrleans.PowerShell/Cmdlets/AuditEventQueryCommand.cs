@@ -20,6 +20,7 @@ public abstract class AuditEventQueryCommand : AuditCmdlet
 
     /// <summary>Project; default: the project of Connect-AuditCluster.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(ProjectIdCompleter))]
     public string? ProjectId { get; set; }
 
     /// <summary>Events recorded at or after this time (default: one hour ago). A time without zone is UTC.</summary>

@@ -26,11 +26,13 @@ public sealed class ConnectAuditClusterCommand : AuditCmdlet
     /// <summary>Silo gateways as host:port; default $env:AUDITORLEANS_GATEWAY (comma-separated), then 127.0.0.1:30000.</summary>
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(GatewayCompleter))]
     public string[]? Gateway { get; set; }
 
     /// <summary>Default project of the session; default $env:AUDITORLEANS_PROJECT_ID, then 'default'.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ProjectIdCompleter))]
     public string? ProjectId { get; set; }
 
     /// <summary>

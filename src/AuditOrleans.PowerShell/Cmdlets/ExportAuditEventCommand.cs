@@ -72,7 +72,7 @@ public sealed class ExportAuditEventCommand : AuditEventQueryCommand
             }
         }
 
-        WriteVerbose($"Exported {count} events to {path}.");
+        WriteVerbose($"Exported {count} events of project '{ResolveProjectId(ProjectId)}' to {path}.");
         if (PassThru)
         {
             WriteObject(new FileInfo(path));

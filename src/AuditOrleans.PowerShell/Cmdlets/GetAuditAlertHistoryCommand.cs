@@ -25,6 +25,7 @@ public sealed class GetAuditAlertHistoryCommand : AuditCmdlet
 
     /// <summary>Project; default: the project of Connect-AuditCluster.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(ProjectIdCompleter))]
     public string? ProjectId { get; set; }
 
     /// <summary>Only alerts triggered at or after this time. A time without zone is UTC.</summary>

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using AuditOrleans.PowerShell.Internal;
 
 namespace AuditOrleans.PowerShell.Cmdlets;
 
@@ -18,6 +19,7 @@ public sealed class GetAuditApiKeyCommand : AuditCmdlet
 
     /// <summary>Only the keys bound to this project.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(ProjectIdCompleter))]
     public string? ProjectId { get; set; }
 
     /// <summary>Also lists revoked keys.</summary>

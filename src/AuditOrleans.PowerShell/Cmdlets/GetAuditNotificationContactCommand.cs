@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using AuditOrleans.PowerShell.Internal;
 
 namespace AuditOrleans.PowerShell.Cmdlets;
 
@@ -11,6 +12,7 @@ public sealed class GetAuditNotificationContactCommand : AuditCmdlet
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(ContactEmailCompleter))]
     public string[]? Email { get; set; }
 
     /// <summary>Only contacts subscribed to one of these types.</summary>
@@ -20,6 +22,7 @@ public sealed class GetAuditNotificationContactCommand : AuditCmdlet
 
     /// <summary>Project; default: the project of Connect-AuditCluster.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ProjectIdCompleter))]
     public string? ProjectId { get; set; }
 
     protected override void ProcessRecord()

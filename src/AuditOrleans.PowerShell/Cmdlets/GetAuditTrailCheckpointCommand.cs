@@ -20,6 +20,7 @@ public sealed class GetAuditTrailCheckpointCommand : AuditCmdlet
 
     /// <summary>Project; default: the project of Connect-AuditCluster.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ProjectIdCompleter))]
     public string? ProjectId { get; set; }
 
     /// <summary>How many of the newest checkpoints per region.</summary>

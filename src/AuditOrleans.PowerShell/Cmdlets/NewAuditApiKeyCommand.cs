@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using AuditOrleans.PowerShell.Internal;
 
 namespace AuditOrleans.PowerShell.Cmdlets;
 
@@ -16,6 +17,7 @@ public sealed class NewAuditApiKeyCommand : AuditCmdlet
 
     /// <summary>The project of the key; default: the project of Connect-AuditCluster. Not used for Owner keys.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ProjectIdCompleter))]
     public string? ProjectId { get; set; }
 
     /// <summary>Free text to recognise the key later (who or what uses it).</summary>

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using AuditOrleans.PowerShell.Internal;
 
 namespace AuditOrleans.PowerShell.Cmdlets;
 
@@ -9,10 +10,12 @@ public sealed class RemoveAuditNotificationContactCommand : AuditCmdlet
     /// <summary>Email addresses to remove.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ContactEmailCompleter))]
     public string[] Email { get; set; } = [];
 
     /// <summary>Project; default: the project of Connect-AuditCluster.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ProjectIdCompleter))]
     public string? ProjectId { get; set; }
 
     /// <summary>Removes without asking for confirmation (-WhatIf still only shows what would happen).</summary>

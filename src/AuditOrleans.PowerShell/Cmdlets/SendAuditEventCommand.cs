@@ -52,6 +52,7 @@ public sealed class SendAuditEventCommand : AuditCmdlet
     /// <summary>The event's project; absent: organization_id, then the session's project.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("project_id")]
+    [ArgumentCompleter(typeof(ProjectIdCompleter))]
     public string? ProjectId { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]

@@ -27,6 +27,7 @@ public abstract class SetAuditAlertStateCommand : AuditCmdlet
 
     /// <summary>Project; default: the project of Connect-AuditCluster.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ProjectIdCompleter))]
     public string? ProjectId { get; set; }
 
     /// <summary>Returns the alerts after the change.</summary>

@@ -1,6 +1,8 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
+using AuditOrleans.PowerShell.Client;
+using AuditOrleans.PowerShell.Cmdlets;
 
 namespace AuditOrleans.PowerShell.Internal;
 
@@ -20,8 +22,101 @@ public sealed class RegionCompleter : IArgumentCompleter
         Completion.Matching(Scope.DefaultRegions.Select(static r => (r, $"Region {r}")), wordToComplete);
 }
 
+/// <summary>
+/// Tab completion of project ids: the session's project, $env:AUDITORLEANS_PROJECT_ID and
+/// 'default'. Never file names: when nothing known matches, what was typed is kept.
+/// </summary>
+public sealed class ProjectIdCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(
+        string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var known = new List<(string, string)>();
+        if (AuditSession.Current is { } connection)
+        {
+            known.Add((connection.Settings.ProjectId, "The session's project (Connect-AuditCluster)"));
+        }
+
+        if (Environment.GetEnvironmentVariable(ConnectAuditClusterCommand.ProjectIdVariable) is { Length: > 0 } fromEnvironment && Scope.IsValidProjectId(fromEnvironment.Trim()))
+        {
+            known.Add((fromEnvironment.Trim(), $"${ConnectAuditClusterCommand.ProjectIdVariable}"));
+        }
+
+        known.Add((Scope.DefaultProjectId, "The project used when none is given"));
+        return Completion.MatchingOrTyped(known.DistinctBy(static k => k.Item1), wordToComplete, "A project id: 1 to 64 letters, digits, '-' or '_'");
+    }
+}
+
+/// <summary>
+/// Tab completion of notification contacts: the addresses of the project's contacts when the
+/// session is connected (asked with a short timeout), else what was typed. Never file names.
+/// </summary>
+public sealed class ContactEmailCompleter : IArgumentCompleter
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
+
+    public IEnumerable<CompletionResult> CompleteArgument(
+        string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var known = new List<(string, string)>();
+        if (AuditSession.Current is { } connection)
+        {
+            var projectId = fakeBoundParameters["ProjectId"] is string given && Scope.IsValidProjectId(given.Trim()) ? given.Trim() : connection.Settings.ProjectId;
+            try
+            {
+                var contacts = connection.Grains.GetGrain<INotificationContactsGrain>(projectId).GetAsync().WaitAsync(Timeout).GetAwaiter().GetResult();
+                known.AddRange(contacts.Select(c => (c.Email, $"{c.Types} contact of project '{projectId}'")));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // No answer, or no permission to list contacts: complete nothing rather than fail.
+            }
+        }
+
+        return Completion.MatchingOrTyped(known, wordToComplete, "An email address, e.g. security@example.com");
+    }
+}
+
+/// <summary>Tab completion of gateways: $env:AUDITORLEANS_GATEWAY, the session's, and 127.0.0.1:30000. Never file names.</summary>
+public sealed class GatewayCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(
+        string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var known = new List<(string, string)>();
+        if (Environment.GetEnvironmentVariable(ConnectAuditClusterCommand.GatewayVariable) is { Length: > 0 } fromEnvironment)
+        {
+            known.AddRange(fromEnvironment.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(g => (g, $"${ConnectAuditClusterCommand.GatewayVariable}")));
+        }
+
+        if (AuditSession.Current is { } connection)
+        {
+            known.AddRange(connection.Settings.Gateways.Select(static g => (g, "A gateway of the session's connection")));
+        }
+
+        known.Add((ConnectAuditClusterCommand.DefaultGateway, "A silo on this machine with the default gateway port"));
+        return Completion.MatchingOrTyped(known.DistinctBy(static k => k.Item1), wordToComplete, "A silo gateway as host:port");
+    }
+}
+
 internal static class Completion
 {
+    /// <summary>
+    /// The known values that match, else one result that keeps what was typed (or an empty
+    /// quoted string): an empty answer would make PowerShell complete file names instead.
+    /// </summary>
+    public static IEnumerable<CompletionResult> MatchingOrTyped(IEnumerable<(string Value, string Tooltip)> values, string? wordToComplete, string hint)
+    {
+        var matching = Matching(values, wordToComplete).ToList();
+        if (matching.Count > 0)
+        {
+            return matching;
+        }
+
+        var typed = string.IsNullOrEmpty(wordToComplete) ? "''" : wordToComplete;
+        return [new CompletionResult(typed, string.IsNullOrEmpty(wordToComplete) ? $"<{hint}>" : typed, CompletionResultType.ParameterValue, hint)];
+    }
+
     public static IEnumerable<CompletionResult> Matching(IEnumerable<(string Value, string Tooltip)> values, string? wordToComplete)
     {
         var word = (wordToComplete ?? "").Trim('\'', '"');

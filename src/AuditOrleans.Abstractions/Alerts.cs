@@ -142,6 +142,36 @@ public sealed record FiredAlert
 
     /// <summary>Delivery state per recipient (filled in when read back from the outbox).</summary>
     [Id(11)] public IReadOnlyList<AlertDelivery> Deliveries { get; init; } = [];
+
+    // Ids 20 to 39: the detection side of the alert lifecycle (docs/alerts.md, Episodes; Backfill and late events).
+
+    /// <summary>
+    /// What this entry of the history says: the alert fired, or (HttpForbiddenErrorRateHigh) an
+    /// open episode goes on and changed, or it is over. Firings recorded before kinds existed read as Firing.
+    /// </summary>
+    [Id(20)] public AlertKind Kind { get; init; } = AlertKind.Firing;
+
+    /// <summary>The HttpForbiddenErrorRateHigh episode this entry belongs to: the id of the firing that opened it.</summary>
+    [Id(21)] public string? EpisodeId { get; init; }
+
+    /// <summary>True when the events that caused it were sent as history (Send-AuditEvent -Historical): recorded, never emailed.</summary>
+    [Id(22)] public bool IsBackfill { get; init; }
+
+    /// <summary>True when the event that caused it arrived later than Alerts:LatenessThreshold after it happened (<see cref="EventTime"/>).</summary>
+    [Id(23)] public bool IsLate { get; init; }
+}
+
+/// <summary>What an entry of the alert history says (docs/alerts.md, Episodes).</summary>
+public enum AlertKind
+{
+    /// <summary>The alert fired: a single-event match, or the start of a HttpForbiddenErrorRateHigh episode.</summary>
+    Firing = 0,
+
+    /// <summary>An open HttpForbiddenErrorRateHigh episode goes on and changed materially since its last notice.</summary>
+    Update = 1,
+
+    /// <summary>A HttpForbiddenErrorRateHigh episode is over: the 403 rate fell back to 20 or fewer in 5 minutes.</summary>
+    Resolved = 2,
 }
 
 /// <summary>The facts that explain a firing.</summary>
@@ -170,6 +200,12 @@ public sealed record AlertFacts
     [Id(8)] public int? StatusCode { get; init; }
 
     [Id(9)] public string? UserAgent { get; init; }
+
+    /// <summary>recorded_at of the first 403 of the episode (HttpForbiddenErrorRateHigh updates and resolved notices).</summary>
+    [Id(20)] public DateTimeOffset? FirstEventTime { get; init; }
+
+    /// <summary>Why an update was sent: what changed since the episode's last notice.</summary>
+    [Id(21)] public string? Change { get; init; }
 }
 
 /// <summary>A value and how many times it occurred.</summary>

@@ -53,6 +53,15 @@ public interface IDetectorGrain : IGrainWithStringKey
     /// </summary>
     [Alias("ApplyConfigurationAsync")]
     Task ApplyConfigurationAsync(AlertConfiguration configuration);
+
+    /// <summary>
+    /// Looks at the open HttpForbiddenErrorRateHigh episode with the silo's clock: records its
+    /// resolved notice when no 403 came for the window's length and the window ending now holds
+    /// 20 or fewer, or an update that the repeat interval held back. The detector's own timer
+    /// calls it, and every silo for the open episodes it finds in the database.
+    /// </summary>
+    [Alias("CheckEpisodeAsync")]
+    Task CheckEpisodeAsync();
 }
 
 /// <summary>State of a project-region's HttpForbiddenErrorRateHigh rule.</summary>
@@ -69,6 +78,9 @@ public sealed record DetectorStatus(
 
     /// <summary>Version of the alert configuration the detector holds (0: never configured).</summary>
     [Id(5)] public long ConfigurationVersion { get; init; }
+
+    /// <summary>The open HttpForbiddenErrorRateHigh episode (the id of the firing that opened it), or null.</summary>
+    [Id(6)] public string? OpenEpisodeId { get; init; }
 }
 
 /// <summary>Read side of the audit log and alert history. A stateless worker: call it with key 0.</summary>

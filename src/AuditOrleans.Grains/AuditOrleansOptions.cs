@@ -17,6 +17,8 @@ public sealed class AuditOrleansOptions
 
     public RetentionOptions Retention { get; set; } = new();
 
+    public AlertsOptions Alerts { get; set; } = new();
+
     /// <summary>TLS on the gateway and between silos; plain TCP while no certificate is configured.</summary>
     public TlsOptions Tls { get; set; } = new();
 

@@ -132,6 +132,16 @@ public sealed class AuditOrleansOptionsValidator : IValidateOptions<AuditOrleans
             errors.Add($"{p}:Retention:PurgeInterval must be positive (e.g. 01:00:00).");
         }
 
+        if (o.Alerts.EpisodeRepeatInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"{p}:Alerts:EpisodeRepeatInterval must be positive (default 00:10:00: at most one update of an HttpForbiddenErrorRateHigh episode every 10 minutes).");
+        }
+
+        if (o.Alerts.LatenessThreshold <= TimeSpan.Zero)
+        {
+            errors.Add($"{p}:Alerts:LatenessThreshold must be positive (default 00:15:00: an event stored more than 15 minutes after its recorded_at came late).");
+        }
+
         CheckTlsSettings(errors, o.Tls);
         if (o.Security.FailedKeyChecksPerSource < 1 || o.Security.FailedKeyChecksPerKey < 1)
         {

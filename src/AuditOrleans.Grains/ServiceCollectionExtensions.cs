@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using AuditOrleans.Grains.AuditLog;
+using AuditOrleans.Grains.Detection;
 using AuditOrleans.Grains.Security;
 
 namespace AuditOrleans.Grains;
@@ -13,8 +14,8 @@ public static class ServiceCollectionExtensions
     /// <summary>
     /// Registers what the grains need: the database, the audit log's writer, queries, chain
     /// verifier and retention, the notification store (which records firings for the writer), the
-    /// checkpoint signer, the log maintenance service, the alert email composer and sender, and the
-    /// outbox's start-up wake. The caller binds
+    /// checkpoint signer, the log maintenance service, the alert email composer and sender, the
+    /// outbox's start-up wake and the watch over open alert episodes. The caller binds
     /// <see cref="AuditOrleansOptions"/>.
     /// </summary>
     public static IServiceCollection AddAuditOrleansEngine(this IServiceCollection services, bool runMaintenance = true)
@@ -32,6 +33,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<AlertEmailComposer>();
         services.TryAddSingleton<MailSender>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, OutboxStartup>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, EpisodeWatch>();
         if (runMaintenance)
         {
             services.AddSingleton<IHostedService>(static sp => sp.GetRequiredService<LogMaintenanceService>());

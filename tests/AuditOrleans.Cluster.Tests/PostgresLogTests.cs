@@ -83,6 +83,39 @@ public sealed class PostgresLogTests(PostgresClusterFixture fixture)
     }
 
     [PostgresFact]
+    public async Task AnEpisodeOutlivesARestartAndIsResolvedOnce()
+    {
+        var project = AuditClusterFixture.NewProjectId();
+        var key = Scope.Key(project, "fr-par");
+        await fixture.Grains.GetGrain<IAlertConfigGrain>(key)
+            .SetActiveAsync(new Dictionary<AlertName, bool> { [AlertName.HttpForbiddenErrorRateHigh] = true });
+        var t0 = fixture.Clock.GetUtcNow().AddMinutes(-1);
+        await Ingest.IngestAsync(project, [.. Enumerable.Range(0, 25).Select(i => EventFactory.Forbidden(project, t0.AddSeconds(i)))]);
+        var opening = Assert.Single(await Log.GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = project }));
+
+        await fixture.RestartAsync();
+        Assert.Equal(opening.Id, (await fixture.Grains.GetGrain<IDetectorGrain>(key).GetStatusAsync()).OpenEpisodeId);
+        await Ingest.IngestAsync(project, [.. Enumerable.Range(25, 10).Select(i => EventFactory.Forbidden(project, t0.AddSeconds(i)))]);
+
+        fixture.Clock.Advance(TimeSpan.FromMinutes(6));
+        await fixture.Grains.GetGrain<IDetectorGrain>(key).CheckEpisodeAsync();
+
+        var history = await Log.GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = project });
+        Assert.Equal([AlertKind.Resolved, AlertKind.Firing], history.Select(static f => f.Kind));
+        Assert.Equal(opening.Id, history[0].EpisodeId);
+        Assert.Equal(35, history[0].Facts.ForbiddenCount);
+        Assert.Equal(t0, history[0].Facts.FirstEventTime);
+        await using var connection = new NpgsqlConnection(fixture.PostgresConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT state, resolved_by FROM alert_episodes WHERE project_id = @p", connection);
+        command.Parameters.AddWithValue("p", project);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal((1, history[0].Id), (reader.GetInt32(0), reader.GetString(1)));
+        Assert.False(await reader.ReadAsync());
+    }
+
+    [PostgresFact]
     public async Task RetentionCutsTheChainAndCheckpointsKeepItVerifiable()
     {
         var services = ((InProcessSiloHandle)fixture.Cluster.Primary!).SiloHost.Services;

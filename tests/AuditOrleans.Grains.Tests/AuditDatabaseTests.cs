@@ -147,6 +147,32 @@ public sealed class AuditDatabaseTests : IAsyncLifetime
         Assert.Contains("before retention anchors were signed", report.Reason);
     }
 
+    [Fact]
+    public async Task FiringsOfAnOlderVersionGetTheLifecycleColumnsAndReadAsFirings()
+    {
+        // fired_alerts as versions before episodes created it, with one firing.
+        var connectionString = $"Data Source={directory.Combine("old-firings.db")};Pooling=False";
+        await using (var connection = new SqliteConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText =
+                "CREATE TABLE fired_alerts (id TEXT NOT NULL PRIMARY KEY, project_id TEXT NOT NULL, region TEXT NOT NULL, alert TEXT NOT NULL, severity TEXT NOT NULL, " +
+                "triggered_at INTEGER NOT NULL, event_time INTEGER NOT NULL, window_start INTEGER NOT NULL, window_end INTEGER NOT NULL, facts TEXT NOT NULL, is_test INTEGER NOT NULL DEFAULT 0); " +
+                "INSERT INTO fired_alerts VALUES ('f1', 'p', 'fr-par', 'ApiKeyCreated', 'Medium', 1, 1, 0, 2, '{}', 0);";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        using var old = new AuditDatabase(
+            Options.Create(new AuditOrleansOptions { Storage = { ConnectionString = connectionString } }), NullLogger<AuditDatabase>.Instance);
+        await old.ApplySchemaAsync();
+        await old.ApplySchemaAsync();
+
+        var firing = await new NotificationStore(old).GetFiringAsync("f1");
+        Assert.NotNull(firing);
+        Assert.Equal((AlertKind.Firing, null, false, false), (firing.Kind, firing.EpisodeId, firing.IsBackfill, firing.IsLate));
+    }
+
     private static async Task<int> InsertAsync(DbConnection connection, DbTransaction transaction, string email)
     {
         await using var command = connection.CreateCommand();

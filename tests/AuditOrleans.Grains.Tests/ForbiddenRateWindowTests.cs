@@ -158,4 +158,55 @@ public sealed class ForbiddenRateWindowTests
             }
         }
     }
+
+    [Fact]
+    public void AnEpisodeEndedOnTheClockIsNotReopenedByAStragglerButByANewer403()
+    {
+        var w = new ForbiddenRateWindow();
+        Assert.Equal(1, AddAll(w, Enumerable.Range(0, 21).Select(i => i * Second)));
+        Assert.True(w.ExceededAt(20 * Second));
+        Assert.False(w.ExceededAt(20 * Second + Window + 1));
+
+        w.EndEpisode();
+
+        Assert.False(w.EpisodeAlerted);
+        Assert.Equal(20 * Second, w.ResolvedThrough);
+        Assert.False(w.Add(10 * Second, active: true)); // late, of the ended episode
+        Assert.True(w.Add(21 * Second, active: true)); // newer: the window still holds more than 20
+        Assert.Null(w.ResolvedThrough);
+    }
+
+    [Fact]
+    public void LoadKeepsAStoredOpenEpisodeAndTheEndOfOneResolvedOnTheClock()
+    {
+        var w = new ForbiddenRateWindow();
+        long[] times = [.. Enumerable.Range(0, 21).Select(i => i * Second)];
+
+        w.Load(times, episodeAlerted: true);
+        Assert.True(w.EpisodeAlerted);
+        Assert.False(w.Add(21 * Second, active: true));
+
+        w.Load(times, episodeAlerted: false, resolvedThrough: 20 * Second);
+        Assert.Equal(20 * Second, w.ResolvedThrough);
+        Assert.False(w.Add(5 * Second, active: true));
+    }
+
+    [Fact]
+    public void TopValuesAreExactUnderCapacityAndKeepTheHeavyHittersBeyond()
+    {
+        var top = new TopValues();
+        top.Add("b", 3);
+        top.Add("a", 3);
+        top.Add("c");
+        Assert.Equal(["a", "b", "c"], top.Top(5));
+
+        for (var i = 0; i < 1000; i++)
+        {
+            top.Add($"noise-{i}");
+            top.Add("attacker");
+        }
+
+        Assert.Equal(TopValues.Capacity, top.Count);
+        Assert.Equal("attacker", top.Top(1)[0]);
+    }
 }

@@ -84,4 +84,78 @@ public sealed class ComposerTests
     [InlineData("../../etc/passwd@x", "_.._etc_passwd.eml")]
     public void PickupFileNamesComeFromTheMessageIdAndStayInTheDirectory(string messageId, string expected) =>
         Assert.Equal(expected, MailSender.PickupFileName(messageId));
+
+    [Fact]
+    public void AnUpdateSaysTheEpisodeGoesOnWhatChangedAndThreadsUnderTheFiring()
+    {
+        var composer = new AlertEmailComposer(Options.Create(new AuditOrleansOptions()));
+        var update = Episode(AlertKind.Update) with
+        {
+            Facts = Episode(AlertKind.Update).Facts with { Change = "new among the top principals: intruder-9" },
+        };
+
+        var mail = composer.Compose(update, "sec@example.com", "upd.1@auditorleans");
+
+        Assert.Equal("[AuditOrleans] High: HttpForbiddenErrorRateHigh in p1/fr-par goes on (update)", mail.Subject);
+        Assert.Equal("Update", mail.Headers[AlertEmailComposer.KindHeader]);
+        Assert.Equal(NotificationStore.MessageId("opening", "sec@example.com"), mail.InReplyTo);
+        Assert.Contains("UPDATE: the HttpForbiddenErrorRateHigh episode that started at 2026-11-23 10:00:00 UTC (opened by firing opening) goes on", mail.TextBody);
+        Assert.Contains("new among the top principals: intruder-9", mail.TextBody);
+        Assert.Contains("HTTP 403 responses in the episode so far: 420", mail.TextBody);
+        Assert.Contains("Duration so far: 14 min 0 s", mail.TextBody);
+        Assert.Contains("intruder-9 (300)", mail.HtmlBody);
+    }
+
+    [Fact]
+    public void AResolvedNoticeSaysItIsOverWithTheWholeEpisode()
+    {
+        var composer = new AlertEmailComposer(Options.Create(new AuditOrleansOptions()));
+
+        var mail = composer.Compose(Episode(AlertKind.Resolved), "sec@example.com", "res.1@auditorleans");
+
+        Assert.Equal("[AuditOrleans] Resolved: HttpForbiddenErrorRateHigh in p1/fr-par", mail.Subject);
+        Assert.Equal("Resolved", mail.Headers[AlertEmailComposer.KindHeader]);
+        Assert.NotEqual(MimeKit.MessageImportance.High, mail.Importance);
+        Assert.Contains("RESOLVED: the HttpForbiddenErrorRateHigh episode (opened by firing opening) is over", mail.TextBody);
+        Assert.Contains("HTTP 403 responses in the whole episode: 420", mail.TextBody);
+        Assert.Contains("First 403: 2026-11-23 10:00:00 UTC", mail.TextBody);
+        Assert.Contains("Last 403: 2026-11-23 10:14:00 UTC", mail.TextBody);
+        Assert.Contains("Duration: 14 min 0 s", mail.TextBody);
+        Assert.Contains("Top principals (the whole episode): intruder-9 (300), user-1 (120)", mail.TextBody);
+        Assert.Contains("RESOLVED", mail.HtmlBody);
+    }
+
+    [Theory]
+    [InlineData(0, 40, "40 s")]
+    [InlineData(12, 4, "12 min 4 s")]
+    [InlineData(185, 0, "3 h 5 min")]
+    [InlineData(1500, 0, "1 d 1 h")]
+    public void DurationsReadAsWords(int minutes, int seconds, string expected) =>
+        Assert.Equal(expected, AlertEmailComposer.FormatDuration(TimeSpan.FromMinutes(minutes) + TimeSpan.FromSeconds(seconds)));
+
+    private static FiredAlert Episode(AlertKind kind)
+    {
+        var start = new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero);
+        return new FiredAlert
+        {
+            Id = "notice",
+            ProjectId = "p1",
+            Region = "fr-par",
+            Alert = AlertName.HttpForbiddenErrorRateHigh,
+            Severity = AlertSeverity.High,
+            TriggeredAt = start.AddMinutes(20),
+            EventTime = start.AddMinutes(14),
+            WindowStart = start.AddMinutes(-5),
+            WindowEnd = start.AddMinutes(14),
+            Kind = kind,
+            EpisodeId = "opening",
+            Facts = new AlertFacts
+            {
+                ForbiddenCount = 420,
+                FirstEventTime = start,
+                TopPrincipals = [new("intruder-9", 300), new("user-1", 120)],
+                TopSourceIps = [new("203.0.113.66", 300), new("198.51.100.7", 120)],
+            },
+        };
+    }
 }

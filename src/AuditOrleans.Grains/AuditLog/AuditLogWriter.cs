@@ -12,14 +12,18 @@ namespace AuditOrleans.Grains.AuditLog;
 /// Appends to the audit log (docs/architecture.md, The path of one event): the events of a
 /// batch with their hash chain, and the firings they caused with their facts read from the log,
 /// in one transaction; plus what the detector reads back to rebuild its state (chain head, the
-/// newest 403s, the last firing) and the idempotency lookup by event id.
+/// newest 403s, the open episode) and the idempotency lookup by event id.
 /// </summary>
 public sealed class AuditLogWriter(AuditDatabase database, IFiringRecorder outbox)
 {
     /// <summary>How many principals and source IPs an alert lists.</summary>
     public const int TopCount = 5;
 
-    private static readonly long WindowMicros = (long)AlertCatalog.ForbiddenWindow.TotalMicroseconds;
+    /// <summary>How a 403 without a principal is counted among the top principals.</summary>
+    public const string Anonymous = "(anonymous)";
+
+    /// <summary>How a 403 without a source IP is counted among the top source IPs.</summary>
+    public const string UnknownIp = "(unknown)";
 
     public async Task<ChainHead> GetHeadAsync(string projectId, string region, CancellationToken cancellationToken = default)
     {
@@ -61,15 +65,63 @@ public sealed class AuditLogWriter(AuditDatabase database, IFiringRecorder outbo
         return [.. times];
     }
 
-    /// <summary>End of the window of the last firing of <paramref name="alert"/> in a project-region, if any.</summary>
-    public async Task<DateTimeOffset?> GetLastFiringWindowEndAsync(string projectId, string region, AlertName alert, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Silo clock (ingested_at) of the newest stored 403 whose recorded_at is at or after
+    /// <paramref name="fromMicros"/>, or null: when the detector last saw a 403 that counts in its window.
+    /// </summary>
+    public async Task<DateTimeOffset?> GetLastForbiddenIngestedAsync(string projectId, string region, long fromMicros, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = Command(connection, null,
-            "SELECT MAX(window_end) FROM fired_alerts WHERE project_id = @p AND region = @r AND alert = @a AND is_test = 0",
-            ("@p", projectId), ("@r", region), ("@a", alert.ToString()));
+            "SELECT MAX(ingested_at) FROM audit_events WHERE project_id = @p AND region = @r AND status_code = 403 AND recorded_at >= @from",
+            ("@p", projectId), ("@r", region), ("@from", fromMicros));
         var value = await command.ExecuteScalarAsync(cancellationToken);
         return value is null or DBNull ? null : DbTime.FromMicros(Convert.ToInt64(value, CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The open episode of <paramref name="alert"/> in a project-region, if any (docs/alerts.md, Episodes).</summary>
+    public async Task<StoredEpisode?> GetOpenEpisodeAsync(string projectId, string region, AlertName alert, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await EpisodeRows.GetOpenAsync(connection, projectId, region, alert, cancellationToken);
+    }
+
+    /// <summary>recorded_at of the last 403 of the latest resolved episode of <paramref name="alert"/> in a project-region, or null.</summary>
+    public async Task<DateTimeOffset?> GetLastEpisodeEndAsync(string projectId, string region, AlertName alert, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await EpisodeRows.GetLastEndAsync(connection, projectId, region, alert, cancellationToken);
+    }
+
+    /// <summary>Every project-region with an open episode.</summary>
+    public async Task<IReadOnlyList<(string ProjectId, string Region)>> GetOpenEpisodesAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await EpisodeRows.ListOpenAsync(connection, cancellationToken);
+    }
+
+    /// <summary>
+    /// The 403 events stored after log position <paramref name="afterSequence"/> with recorded_at at
+    /// or after <paramref name="fromMicros"/>: their number and the <paramref name="top"/> most
+    /// frequent principals and source IPs (most frequent first, then by value).
+    /// </summary>
+    public async Task<ForbiddenActivity> GetForbiddenActivityAsync(string projectId, string region, long afterSequence, long fromMicros, int top, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var where = "WHERE project_id = @p AND region = @r AND status_code = 403 AND seq > @s AND recorded_at >= @from";
+        (string, object?)[] args = [("@p", projectId), ("@r", region), ("@s", afterSequence), ("@from", fromMicros)];
+        long count;
+        await using (var c = Command(connection, null, $"SELECT COUNT(*) FROM audit_events {where}", args))
+        {
+            count = Convert.ToInt64(await c.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        }
+
+        return count == 0
+            ? new ForbiddenActivity(0, [], [])
+            : new ForbiddenActivity(
+                count,
+                await TopAsync(connection, null, "principal_id", Anonymous, where, args, top, cancellationToken),
+                await TopAsync(connection, null, "source_ip", UnknownIp, where, args, top, cancellationToken));
     }
 
     /// <summary>Which of <paramref name="eventIds"/> the project's log already holds.</summary>
@@ -117,22 +169,40 @@ public sealed class AuditLogWriter(AuditDatabase database, IFiringRecorder outbo
             return await database.WriteAsync(async (connection, transaction) =>
             {
                 await InsertRecordsAsync(connection, transaction, projectId, region, records, cancellationToken);
-                var stored = new List<FiredAlert>(firings.Count);
-                foreach (var firing in firings)
-                {
-                    var alert = firing.Alert.Alert == AlertName.HttpForbiddenErrorRateHigh
-                        ? firing.Alert with { Facts = await ForbiddenFactsAsync(connection, transaction, firing, cancellationToken) }
-                        : firing.Alert;
-                    stored.Add(await outbox.InsertFiringAsync(connection, transaction, alert, cancellationToken));
-                }
-
-                return (IReadOnlyList<FiredAlert>)stored;
+                return await RecordFiringsAsync(connection, transaction, firings, cancellationToken);
             }, cancellationToken);
         }
         catch (DbException ex) when (IsUniqueViolation(ex))
         {
             throw new DuplicateEventException("An event id of the batch was stored concurrently; retry the batch.", ex);
         }
+    }
+
+    /// <summary>
+    /// Records firings that no new event caused (an episode's resolved notice or held-back update,
+    /// decided on the silo's clock), in one transaction; returns them as stored.
+    /// </summary>
+    public Task<IReadOnlyList<FiredAlert>> RecordFiringsAsync(IReadOnlyList<PendingFiring> firings, CancellationToken cancellationToken = default) =>
+        database.WriteAsync((connection, transaction) => RecordFiringsAsync(connection, transaction, firings, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// Each firing with its facts counted from the log (HttpForbiddenErrorRateHigh), its deliveries,
+    /// and what it does to its episode.
+    /// </summary>
+    private async Task<IReadOnlyList<FiredAlert>> RecordFiringsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<PendingFiring> firings, CancellationToken cancellationToken)
+    {
+        var stored = new List<FiredAlert>(firings.Count);
+        foreach (var firing in firings)
+        {
+            var alert = firing.Alert.Alert == AlertName.HttpForbiddenErrorRateHigh
+                ? firing.Alert with { Facts = await ForbiddenFactsAsync(connection, transaction, firing, cancellationToken) }
+                : firing.Alert;
+            var recorded = await outbox.InsertFiringAsync(connection, transaction, alert, cancellationToken);
+            await EpisodeRows.ApplyAsync(connection, transaction, recorded, firing.AtSequence, cancellationToken);
+            stored.Add(recorded);
+        }
+
+        return stored;
     }
 
     private static async Task InsertRecordsAsync(
@@ -194,6 +264,11 @@ public sealed class AuditLogWriter(AuditDatabase database, IFiringRecorder outbo
         }
     }
 
+    /// <summary>
+    /// The facts of a HttpForbiddenErrorRateHigh entry, counted in the transaction over its time
+    /// frame (the window of a firing, the episode so far for an update or a resolved notice) up to
+    /// the log position it was decided at.
+    /// </summary>
     private static async Task<AlertFacts> ForbiddenFactsAsync(DbConnection connection, DbTransaction transaction, PendingFiring firing, CancellationToken cancellationToken)
     {
         var a = firing.Alert;
@@ -204,30 +279,36 @@ public sealed class AuditLogWriter(AuditDatabase database, IFiringRecorder outbo
         ];
 
         int count;
-        await using (var c = Command(connection, transaction, $"SELECT COUNT(*) FROM audit_events {where}", args))
+        DateTimeOffset? first;
+        await using (var c = Command(connection, transaction, $"SELECT COUNT(*), MIN(recorded_at) FROM audit_events {where}", args))
+        await using (var reader = await c.ExecuteReaderAsync(cancellationToken))
         {
-            count = Convert.ToInt32(await c.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
-        }
-
-        async Task<IReadOnlyList<CountedValue>> TopAsync(string column, string missing)
-        {
-            var top = new List<CountedValue>(TopCount);
-            await using var c = Command(connection, transaction,
-                $"SELECT COALESCE({column}, '{missing}') AS v, COUNT(*) AS n FROM audit_events {where} GROUP BY COALESCE({column}, '{missing}') ORDER BY n DESC, v LIMIT {TopCount}", args);
-            await using var reader = await c.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                top.Add(new CountedValue(reader.GetString(0), Convert.ToInt32(reader.GetValue(1), CultureInfo.InvariantCulture)));
-            }
-
-            return top;
+            await reader.ReadAsync(cancellationToken);
+            count = Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture);
+            first = reader.IsDBNull(1) ? null : DbTime.FromMicros(Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture));
         }
 
         return a.Facts with
         {
             ForbiddenCount = count,
-            TopPrincipals = await TopAsync("principal_id", "(anonymous)"),
-            TopSourceIps = await TopAsync("source_ip", "(unknown)"),
+            TopPrincipals = await TopAsync(connection, transaction, "principal_id", Anonymous, where, args, TopCount, cancellationToken),
+            TopSourceIps = await TopAsync(connection, transaction, "source_ip", UnknownIp, where, args, TopCount, cancellationToken),
+            FirstEventTime = a.Kind == AlertKind.Firing ? null : first,
         };
+    }
+
+    private static async Task<IReadOnlyList<CountedValue>> TopAsync(
+        DbConnection connection, DbTransaction? transaction, string column, string missing, string where, (string, object?)[] args, int top, CancellationToken cancellationToken)
+    {
+        var values = new List<CountedValue>(top);
+        await using var c = Command(connection, transaction,
+            $"SELECT COALESCE({column}, '{missing}') AS v, COUNT(*) AS n FROM audit_events {where} GROUP BY COALESCE({column}, '{missing}') ORDER BY n DESC, v LIMIT {top}", args);
+        await using var reader = await c.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            values.Add(new CountedValue(reader.GetString(0), Convert.ToInt32(reader.GetValue(1), CultureInfo.InvariantCulture)));
+        }
+
+        return values;
     }
 }

@@ -3,7 +3,8 @@ namespace AuditOrleans.Grains.Detection;
 /// <summary>
 /// The HttpForbiddenErrorRateHigh rule: more than 20 HTTP 403 events whose recorded_at lies in
 /// the 5 minutes ending at the newest 403's recorded_at (both ends included), firing once per
-/// episode.
+/// episode (docs/alerts.md, Forbidden rate). What an episode reported lives in
+/// <see cref="ForbiddenEpisode"/>.
 /// </summary>
 /// <remarks>
 /// Memory is bounded by the threshold, not by the traffic: whether more than 20 events lie in
@@ -28,8 +29,15 @@ public sealed class ForbiddenRateWindow
     private int first;
     private int count;
 
-    /// <summary>True once the current episode has fired; cleared when the count falls back to 20 or less.</summary>
+    /// <summary>True once the current episode has fired; cleared when the count falls back to 20 or less, or the episode is ended on the clock.</summary>
     public bool EpisodeAlerted { get; private set; }
+
+    /// <summary>
+    /// recorded_at (µs) of the last 403 of an episode that was ended on the silo's clock while the
+    /// window (ending at the newest 403) still held more than 20: a 403 at or before it belongs to
+    /// that episode and cannot start a new one (a straggler of an attack already reported over).
+    /// </summary>
+    public long? ResolvedThrough { get; private set; }
 
     /// <summary>recorded_at (µs) of the newest 403, or null before the first.</summary>
     public long? Newest => count == 0 ? null : At(count - 1);
@@ -58,8 +66,18 @@ public sealed class ForbiddenRateWindow
     /// <summary>True when more than 20 events lie in the window.</summary>
     public bool Exceeded => count == Capacity && times[first] >= At(Capacity - 1) - WindowMicros;
 
-    /// <summary>Replaces the state with the newest 403 timestamps read from the log.</summary>
-    public void Load(ReadOnlySpan<long> newestAscending, bool episodeAlerted)
+    /// <summary>
+    /// True when more than 20 events lie in the 5 minutes ending at <paramref name="endMicros"/>,
+    /// or at the newest 403 if that is later (a quiet period moves the window on the silo's clock).
+    /// </summary>
+    public bool ExceededAt(long endMicros) =>
+        count == Capacity && times[first] >= Math.Max(endMicros, At(Capacity - 1)) - WindowMicros;
+
+    /// <summary>
+    /// Replaces the state with the newest 403 timestamps read from the log, whether an episode is
+    /// open (as stored), and the end of the last episode ended on the clock.
+    /// </summary>
+    public void Load(ReadOnlySpan<long> newestAscending, bool episodeAlerted, long? resolvedThrough = null)
     {
         count = 0;
         first = 0;
@@ -68,7 +86,18 @@ public sealed class ForbiddenRateWindow
             Insert(t);
         }
 
-        EpisodeAlerted = episodeAlerted && Exceeded;
+        EpisodeAlerted = episodeAlerted;
+        ResolvedThrough = !episodeAlerted && Exceeded && resolvedThrough >= Newest ? resolvedThrough : null;
+    }
+
+    /// <summary>
+    /// Ends the episode on the silo's clock (no 403 came for the window's length). While the
+    /// window still holds more than 20, only a 403 newer than the newest can start a new one.
+    /// </summary>
+    public void EndEpisode()
+    {
+        EpisodeAlerted = false;
+        ResolvedThrough = Exceeded ? Newest : null;
     }
 
     /// <summary>
@@ -83,7 +112,18 @@ public sealed class ForbiddenRateWindow
         if (!Exceeded)
         {
             EpisodeAlerted = false;
+            ResolvedThrough = null;
             return false;
+        }
+
+        if (ResolvedThrough is { } through)
+        {
+            if (recordedAtMicros <= through)
+            {
+                return false;
+            }
+
+            ResolvedThrough = null;
         }
 
         if (EpisodeAlerted || !active)
@@ -104,7 +144,7 @@ public sealed class ForbiddenRateWindow
             copy[i] = At(i);
         }
 
-        return new(copy, count, EpisodeAlerted);
+        return new(copy, count, EpisodeAlerted, ResolvedThrough);
     }
 
     public void Restore(Snapshot snapshot)
@@ -113,6 +153,7 @@ public sealed class ForbiddenRateWindow
         first = 0;
         count = snapshot.Count;
         EpisodeAlerted = snapshot.EpisodeAlerted;
+        ResolvedThrough = snapshot.ResolvedThrough;
     }
 
     private long At(int i) => times[(first + i) % Capacity];
@@ -150,7 +191,7 @@ public sealed class ForbiddenRateWindow
         count++;
     }
 
-    public readonly record struct Snapshot(long[] Times, int Count, bool EpisodeAlerted);
+    public readonly record struct Snapshot(long[] Times, int Count, bool EpisodeAlerted, long? ResolvedThrough);
 
     [System.Runtime.CompilerServices.InlineArray(Capacity)]
     private struct Ring

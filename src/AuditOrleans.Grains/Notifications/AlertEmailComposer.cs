@@ -22,10 +22,83 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
 
     public const string AlertHeader = "X-AuditOrleans-Alert";
 
+    /// <summary>Firing, Update or Resolved (docs/alerts.md, Episodes).</summary>
+    public const string KindHeader = "X-AuditOrleans-Kind";
+
     private const int MaxValueLength = 512;
 
-    public static string Subject(FiredAlert alert) =>
-        $"{(alert.IsTest ? TestPrefix : "")}[AuditOrleans] {alert.Severity}: {alert.Alert} in {alert.ProjectId}/{alert.Region}";
+    public static string Subject(FiredAlert alert)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        var prefix = alert.IsTest ? TestPrefix : "";
+        return alert.Kind switch
+        {
+            AlertKind.Update => $"{prefix}[AuditOrleans] {alert.Severity}: {alert.Alert} in {alert.ProjectId}/{alert.Region} goes on (update)",
+            AlertKind.Resolved => $"{prefix}[AuditOrleans] Resolved: {alert.Alert} in {alert.ProjectId}/{alert.Region}",
+            _ => $"{prefix}[AuditOrleans] {alert.Severity}: {alert.Alert} in {alert.ProjectId}/{alert.Region}{(alert.IsLate ? " (late event)" : "")}",
+        };
+    }
+
+    /// <summary>The lines that open the body: what kind of notice this is, and a late event's times (none for a plain firing).</summary>
+    public static IReadOnlyList<string> Banner(FiredAlert alert)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        var lines = new List<string>(2);
+        var opened = alert.EpisodeId is { } episode ? $" (opened by firing {episode})" : "";
+        switch (alert.Kind)
+        {
+            case AlertKind.Update:
+                lines.Add($"UPDATE: the {alert.Alert} episode that started at {FormatTime(alert.Facts.FirstEventTime ?? alert.WindowStart)}{opened} goes on and changed since its last notice: {Plain(alert.Facts.Change ?? "(no detail)")}.");
+                break;
+            case AlertKind.Resolved:
+                lines.Add($"RESOLVED: the {alert.Alert} episode{opened} is over: the rate of HTTP 403 responses fell back to {AlertCatalog.ForbiddenThreshold} or fewer in {AlertCatalog.ForbiddenWindow.TotalMinutes.ToString(CultureInfo.InvariantCulture)} minutes. The facts below cover the whole episode.");
+                break;
+        }
+
+        if (alert.IsLate)
+        {
+            lines.Add($"LATE EVENT: the event happened at {FormatTime(alert.EventTime)} and reached AuditOrleans at {FormatTime(alert.TriggeredAt)}, {FormatDuration(alert.TriggeredAt - alert.EventTime)} later.");
+        }
+
+        if (alert.IsBackfill)
+        {
+            lines.Add("BACKFILL: recorded from events sent as history; not a current alert.");
+        }
+
+        return lines;
+    }
+
+    /// <summary>A duration in words: "3 h 5 min", "12 min 4 s", "40 s".</summary>
+    public static string FormatDuration(TimeSpan value)
+    {
+        if (value < TimeSpan.Zero)
+        {
+            value = TimeSpan.Zero;
+        }
+
+        var parts = new List<string>(3);
+        if (value.Days > 0)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{value.Days} d"));
+        }
+
+        if (value.Hours > 0)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{value.Hours} h"));
+        }
+
+        if (value.Minutes > 0 && value.Days == 0)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{value.Minutes} min"));
+        }
+
+        if (value.TotalHours < 1)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{value.Seconds} s"));
+        }
+
+        return string.Join(" ", parts);
+    }
 
     public MimeMessage Compose(FiredAlert alert, string recipient, string messageId)
     {
@@ -46,7 +119,15 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
         message.Headers.Add("Auto-Submitted", "auto-generated");
         message.Headers.Add(FiringHeader, alert.Id);
         message.Headers.Add(AlertHeader, alert.Alert.ToString());
-        if (alert.Severity == AlertSeverity.High)
+        message.Headers.Add(KindHeader, alert.Kind.ToString());
+        if (alert.Kind != AlertKind.Firing && alert.EpisodeId is { } episode)
+        {
+            // Threaded under the email of the firing that opened the episode, in the recipient's mailbox.
+            var opening = NotificationStore.MessageId(episode, recipient);
+            message.InReplyTo = opening;
+            message.References.Add(opening);
+        }
+        if (alert.Severity == AlertSeverity.High && alert.Kind != AlertKind.Resolved)
         {
             message.Importance = MessageImportance.High;
         }
@@ -69,7 +150,17 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
             text.AppendLine("TEST NOTIFICATION sent by Test-AuditAlert to check the alert chain. No event triggered it; the facts below are samples.").AppendLine();
         }
 
+        foreach (var line in Banner(c.Alert))
+        {
+            text.AppendLine(line).AppendLine();
+        }
+
         text.AppendLine(CultureInfo.InvariantCulture, $"Alert:        {c.Alert.Alert}");
+        if (c.Alert.Kind != AlertKind.Firing)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"Notice:       {c.Alert.Kind}");
+        }
+
         text.AppendLine(CultureInfo.InvariantCulture, $"Severity:     {c.Alert.Severity}");
         text.AppendLine(CultureInfo.InvariantCulture, $"Project:      {c.Alert.ProjectId}");
         text.AppendLine(CultureInfo.InvariantCulture, $"Region:       {c.Alert.Region}");
@@ -117,8 +208,18 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
             html.Append("<p style=\"padding:8px;background:#e8f0fe;border:1px solid #9ab\"><strong>Test notification</strong> sent by Test-AuditAlert to check the alert chain. No event triggered it; the facts below are samples.</p>\n");
         }
 
+        foreach (var line in Banner(c.Alert))
+        {
+            html.Append("<p style=\"padding:8px;background:#fff8e1;border:1px solid #cb9\">").Append(E(line)).Append("</p>\n");
+        }
+
         html.Append("<h2 style=\"margin:0 0 8px 0\">").Append(E(c.Alert.Alert.ToString())).Append("</h2>\n");
         html.Append("<table style=\"border-collapse:collapse\">");
+        if (c.Alert.Kind != AlertKind.Firing)
+        {
+            Row(html, "Notice", E(c.Alert.Kind.ToString()));
+        }
+
         Row(html, "Severity", $"<strong style=\"color:{color}\">{E(c.Alert.Severity.ToString())}</strong>");
         Row(html, "Project", E(c.Alert.ProjectId));
         Row(html, "Region", E(c.Alert.Region));
@@ -158,7 +259,31 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
         {
             var f = alert.Facts;
             var facts = new List<(string, string)>();
-            if (alert.Alert == AlertName.HttpForbiddenErrorRateHigh)
+            if (alert.Alert == AlertName.HttpForbiddenErrorRateHigh && alert.Kind != AlertKind.Firing)
+            {
+                var first = f.FirstEventTime ?? alert.WindowStart;
+                var whole = alert.Kind == AlertKind.Resolved ? "the whole episode" : "the episode so far";
+                if (f.ForbiddenCount is { } total)
+                {
+                    facts.Add(($"HTTP 403 responses in {whole}", total.ToString(CultureInfo.InvariantCulture)));
+                }
+
+                facts.Add(("First 403", FormatTime(first)));
+                facts.Add(("Last 403", FormatTime(alert.WindowEnd)));
+                facts.Add((alert.Kind == AlertKind.Resolved ? "Duration" : "Duration so far", FormatDuration(alert.WindowEnd - first)));
+                facts.Add(($"Top principals ({whole})", Counted(f.TopPrincipals)));
+                facts.Add(($"Top source IPs ({whole})", Counted(f.TopSourceIps)));
+                if (f.Change is { Length: > 0 } change)
+                {
+                    facts.Add(("What changed", change));
+                }
+
+                if (alert.EpisodeId is { } episode)
+                {
+                    facts.Add(("Episode opened by firing", episode));
+                }
+            }
+            else if (alert.Alert == AlertName.HttpForbiddenErrorRateHigh)
             {
                 if (f.ForbiddenCount is { } count)
                 {
@@ -168,7 +293,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
                 facts.Add(("Window", $"{FormatTime(alert.WindowStart)} to {FormatTime(alert.WindowEnd)}"));
                 facts.Add(("Top principals", Counted(f.TopPrincipals)));
                 facts.Add(("Top source IPs", Counted(f.TopSourceIps)));
-                facts.Add(("Newest 403 event", $"{Or(f.EventId)} at {FormatTime(alert.EventTime)}"));
+                facts.Add(("Newest 403 event", $"{Or(f.EventId)} at {FormatTime(alert.EventTime)}" + (alert.IsLate ? $" (late: received {FormatTime(alert.TriggeredAt)})" : "")));
             }
             else
             {
@@ -177,7 +302,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
                 facts.Add(("Source IP", Or(f.SourceIp)));
                 facts.Add(("Method", Or(f.MethodName)));
                 facts.Add(("HTTP status", f.StatusCode?.ToString(CultureInfo.InvariantCulture) ?? "(unknown)"));
-                facts.Add(("Event time", FormatTime(alert.EventTime)));
+                facts.Add(("Event time", FormatTime(alert.EventTime) + (alert.IsLate ? $" (late: received {FormatTime(alert.TriggeredAt)})" : "")));
                 facts.Add(("Event id", Or(f.EventId)));
                 if (f.UserAgent is { Length: > 0 } agent)
                 {

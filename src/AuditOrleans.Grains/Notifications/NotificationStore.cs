@@ -16,6 +16,13 @@ public sealed class NotificationStore(AuditDatabase database) : IFiringRecorder
 {
     private static readonly JsonSerializerOptions FactsJson = new(JsonSerializerDefaults.Web);
 
+    /// <summary>The columns <see cref="ReadAlert"/> reads, in its order.</summary>
+    private const string AlertColumns = "id, project_id, region, alert, severity, triggered_at, event_time, window_start, window_end, facts, is_test, kind, episode_id, backfill, late";
+
+    private const int AlertColumnCount = 15;
+
+    private static readonly string JoinedAlertColumns = string.Join(", ", AlertColumns.Split(", ").Select(static c => "a." + c));
+
     public async Task<IReadOnlyList<NotificationContact>> GetContactsAsync(string projectId, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -65,14 +72,21 @@ public sealed class NotificationStore(AuditDatabase database) : IFiringRecorder
     public async Task<FiredAlert> InsertFiringAsync(DbConnection connection, DbTransaction transaction, FiredAlert alert, CancellationToken cancellationToken = default)
     {
         await using (var insert = Command(connection, transaction,
-            "INSERT INTO fired_alerts (id, project_id, region, alert, severity, triggered_at, event_time, window_start, window_end, facts, is_test) " +
-            "VALUES (@id, @p, @r, @a, @sev, @t, @ev, @ws, @we, @f, @test)",
+            $"INSERT INTO fired_alerts ({AlertColumns}) " +
+            "VALUES (@id, @p, @r, @a, @sev, @t, @ev, @ws, @we, @f, @test, @kind, @ep, @back, @late)",
             ("@id", alert.Id), ("@p", alert.ProjectId), ("@r", alert.Region), ("@a", alert.Alert.ToString()), ("@sev", alert.Severity.ToString()),
             ("@t", DbTime.ToMicros(alert.TriggeredAt)), ("@ev", DbTime.ToMicros(alert.EventTime)),
             ("@ws", DbTime.ToMicros(alert.WindowStart)), ("@we", DbTime.ToMicros(alert.WindowEnd)),
-            ("@f", JsonSerializer.Serialize(alert.Facts, FactsJson)), ("@test", alert.IsTest ? 1 : 0)))
+            ("@f", JsonSerializer.Serialize(alert.Facts, FactsJson)), ("@test", alert.IsTest ? 1 : 0),
+            ("@kind", (int)alert.Kind), ("@ep", alert.EpisodeId), ("@back", alert.IsBackfill ? 1 : 0), ("@late", alert.IsLate ? 1 : 0)))
         {
             await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        // A backfill entry is history only: recorded, never delivered (docs/alerts.md, Backfill and late events).
+        if (alert.IsBackfill)
+        {
+            return alert with { Deliveries = [] };
         }
 
         var recipients = new List<string>();
@@ -117,7 +131,7 @@ public sealed class NotificationStore(AuditDatabase database) : IFiringRecorder
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         var sql = new StringBuilder(
-            "SELECT id, project_id, region, alert, severity, triggered_at, event_time, window_start, window_end, facts, is_test FROM fired_alerts WHERE project_id = @p");
+            $"SELECT {AlertColumns} FROM fired_alerts WHERE project_id = @p");
         AddParameter(command, "@p", query.ProjectId);
         if (query.Region is not null)
         {
@@ -165,7 +179,7 @@ public sealed class NotificationStore(AuditDatabase database) : IFiringRecorder
         await using var connection = await database.OpenAsync(cancellationToken);
         FiredAlert alert;
         await using (var command = Command(connection, null,
-            "SELECT id, project_id, region, alert, severity, triggered_at, event_time, window_start, window_end, facts, is_test FROM fired_alerts WHERE id = @id", ("@id", alertId)))
+            $"SELECT {AlertColumns} FROM fired_alerts WHERE id = @id", ("@id", alertId)))
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             if (!await reader.ReadAsync(cancellationToken))
@@ -185,7 +199,7 @@ public sealed class NotificationStore(AuditDatabase database) : IFiringRecorder
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = Command(connection, null,
-            "SELECT a.id, a.project_id, a.region, a.alert, a.severity, a.triggered_at, a.event_time, a.window_start, a.window_end, a.facts, a.is_test, " +
+            $"SELECT {JoinedAlertColumns}, " +
             "d.recipient, d.message_id, d.attempts FROM alert_deliveries d JOIN fired_alerts a ON a.id = d.alert_id " +
             "WHERE d.state IN (0, 1) AND d.next_attempt_at <= @now ORDER BY d.next_attempt_at, a.id LIMIT @n",
             ("@now", DbTime.ToMicros(now)), ("@n", limit));
@@ -193,7 +207,7 @@ public sealed class NotificationStore(AuditDatabase database) : IFiringRecorder
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            due.Add(new DueDelivery(ReadAlert(reader, 0), reader.GetString(11), reader.GetString(12), reader.GetInt32(13)));
+            due.Add(new DueDelivery(ReadAlert(reader, 0), reader.GetString(AlertColumnCount), reader.GetString(AlertColumnCount + 1), reader.GetInt32(AlertColumnCount + 2)));
         }
 
         return due;
@@ -233,6 +247,10 @@ public sealed class NotificationStore(AuditDatabase database) : IFiringRecorder
         WindowEnd = DbTime.FromMicros(reader.GetInt64(o + 8)),
         Facts = JsonSerializer.Deserialize<AlertFacts>(reader.GetString(o + 9), FactsJson) ?? new AlertFacts(),
         IsTest = Convert.ToInt32(reader.GetValue(o + 10), CultureInfo.InvariantCulture) != 0,
+        Kind = (AlertKind)Convert.ToInt32(reader.GetValue(o + 11), CultureInfo.InvariantCulture),
+        EpisodeId = reader.IsDBNull(o + 12) ? null : reader.GetString(o + 12),
+        IsBackfill = Convert.ToInt32(reader.GetValue(o + 13), CultureInfo.InvariantCulture) != 0,
+        IsLate = Convert.ToInt32(reader.GetValue(o + 14), CultureInfo.InvariantCulture) != 0,
     };
 
     private static async Task<Dictionary<string, IReadOnlyList<AlertDelivery>>> GetDeliveriesAsync(DbConnection connection, IReadOnlyList<string> alertIds, CancellationToken cancellationToken)

@@ -34,6 +34,7 @@ public static class GrainPermissions
         [(typeof(IDetectorGrain), nameof(IDetectorGrain.AppendAsync))] = InternalRule,
         [(typeof(IDetectorGrain), nameof(IDetectorGrain.GetStatusAsync))] = InternalRule,
         [(typeof(IDetectorGrain), nameof(IDetectorGrain.ApplyConfigurationAsync))] = InternalRule,
+        [(typeof(IDetectorGrain), nameof(IDetectorGrain.CheckEpisodeAsync))] = InternalRule,
 
         [(typeof(IApiKeyGrain), nameof(IApiKeyGrain.CreateAsync))] = new(Permission.ManageApiKeys, ProjectSource.None),
         [(typeof(IApiKeyGrain), nameof(IApiKeyGrain.ListAsync))] = new(Permission.ManageApiKeys, ProjectSource.None),

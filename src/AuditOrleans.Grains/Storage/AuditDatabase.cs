@@ -172,6 +172,10 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
         ("audit_chain_anchors", "retention_days", "INTEGER"),
         ("audit_chain_anchors", "proven_at", "INTEGER"),
         ("audit_chain_anchors", "signature", "TEXT"),
+        ("fired_alerts", "kind", "INTEGER NOT NULL DEFAULT 0"),
+        ("fired_alerts", "episode_id", "TEXT"),
+        ("fired_alerts", "backfill", "INTEGER NOT NULL DEFAULT 0"),
+        ("fired_alerts", "late", "INTEGER NOT NULL DEFAULT 0"),
     ];
 
     private async Task AddSqliteColumnsAsync(DbConnection connection, CancellationToken cancellationToken)

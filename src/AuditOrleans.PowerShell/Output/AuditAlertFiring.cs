@@ -26,7 +26,25 @@ public sealed class AuditAlertFiring
     /// <summary>The behaviour detected: the alert's description and the facts of this firing.</summary>
     public required string Behaviour { get; init; }
 
-    /// <summary>Summary of the deliveries: Delivered, Pending, Retrying, Failed or NoRecipients.</summary>
+    /// <summary>Firing, or for an HttpForbiddenErrorRateHigh episode Update (it goes on and changed) or Resolved (it is over).</summary>
+    public AlertKind Kind { get; init; }
+
+    /// <summary>The HttpForbiddenErrorRateHigh episode: the id of the firing that opened it.</summary>
+    public string? EpisodeId { get; init; }
+
+    /// <summary>True when caused by events sent as history (Send-AuditEvent -Historical): recorded, never emailed.</summary>
+    public bool IsBackfill { get; init; }
+
+    /// <summary>True when its event was stored more than Alerts:LatenessThreshold after it happened (EventTime).</summary>
+    public bool IsLate { get; init; }
+
+    /// <summary>An update's reason: what changed since the episode's last notice.</summary>
+    public string? Change { get; init; }
+
+    /// <summary>recorded_at of the episode's first 403 (updates and resolved notices).</summary>
+    public DateTimeOffset? FirstEventTime { get; init; }
+
+    /// <summary>Summary of the deliveries: Delivered, Pending, Retrying, Failed, NoRecipients, or Backfill (history only, never sent).</summary>
     public required string DeliveryStatus { get; init; }
 
     /// <summary>The Security contacts the alert went to.</summary>
@@ -72,8 +90,14 @@ public sealed class AuditAlertFiring
             Severity = fired.Severity,
             ProjectId = fired.ProjectId,
             Region = fired.Region,
-            Behaviour = DescribeBehaviour(definition, facts),
-            DeliveryStatus = Summarize(fired.Deliveries),
+            Behaviour = DescribeBehaviour(definition, fired),
+            DeliveryStatus = fired.IsBackfill ? "Backfill" : Summarize(fired.Deliveries),
+            Kind = fired.Kind,
+            EpisodeId = fired.EpisodeId,
+            IsBackfill = fired.IsBackfill,
+            IsLate = fired.IsLate,
+            Change = facts.Change,
+            FirstEventTime = facts.FirstEventTime,
             Recipients = [.. fired.Deliveries.Select(static d => d.Recipient)],
             Link = AuditTrailLink.For(consoleUrl, fired),
             IsTest = fired.IsTest,
@@ -114,9 +138,26 @@ public sealed class AuditAlertFiring
         return nameof(DeliveryState.Pending);
     }
 
-    private static string DescribeBehaviour(AlertDefinition definition, AlertFacts facts)
+    private static string DescribeBehaviour(AlertDefinition definition, FiredAlert fired)
     {
-        var text = new StringBuilder(definition.Description);
+        var facts = fired.Facts;
+        var text = new StringBuilder(fired.Kind switch
+        {
+            AlertKind.Update => $"Update: the episode opened by firing {fired.EpisodeId} goes on and changed ({facts.Change}). ",
+            AlertKind.Resolved => $"Resolved: the episode opened by firing {fired.EpisodeId} is over; the facts cover all of it. ",
+            _ => "",
+        });
+        if (fired.IsLate)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"Late: the event happened at {fired.EventTime.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC and arrived at {fired.TriggeredAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC. ");
+        }
+
+        if (fired.IsBackfill)
+        {
+            text.Append("Backfill: from events sent as history, not emailed. ");
+        }
+
+        text.Append(definition.Description);
         void Add(string name, object? value)
         {
             if (value is not null && (value is not string s || s.Length > 0))
@@ -125,7 +166,7 @@ public sealed class AuditAlertFiring
             }
         }
 
-        Add("403 responses in the window", facts.ForbiddenCount);
+        Add(fired.Kind == AlertKind.Firing ? "403 responses in the window" : "403 responses in the episode", facts.ForbiddenCount);
         Add("Top principals", Counted(facts.TopPrincipals));
         Add("Top source IPs", Counted(facts.TopSourceIps));
         Add("API key", facts.ApiKeyId);

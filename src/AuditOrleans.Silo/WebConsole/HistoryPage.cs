@@ -88,7 +88,7 @@ public static class HistoryPage
         var rows = history.Select(a => Html.Of($"""
             <tr>
               <td class="time"><time datetime="{ConsoleLayout.Time(a.TriggeredAt)}">{ConsoleLayout.Time(a.TriggeredAt)}</time></td>
-              <td><span class="alert-name">{a.Alert}</span>{(a.IsTest ? Html.Of($" <span class=\"test\">[TEST]</span>") : Html.Empty)}<div class="description">{AlertCatalog.Get(a.Alert).Description}</div></td>
+              <td><span class="alert-name">{a.Alert}</span>{Markers(a)}<div class="description">{AlertCatalog.Get(a.Alert).Description}</div></td>
               <td><span class="severity {a.Severity.ToString().ToLowerInvariant()}">{a.Severity}</span></td>
               <td>{a.Region}</td>
               <td>{Facts(a)}</td>
@@ -106,6 +106,33 @@ public static class HistoryPage
             """);
     }
 
+    /// <summary>[TEST], [UPDATE], [RESOLVED], [LATE], [BACKFILL] after the alert's name (docs/alerts.md, Episodes; Backfill and late events).</summary>
+    private static Html Markers(FiredAlert a)
+    {
+        var markers = new List<string>();
+        if (a.IsTest)
+        {
+            markers.Add("[TEST]");
+        }
+
+        if (a.Kind != AlertKind.Firing)
+        {
+            markers.Add($"[{a.Kind.ToString().ToUpperInvariant()}]");
+        }
+
+        if (a.IsLate)
+        {
+            markers.Add("[LATE]");
+        }
+
+        if (a.IsBackfill)
+        {
+            markers.Add("[BACKFILL]");
+        }
+
+        return Html.Join(markers.Select(static m => Html.Of($" <span class=\"test\">{m}</span>")));
+    }
+
     private static Html Facts(FiredAlert a)
     {
         var f = a.Facts;
@@ -113,9 +140,26 @@ public static class HistoryPage
         {
             Html.Of($"<li>Time frame {ConsoleLayout.Time(a.WindowStart)} to {ConsoleLayout.Time(a.WindowEnd)}</li>"),
         };
+        if (a.Kind != AlertKind.Firing && a.EpisodeId is { } episode)
+        {
+            items.Add(Html.Of($"<li>Episode opened by firing {episode}</li>"));
+        }
+
+        if (f.Change is { Length: > 0 } change)
+        {
+            items.Add(Html.Of($"<li>Changed: {change}</li>"));
+        }
+
+        if (a.IsLate)
+        {
+            items.Add(Html.Of($"<li>Late: happened {ConsoleLayout.Time(a.EventTime)}, arrived {ConsoleLayout.Time(a.TriggeredAt)}</li>"));
+        }
+
         if (f.ForbiddenCount is { } count)
         {
-            items.Add(Html.Of($"<li>{count} HTTP 403 in 5 minutes</li>"));
+            items.Add(a.Kind == AlertKind.Firing
+                ? Html.Of($"<li>{count} HTTP 403 in 5 minutes</li>")
+                : Html.Of($"<li>{count} HTTP 403 in the episode</li>"));
         }
 
         if (f.TopPrincipals.Count > 0)

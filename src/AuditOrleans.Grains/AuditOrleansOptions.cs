@@ -11,6 +11,9 @@ public sealed class AuditOrleansOptions
 
     public SmtpOptions Smtp { get; set; } = new();
 
+    /// <summary>Grouping of alert emails and the cap per contact.</summary>
+    public AlertsOptions Alerts { get; set; } = new();
+
     public ConsoleOptions Console { get; set; } = new();
 
     public SecurityOptions Security { get; set; } = new();

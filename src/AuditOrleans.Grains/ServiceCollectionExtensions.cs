@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using AuditOrleans.Grains.AuditLog;
+using AuditOrleans.Grains.Lifecycle;
 using AuditOrleans.Grains.Security;
 
 namespace AuditOrleans.Grains;
@@ -12,7 +13,8 @@ public static class ServiceCollectionExtensions
 {
     /// <summary>
     /// Registers what the grains need: the database, the audit log's writer, queries, chain
-    /// verifier and retention, the notification store (which records firings for the writer), the
+    /// verifier and retention, the notification store (which records firings for the writer), the lifecycle store (silences,
+    /// acknowledgements), the
     /// checkpoint signer, the log maintenance service, the alert email composer and sender, and the
     /// outbox's start-up wake. The caller binds
     /// <see cref="AuditOrleansOptions"/>.
@@ -23,6 +25,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<AuditDatabase>();
         services.TryAddSingleton<NotificationStore>();
         services.TryAddSingleton<IFiringRecorder>(static sp => sp.GetRequiredService<NotificationStore>());
+        services.TryAddSingleton<LifecycleStore>();
         services.TryAddSingleton<AuditLogWriter>();
         services.TryAddSingleton<AuditLogQueries>();
         services.TryAddSingleton<ChainVerifier>();

@@ -138,7 +138,7 @@ public sealed class AuditDatabaseTests : IAsyncLifetime
             Assert.Equal(["project_id", "region", "seq", "hash", "purged_at", "retention_days", "proven_at", "signature"], columns);
         }
 
-        var writer = new AuditLogWriter(old, new NotificationStore(old));
+        var writer = new AuditLogWriter(old, new NotificationStore(old, Options.Create(new AuditOrleansOptions())));
         var chains = new ChainVerifier(old);
         await writer.AppendAsync("p", "fr-par", [new NewRecord(AuditEventJson.Parse(payload), 4, payload, anchorHash, hash, DateTimeOffset.UnixEpoch.AddDays(1))], []);
         var report = await chains.VerifyAsync("p", "fr-par", new CheckpointSigner(options), 90, DateTimeOffset.UnixEpoch.AddDays(200));

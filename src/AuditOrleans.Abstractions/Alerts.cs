@@ -159,6 +159,19 @@ public sealed record FiredAlert
 
     /// <summary>True when the event that caused it arrived later than Alerts:LatenessThreshold after it happened (<see cref="EventTime"/>).</summary>
     [Id(23)] public bool IsLate { get; init; }
+
+    /// <summary>The silence that held this firing (docs/alerts.md, Silences): recorded, nobody emailed. Null when none did.</summary>
+    [Id(40)] public string? SilenceId { get; init; }
+
+    /// <summary>Who took and who closed this firing, oldest first (docs/alerts.md, Acknowledgement).</summary>
+    [Id(41)] public IReadOnlyList<FiringAcknowledgement> Acknowledgements { get; init; } = [];
+
+    /// <summary>Where the firing stands in incident response: closed, taken, silenced or open (the first that applies).</summary>
+    public FiringStatus Status =>
+        Acknowledgements.Any(static a => a.Action == FiringAction.Closed) ? FiringStatus.Closed
+        : Acknowledgements.Any(static a => a.Action == FiringAction.Taken) ? FiringStatus.Taken
+        : SilenceId is not null ? FiringStatus.Silenced
+        : FiringStatus.Open;
 }
 
 /// <summary>What an entry of the alert history says (docs/alerts.md, Episodes).</summary>
@@ -173,6 +186,41 @@ public enum AlertKind
     /// <summary>A HttpForbiddenErrorRateHigh episode is over: the 403 rate fell back to 20 or fewer in 5 minutes.</summary>
     Resolved = 2,
 }
+
+/// <summary>Where a firing stands in incident response (docs/alerts.md, Acknowledgement).</summary>
+public enum FiringStatus
+{
+    /// <summary>Nobody took it yet.</summary>
+    Open = 1,
+
+    /// <summary>Someone took it (Confirm-AuditAlertFiring) and it is not closed.</summary>
+    Taken = 2,
+
+    /// <summary>Closed (Close-AuditAlertFiring).</summary>
+    Closed = 3,
+
+    /// <summary>A silence held it (recorded, nobody emailed) and nobody took or closed it.</summary>
+    Silenced = 4,
+}
+
+/// <summary>What was done to a firing.</summary>
+public enum FiringAction
+{
+    /// <summary>Taken: someone is on it.</summary>
+    Taken = 1,
+
+    /// <summary>Closed: dealt with.</summary>
+    Closed = 2,
+}
+
+/// <summary>One step of a firing's handling: who (the API key), when, what and why.</summary>
+[GenerateSerializer, Immutable]
+[Alias("AuditOrleans.FiringAcknowledgement")]
+public sealed record FiringAcknowledgement(
+    [property: Id(0)] FiringAction Action,
+    [property: Id(1)] string KeyId,
+    [property: Id(2)] DateTimeOffset At,
+    [property: Id(3)] string? Comment);
 
 /// <summary>The facts that explain a firing.</summary>
 [GenerateSerializer, Immutable]
@@ -220,6 +268,9 @@ public enum DeliveryState
     Retrying = 1,
     Delivered = 2,
     Failed = 3,
+
+    /// <summary>A silence held the firing: nothing is sent to this recipient (docs/alerts.md, Silences).</summary>
+    Silenced = 5,
 }
 
 /// <summary>Delivery of one firing to one recipient.</summary>
@@ -231,4 +282,11 @@ public sealed record AlertDelivery(
     [property: Id(2)] int Attempts,
     [property: Id(3)] string? LastError,
     [property: Id(4)] DateTimeOffset? DeliveredAt,
-    [property: Id(5)] DateTimeOffset? NextAttemptAt);
+    [property: Id(5)] DateTimeOffset? NextAttemptAt)
+{
+    /// <summary>
+    /// The digest email that carries this firing to the recipient (docs/alerts.md, Grouping),
+    /// null when it has an email of its own. The state, attempts and times are then the digest's.
+    /// </summary>
+    [Id(40)] public string? DigestId { get; init; }
+}

@@ -86,6 +86,12 @@ public sealed record AlertHistoryQuery
     [Id(3)] public DateTimeOffset? TriggeredAfter { get; init; }
 
     [Id(4)] public int Limit { get; init; } = QueryLimits.DefaultAlertHistory;
+
+    /// <summary>Only this firing (its id, 32 hex digits).</summary>
+    [Id(40)] public string? FiringId { get; init; }
+
+    /// <summary>Only the firings this silence held.</summary>
+    [Id(41)] public string? SilenceId { get; init; }
 }
 
 /// <summary>

@@ -11,13 +11,14 @@ public sealed class AuditOrleansOptions
 
     public SmtpOptions Smtp { get; set; } = new();
 
+    /// <summary>The alert lifecycle: episodes, lateness, grouping of emails and the cap per contact.</summary>
+    public AlertsOptions Alerts { get; set; } = new();
+
     public ConsoleOptions Console { get; set; } = new();
 
     public SecurityOptions Security { get; set; } = new();
 
     public RetentionOptions Retention { get; set; } = new();
-
-    public AlertsOptions Alerts { get; set; } = new();
 
     /// <summary>TLS on the gateway and between silos; plain TCP while no certificate is configured.</summary>
     public TlsOptions Tls { get; set; } = new();

@@ -12,6 +12,9 @@ namespace AuditOrleans.Grains;
 /// </summary>
 public sealed class AuditOrleansOptionsValidator : IValidateOptions<AuditOrleansOptions>
 {
+    /// <summary>Longest Alerts:GroupInterval: a digest later than a day would no longer be an alert.</summary>
+    public static readonly TimeSpan MaxGroupInterval = TimeSpan.FromDays(1);
+
     public ValidateOptionsResult Validate(string? name, AuditOrleansOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -166,6 +169,16 @@ public sealed class AuditOrleansOptionsValidator : IValidateOptions<AuditOrleans
         if (o.Smtp.Timeout <= TimeSpan.Zero)
         {
             errors.Add($"{p}:Smtp:Timeout must be positive (e.g. 00:00:30).");
+        }
+
+        if (o.Alerts.GroupInterval < TimeSpan.Zero || o.Alerts.GroupInterval > MaxGroupInterval)
+        {
+            errors.Add($"{p}:Alerts:GroupInterval is {o.Alerts.GroupInterval}: use 00:00:00 (no grouping: one email per match) up to 1.00:00:00 (default 00:05:00).");
+        }
+
+        if (o.Alerts.MaxEmailsPerContactPerHour < 0)
+        {
+            errors.Add($"{p}:Alerts:MaxEmailsPerContactPerHour is {o.Alerts.MaxEmailsPerContactPerHour}: use 0 (no cap) or the most emails a contact may receive in an hour (default 20).");
         }
 
         return errors;

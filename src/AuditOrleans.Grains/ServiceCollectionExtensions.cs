@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using AuditOrleans.Grains.AuditLog;
 using AuditOrleans.Grains.Detection;
+using AuditOrleans.Grains.Lifecycle;
 using AuditOrleans.Grains.Security;
 
 namespace AuditOrleans.Grains;
@@ -14,8 +15,9 @@ public static class ServiceCollectionExtensions
     /// <summary>
     /// Registers what the grains need: the database, the audit log's writer, queries, chain
     /// verifier and retention, the notification store (which records firings for the writer), the
-    /// checkpoint signer, the log maintenance service, the alert email composer and sender, the
-    /// outbox's start-up wake and the watch over open alert episodes. The caller binds
+    /// lifecycle store (silences, acknowledgements), the checkpoint signer, the log maintenance
+    /// service, the alert email composer and sender, the outbox's start-up wake and the watch over
+    /// open alert episodes. The caller binds
     /// <see cref="AuditOrleansOptions"/>.
     /// </summary>
     public static IServiceCollection AddAuditOrleansEngine(this IServiceCollection services, bool runMaintenance = true)
@@ -24,6 +26,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<AuditDatabase>();
         services.TryAddSingleton<NotificationStore>();
         services.TryAddSingleton<IFiringRecorder>(static sp => sp.GetRequiredService<NotificationStore>());
+        services.TryAddSingleton<LifecycleStore>();
         services.TryAddSingleton<AuditLogWriter>();
         services.TryAddSingleton<AuditLogQueries>();
         services.TryAddSingleton<ChainVerifier>();

@@ -36,3 +36,18 @@ public sealed class PickupCollection : ICollectionFixture<AuditClusterFixture>
 {
     public const string Name = "pickup";
 }
+
+/// <summary>A cluster whose contacts may receive two emails an hour (Alerts:MaxEmailsPerContactPerHour).</summary>
+[CollectionDefinition(Name)]
+public sealed class CapCollection : ICollectionFixture<CapCollection.Fixture>
+{
+    public const string Name = "smtp-cap";
+
+    public const int Cap = 2;
+
+    public sealed class Fixture : SmtpClusterFixture
+    {
+        protected override IEnumerable<KeyValuePair<string, string>> Settings =>
+            [.. base.Settings, new("Alerts:MaxEmailsPerContactPerHour", Cap.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+    }
+}

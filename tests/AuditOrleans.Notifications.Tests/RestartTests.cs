@@ -40,4 +40,44 @@ public sealed class RestartTests(RestartCollection.Fixture fixture)
         await Scenario.CompleteRoundAsync(fixture);
         Assert.Single(fixture.Smtp.MessagesTo(security));
     }
+
+    [Fact]
+    public async Task AFloodsDigestPendingAcrossASiloRestartIsSentOnceAndGroupingGoesOnFromTheDatabase()
+    {
+        var scenario = new Scenario(fixture);
+        var security = SmtpClusterFixture.NewAddress();
+        await scenario.AddContactAsync(security);
+        await scenario.EnableAsync(AlertName.ApiKeyCreated);
+        var writerKey = await fixture.CreateApiKeyAsync(ApiKeyRole.EventWriter, scenario.ProjectId);
+        var t0 = fixture.Clock.GetUtcNow();
+        await using (var writer = await fixture.CreateClientAsync(writerKey))
+        {
+            var events = Enumerable.Range(0, 200).Select(i => scenario.ApiKey(t0.AddSeconds(-i), "CreateAPIKey", 200, principal: $"p-{i}")).ToList();
+            foreach (var batch in events.Chunk(100))
+            {
+                Assert.Equal(100, (await writer.Grains.GetGrain<IIngestGrain>(0).IngestAsync(scenario.ProjectId, batch)).Accepted);
+            }
+        }
+
+        Assert.Single(await fixture.Smtp.WaitForMessagesAsync(security));
+
+        // The silo stops with the digest pending; it falls due while the silo is down.
+        await fixture.RestartAsync(() =>
+        {
+            fixture.Clock.Advance(TimeSpan.FromMinutes(5));
+            return Task.CompletedTask;
+        });
+
+        var mails = await fixture.Smtp.WaitForMessagesAsync(security, 2);
+        Assert.EndsWith(": 199 more matches (digest)", mails[1].Message.Subject, StringComparison.Ordinal);
+        await GroupingTests.WaitAsync(scenario, static h => h.Count == 200 && h.All(static f => f.Deliveries.Single().State == DeliveryState.Delivered));
+
+        // The restarted silo knows the group had a digest just now: the next match waits for the next one.
+        await scenario.SendAsync(scenario.ApiKey(fixture.Clock.GetUtcNow(), "CreateAPIKey", 200, principal: "after-restart"));
+        var next = Assert.Single(await GroupingTests.HistoryAsync(scenario), static f => f.Facts.PrincipalId == "after-restart");
+        Assert.Equal(t0 + TimeSpan.FromMinutes(10), Assert.Single(next.Deliveries).NextAttemptAt);
+        Assert.NotNull(next.Deliveries[0].DigestId);
+        await Scenario.CompleteRoundAsync(fixture);
+        Assert.Equal(2, fixture.Smtp.MessagesTo(security).Count);
+    }
 }

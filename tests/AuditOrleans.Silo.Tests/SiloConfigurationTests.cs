@@ -54,10 +54,22 @@ public sealed class SiloConfigurationTests
     [InlineData("Retention:Days", "-1", "AuditOrleans:Retention:Days")]
     [InlineData("Storage:ConnectionString", "", "AuditOrleans:Storage:ConnectionString")]
     [InlineData("CheckpointKey", "00ff", "AuditOrleans:CheckpointKey must be at least 64 hex digits")]
+    [InlineData("Alerts:GroupInterval", "-00:01:00", "AuditOrleans:Alerts:GroupInterval")]
+    [InlineData("Alerts:GroupInterval", "2.00:00:00", "up to 1.00:00:00")]
+    [InlineData("Alerts:MaxEmailsPerContactPerHour", "-1", "AuditOrleans:Alerts:MaxEmailsPerContactPerHour")]
     public void BadValuesAreNamedWithWhatToDo(string key, string value, string expected)
     {
         var error = Assert.Throws<ConfigurationException>(() => Read((key, value)));
         Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void AlertGroupingAndTheEmailCapHaveDefaultsAndCanBeTurnedOff()
+    {
+        var defaults = Read().Alerts;
+        Assert.Equal((TimeSpan.FromMinutes(5), 20), (defaults.GroupInterval, defaults.MaxEmailsPerContactPerHour));
+        var off = Read(("Alerts:GroupInterval", "00:00:00"), ("Alerts:MaxEmailsPerContactPerHour", "0")).Alerts;
+        Assert.Equal((TimeSpan.Zero, 0), (off.GroupInterval, off.MaxEmailsPerContactPerHour));
     }
 
     [Fact]

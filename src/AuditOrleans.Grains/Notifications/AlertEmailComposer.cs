@@ -25,6 +25,11 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
     /// <summary>Firing, Update or Resolved (docs/alerts.md, Episodes).</summary>
     public const string KindHeader = "X-AuditOrleans-Kind";
 
+    public const string DigestHeader = "X-AuditOrleans-Digest";
+
+    /// <summary>Most events a digest lists; the rest are counted and in the alert history.</summary>
+    public const int MaxDigestRows = 1000;
+
     private const int MaxValueLength = 512;
 
     public static string Subject(FiredAlert alert)
@@ -135,6 +140,58 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
         var content = Content.For(alert, AuditTrailLink.For(settings.Console.BaseUrl, alert));
         var body = new BodyBuilder { TextBody = Text(content), HtmlBody = Html(content) };
         message.Body = body.ToMessageBody();
+        return message;
+    }
+
+    /// <summary>The subject of a digest: the group's alert and project-region, or for a merged digest the project.</summary>
+    public static string DigestSubject(DueDigest digest, IReadOnlyList<FiredAlert> firings, int total)
+    {
+        ArgumentNullException.ThrowIfNull(digest);
+        ArgumentNullException.ThrowIfNull(firings);
+        var severity = firings.Count == 0 ? AlertSeverity.Medium : firings.Max(static f => f.Severity);
+        var matches = total == 1 ? "1 more match" : $"{total.ToString(CultureInfo.InvariantCulture)} more matches";
+        return digest.Alert is { } alert
+            ? $"[AuditOrleans] {severity}: {alert} in {digest.ProjectId}/{digest.Region}: {matches} (digest)"
+            : $"[AuditOrleans] {severity}: {total.ToString(CultureInfo.InvariantCulture)} alerts in {digest.ProjectId} (digest, email limit reached)";
+    }
+
+    /// <summary>
+    /// The digest email of one recipient: every firing it carries, one line each (event time,
+    /// alert, region, principal, API key, source IP, method and status, event id), at most
+    /// <see cref="MaxDigestRows"/>, then the recommended actions of the alerts and the links to
+    /// the audit log. The same digest always gives the same message (Message-Id, Date).
+    /// </summary>
+    public MimeMessage ComposeDigest(DueDigest digest, IReadOnlyList<FiredAlert> firings, int total)
+    {
+        ArgumentNullException.ThrowIfNull(digest);
+        ArgumentNullException.ThrowIfNull(firings);
+        var settings = options.Value;
+        if (!MailboxAddress.TryParse(settings.Smtp.From, out var from))
+        {
+            throw new InvalidOperationException(
+                $"{AuditOrleansOptions.SectionName}:Smtp:From '{settings.Smtp.From}' is not an email address: use 'Name <address@example.com>'.");
+        }
+
+        var message = new MimeMessage();
+        message.From.Add(from);
+        message.To.Add(MailboxAddress.Parse(digest.Recipient));
+        message.Subject = DigestSubject(digest, firings, total);
+        message.Date = digest.DueAt;
+        message.MessageId = digest.MessageId;
+        message.Headers.Add("Auto-Submitted", "auto-generated");
+        message.Headers.Add(DigestHeader, digest.Id);
+        if (digest.Alert is { } alert)
+        {
+            message.Headers.Add(AlertHeader, alert.ToString());
+        }
+
+        if (firings.Any(static f => f.Severity == AlertSeverity.High))
+        {
+            message.Importance = MessageImportance.High;
+        }
+
+        var content = DigestContent.For(digest, firings, total, settings);
+        message.Body = new BodyBuilder { TextBody = DigestText(content), HtmlBody = DigestHtml(content) }.ToMessageBody();
         return message;
     }
 
@@ -249,6 +306,107 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
                 .Append("</td><td style=\"padding:2px 0\">").Append(valueHtml).Append("</td></tr>\n");
     }
 
+    private static string DigestText(DigestContent c)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(c.Intro).AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"Project:      {c.Digest.ProjectId}");
+        if (c.Digest.Region is { } region)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"Region:       {region}");
+        }
+
+        text.AppendLine(CultureInfo.InvariantCulture, $"Matches:      {c.Total.ToString(CultureInfo.InvariantCulture)}");
+        text.AppendLine();
+        text.AppendLine("Events (UTC, oldest first)");
+        foreach (var row in c.Rows)
+        {
+            text.AppendLine("- " + string.Join(" | ", row.Select(static cell => $"{cell.Label}: {Plain(cell.Value)}")));
+        }
+
+        if (c.Total > c.Rows.Count)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"... and {(c.Total - c.Rows.Count).ToString(CultureInfo.InvariantCulture)} more: every match is in the alert history (Get-AuditAlertHistory).");
+        }
+
+        foreach (var definition in c.Definitions)
+        {
+            text.AppendLine();
+            text.AppendLine(CultureInfo.InvariantCulture, $"{definition.Name}: {definition.Description}");
+            text.AppendLine("Recommended actions");
+            for (var i = 0; i < definition.RecommendedActions.Count; i++)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"{i + 1}. {definition.RecommendedActions[i]}");
+            }
+        }
+
+        text.AppendLine();
+        text.AppendLine("See the events in the Audit Trail:");
+        foreach (var link in c.Links)
+        {
+            text.AppendLine(link);
+        }
+
+        text.AppendLine();
+        text.AppendLine("-- ");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Sent by AuditOrleans to the Security contacts of project {c.Digest.ProjectId}. Digest {c.Digest.Id}.");
+        return text.ToString();
+    }
+
+    private static string DigestHtml(DigestContent c)
+    {
+        static string E(string? value) => WebUtility.HtmlEncode(value ?? "");
+        var html = new StringBuilder();
+        html.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>").Append(E(c.Subject)).Append("</title></head>\n");
+        html.Append("<body style=\"font-family:Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#1a1a1a\">\n");
+        html.Append("<p>").Append(E(c.Intro)).Append("</p>\n");
+        html.Append("<table style=\"border-collapse:collapse;font-size:13px\"><thead><tr>");
+        foreach (var (label, _) in c.Rows.Count > 0 ? c.Rows[0] : [])
+        {
+            html.Append("<th style=\"text-align:left;padding:2px 8px;border-bottom:1px solid #999\">").Append(E(label)).Append("</th>");
+        }
+
+        html.Append("</tr></thead><tbody>\n");
+        foreach (var row in c.Rows)
+        {
+            html.Append("<tr>");
+            foreach (var (_, value) in row)
+            {
+                html.Append("<td style=\"padding:2px 8px;vertical-align:top\">").Append(E(Plain(value))).Append("</td>");
+            }
+
+            html.Append("</tr>\n");
+        }
+
+        html.Append("</tbody></table>\n");
+        if (c.Total > c.Rows.Count)
+        {
+            html.Append("<p>... and ").Append((c.Total - c.Rows.Count).ToString(CultureInfo.InvariantCulture))
+                .Append(" more: every match is in the alert history (Get-AuditAlertHistory).</p>\n");
+        }
+
+        foreach (var definition in c.Definitions)
+        {
+            html.Append("<h3>").Append(E(definition.Name.ToString())).Append("</h3><p>").Append(E(definition.Description)).Append("</p>\n<ol>\n");
+            foreach (var action in definition.RecommendedActions)
+            {
+                html.Append("<li>").Append(E(action)).Append("</li>\n");
+            }
+
+            html.Append("</ol>\n");
+        }
+
+        html.Append("<p>");
+        foreach (var link in c.Links)
+        {
+            html.Append("<a href=\"").Append(E(link)).Append("\">See the events in the Audit Trail</a><br><span style=\"font-size:12px;color:#555\">").Append(E(link)).Append("</span><br>");
+        }
+
+        html.Append("</p>\n<p style=\"font-size:12px;color:#555\">Sent by AuditOrleans to the Security contacts of project ")
+            .Append(E(c.Digest.ProjectId)).Append(". Digest ").Append(E(c.Digest.Id)).Append(".</p></body></html>");
+        return html.ToString();
+    }
+
     /// <summary>A value from an event made safe for a text line: no control characters, bounded length.</summary>
     private static string Plain(string value) => Scope.Printable(value, MaxValueLength);
 
@@ -317,5 +475,60 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
 
         private static string Counted(IReadOnlyList<CountedValue> values) =>
             values.Count == 0 ? "(none)" : string.Join(", ", values.Select(static v => $"{v.Value} ({v.Count.ToString(CultureInfo.InvariantCulture)})"));
+    }
+
+    /// <summary>What both parts of a digest say, computed once.</summary>
+    private sealed record DigestContent(
+        DueDigest Digest,
+        string Subject,
+        string Intro,
+        int Total,
+        IReadOnlyList<IReadOnlyList<(string Label, string Value)>> Rows,
+        IReadOnlyList<AlertDefinition> Definitions,
+        IReadOnlyList<string> Links)
+    {
+        public static DigestContent For(DueDigest digest, IReadOnlyList<FiredAlert> firings, int total, AuditOrleansOptions settings)
+        {
+            var interval = settings.Alerts.GroupInterval;
+            var intro = digest.Alert is { } alert
+                ? $"{alert} matched {total.ToString(CultureInfo.InvariantCulture)} more time(s) in {digest.ProjectId}/{digest.Region} within {Describe(interval)} of the previous email " +
+                  $"about it (Alerts:GroupInterval). Each match is below and in the alert history."
+                : $"Your email limit ({settings.Alerts.MaxEmailsPerContactPerHour.ToString(CultureInfo.InvariantCulture)} an hour, Alerts:MaxEmailsPerContactPerHour) was reached, " +
+                  $"so these {total.ToString(CultureInfo.InvariantCulture)} alerts of project {digest.ProjectId} waited and come together. Each is below and in the alert history.";
+            var merged = digest.Alert is null;
+            var rows = firings.Select(f =>
+            {
+                var facts = f.Facts;
+                var row = new List<(string, string)> { ("Time", FormatTime(f.EventTime)) };
+                if (merged)
+                {
+                    row.Add(("Alert", f.Alert.ToString()));
+                    row.Add(("Region", f.Region));
+                }
+
+                row.Add(("Principal", Or(facts.PrincipalId, "(anonymous)")));
+                row.Add(("API key", Or(facts.ApiKeyId)));
+                row.Add(("Source IP", Or(facts.SourceIp)));
+                row.Add(("Call", $"{Or(facts.MethodName)} {facts.StatusCode?.ToString(CultureInfo.InvariantCulture) ?? "?"}"));
+                row.Add(("Event id", Or(facts.EventId)));
+                return (IReadOnlyList<(string, string)>)row;
+            }).ToList();
+            var definitions = firings.Select(static f => f.Alert).Append(digest.Alert ?? default).Where(static a => a != default).Distinct().Order().Select(AlertCatalog.Get).ToList();
+            var links = firings.GroupBy(static f => (f.Alert, f.Region)).OrderBy(static g => g.Key.Alert).ThenBy(static g => g.Key.Region, StringComparer.Ordinal).Take(10)
+                .Select(g => AuditTrailLink.For(settings.Console.BaseUrl, g.First() with
+                {
+                    WindowStart = g.Min(static f => f.WindowStart),
+                    WindowEnd = g.Max(static f => f.WindowEnd),
+                }))
+                .ToList();
+            return new DigestContent(digest, DigestSubject(digest, firings, total), intro, total, rows, definitions, links);
+        }
+
+        private static string Or(string? value, string missing = "(unknown)") => string.IsNullOrEmpty(value) ? missing : value;
+
+        private static string Describe(TimeSpan interval) =>
+            interval.TotalMinutes >= 1 && interval.Seconds == 0 && interval.Milliseconds == 0
+                ? $"{interval.TotalMinutes.ToString(CultureInfo.InvariantCulture)} minute(s)"
+                : $"{interval.TotalSeconds.ToString(CultureInfo.InvariantCulture)} second(s)";
     }
 }

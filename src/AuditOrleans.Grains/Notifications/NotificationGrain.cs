@@ -175,7 +175,6 @@ public sealed partial class NotificationGrain(
 
     private async Task DeliverDueAsync(CancellationToken cancellationToken)
     {
-        var smtp = options.Value.Smtp;
         await using var session = sender.OpenSession();
         while (true)
         {
@@ -183,50 +182,159 @@ public sealed partial class NotificationGrain(
             foreach (var delivery in due)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var outcome = await SendAsync(session, delivery, cancellationToken);
-                var attempts = delivery.Attempts + 1;
-                var now = time.GetUtcNow();
-                var (alertId, recipient) = (delivery.Alert.Id, delivery.Recipient);
-                switch (outcome.Status)
+                if (delivery.Attempts == 0 && NotificationStore.IsGrouped(delivery.Alert)
+                    && await CapReachedAsync(delivery.Alert.ProjectId, delivery.Recipient, cancellationToken) is { } until)
                 {
-                    case SendStatus.Delivered:
-                        await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Delivered, attempts, null, now, now, CancellationToken.None);
-                        LogDelivered(logger, delivery.Alert.Alert, alertId, recipient, attempts);
-                        AuditMetrics.RecordDelivered(delivery.Alert.Alert, delivery.Alert.Region);
-                        break;
-                    case SendStatus.Permanent:
-                        await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Failed, attempts, outcome.Error, now, null, CancellationToken.None);
-                        LogRefused(logger, alertId, recipient, outcome.Error);
-                        AuditMetrics.RecordDeliveryFailed(delivery.Alert.Alert, delivery.Alert.Region, final: true);
-                        break;
-                    case SendStatus.Transient when attempts >= smtp.MaxAttempts:
-                        var error = $"Gave up after {attempts} attempts (Smtp:MaxAttempts). Last error: {outcome.Error}";
-                        await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Failed, attempts, error, now, null, CancellationToken.None);
-                        LogGaveUp(logger, alertId, recipient, attempts, outcome.Error);
-                        AuditMetrics.RecordDeliveryFailed(delivery.Alert.Alert, delivery.Alert.Region, final: true);
-                        break;
-                    default:
-                        var next = now + RetryDelay(smtp, attempts);
-                        await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Retrying, attempts, outcome.Error, next, null, CancellationToken.None);
-                        LogRetrying(logger, alertId, recipient, attempts, next, outcome.Error);
-                        AuditMetrics.RecordDeliveryFailed(delivery.Alert.Alert, delivery.Alert.Region, final: false);
-                        break;
+                    var merged = await store.DeferDeliveryAsync(delivery, until, time.GetUtcNow(), CancellationToken.None);
+                    LogDeferred(logger, delivery.Alert.Id, delivery.Recipient, merged, until);
+                    continue;
                 }
+
+                var outcome = await SendAsync(session, () => composer.Compose(delivery.Alert, delivery.Recipient, delivery.MessageId), cancellationToken);
+                await RecordAsync(delivery, outcome);
             }
 
             if (due.Count < BatchSize)
+            {
+                break;
+            }
+        }
+
+        while (true)
+        {
+            var digests = await store.GetDueDigestsAsync(time.GetUtcNow(), BatchSize, cancellationToken);
+            foreach (var digest in digests)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                await DeliverDigestAsync(session, digest, cancellationToken);
+            }
+
+            if (digests.Count < BatchSize)
             {
                 return;
             }
         }
     }
 
-    private async Task<SendOutcome> SendAsync(IMailSession session, DueDelivery delivery, CancellationToken cancellationToken)
+    /// <summary>
+    /// When the recipient's email cap is reached (docs/alerts.md, The email cap): the time the
+    /// oldest email of the last hour leaves the window, at which one more may go. Null when one
+    /// may go now, or when there is no cap.
+    /// </summary>
+    private async Task<DateTimeOffset?> CapReachedAsync(string projectId, string recipient, CancellationToken cancellationToken)
+    {
+        var cap = options.Value.Alerts.MaxEmailsPerContactPerHour;
+        if (cap <= 0)
+        {
+            return null;
+        }
+
+        var now = time.GetUtcNow();
+        var (count, oldest) = await store.GetRecentSendsAsync(projectId, recipient, now, cancellationToken);
+        return count >= cap && oldest is { } first ? first + NotificationStore.CapWindow : null;
+    }
+
+    private async Task DeliverDigestAsync(IMailSession session, DueDigest digest, CancellationToken cancellationToken)
+    {
+        if (digest.Attempts == 0 && await CapReachedAsync(digest.ProjectId, digest.Recipient, cancellationToken) is { } until)
+        {
+            if (digest.IsMerged)
+            {
+                await store.PostponeDigestAsync(digest, until, CancellationToken.None);
+                LogPostponed(logger, digest.Id, digest.Recipient, until);
+            }
+            else
+            {
+                var merged = await store.DeferDigestAsync(digest, until, time.GetUtcNow(), CancellationToken.None);
+                LogDeferred(logger, digest.Id, digest.Recipient, merged, until);
+            }
+
+            return;
+        }
+
+        await store.CloseDigestAsync(digest, time.GetUtcNow(), CancellationToken.None);
+        var (firings, total) = await store.GetDigestFiringsAsync(digest.Id, AlertEmailComposer.MaxDigestRows, cancellationToken);
+        if (total == 0)
+        {
+            // Nothing to carry (its firings moved to another digest): done without an email.
+            await store.UpdateDigestAsync(digest, DeliveryState.Delivered, digest.Attempts, "empty: nothing to send", time.GetUtcNow(), null, CancellationToken.None);
+            return;
+        }
+
+        var outcome = await SendAsync(session, () => composer.ComposeDigest(digest, firings, total), cancellationToken);
+        var smtp = options.Value.Smtp;
+        var attempts = digest.Attempts + 1;
+        var now = time.GetUtcNow();
+        var alert = digest.Alert ?? firings[0].Alert;
+        var region = digest.Region ?? firings[0].Region;
+        switch (outcome.Status)
+        {
+            case SendStatus.Delivered:
+                await store.UpdateDigestAsync(digest, DeliveryState.Delivered, attempts, null, now, now, CancellationToken.None);
+                LogDigestDelivered(logger, digest.Id, total, digest.Recipient, attempts);
+                AuditMetrics.RecordDelivered(alert, region);
+                break;
+            case SendStatus.Permanent:
+                await store.UpdateDigestAsync(digest, DeliveryState.Failed, attempts, outcome.Error, now, null, CancellationToken.None);
+                LogRefused(logger, digest.Id, digest.Recipient, outcome.Error);
+                AuditMetrics.RecordDeliveryFailed(alert, region, final: true);
+                break;
+            case SendStatus.Transient when attempts >= smtp.MaxAttempts:
+                var error = $"Gave up after {attempts} attempts (Smtp:MaxAttempts). Last error: {outcome.Error}";
+                await store.UpdateDigestAsync(digest, DeliveryState.Failed, attempts, error, now, null, CancellationToken.None);
+                LogGaveUp(logger, digest.Id, digest.Recipient, attempts, outcome.Error);
+                AuditMetrics.RecordDeliveryFailed(alert, region, final: true);
+                break;
+            default:
+                var next = now + RetryDelay(smtp, attempts);
+                await store.UpdateDigestAsync(digest, DeliveryState.Retrying, attempts, outcome.Error, next, null, CancellationToken.None);
+                LogRetrying(logger, digest.Id, digest.Recipient, attempts, next, outcome.Error);
+                AuditMetrics.RecordDeliveryFailed(alert, region, final: false);
+                break;
+        }
+    }
+
+    private async Task RecordAsync(DueDelivery delivery, SendOutcome outcome)
+    {
+        var smtp = options.Value.Smtp;
+        var attempts = delivery.Attempts + 1;
+        var now = time.GetUtcNow();
+        var (alertId, recipient) = (delivery.Alert.Id, delivery.Recipient);
+        switch (outcome.Status)
+        {
+            case SendStatus.Delivered:
+                // Every real firing's email counts in its contact's cap; a test's does not.
+                (string, string)? counted = delivery.Alert.IsTest ? null : (delivery.Alert.ProjectId, delivery.MessageId);
+                await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Delivered, attempts, null, now, now, counted, CancellationToken.None);
+                LogDelivered(logger, delivery.Alert.Alert, alertId, recipient, attempts);
+                AuditMetrics.RecordDelivered(delivery.Alert.Alert, delivery.Alert.Region);
+                break;
+            case SendStatus.Permanent:
+                await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Failed, attempts, outcome.Error, now, null, CancellationToken.None);
+                LogRefused(logger, alertId, recipient, outcome.Error);
+                AuditMetrics.RecordDeliveryFailed(delivery.Alert.Alert, delivery.Alert.Region, final: true);
+                break;
+            case SendStatus.Transient when attempts >= smtp.MaxAttempts:
+                var error = $"Gave up after {attempts} attempts (Smtp:MaxAttempts). Last error: {outcome.Error}";
+                await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Failed, attempts, error, now, null, CancellationToken.None);
+                LogGaveUp(logger, alertId, recipient, attempts, outcome.Error);
+                AuditMetrics.RecordDeliveryFailed(delivery.Alert.Alert, delivery.Alert.Region, final: true);
+                break;
+            default:
+                var next = now + RetryDelay(smtp, attempts);
+                await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Retrying, attempts, outcome.Error, next, null, CancellationToken.None);
+                LogRetrying(logger, alertId, recipient, attempts, next, outcome.Error);
+                AuditMetrics.RecordDeliveryFailed(delivery.Alert.Alert, delivery.Alert.Region, final: false);
+                break;
+        }
+    }
+
+    private static async Task<SendOutcome> SendAsync(IMailSession session, Func<MimeKit.MimeMessage> compose, CancellationToken cancellationToken)
     {
         MimeKit.MimeMessage message;
         try
         {
-            message = composer.Compose(delivery.Alert, delivery.Recipient, delivery.MessageId);
+            message = compose();
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException)
         {
@@ -270,17 +378,26 @@ public sealed partial class NotificationGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "Alert {Alert} (firing {FiringId}) delivered to {Recipient} at attempt {Attempts}")]
     private static partial void LogDelivered(ILogger logger, AlertName alert, string firingId, string recipient, int attempts);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Firing {FiringId} to {Recipient}: attempt {Attempts} failed, next attempt at {NextAttemptAt:o}: {Error}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Firing or digest {FiringId} to {Recipient}: attempt {Attempts} failed, next attempt at {NextAttemptAt:o}: {Error}")]
     private static partial void LogRetrying(ILogger logger, string firingId, string recipient, int attempts, DateTimeOffset nextAttemptAt, string? error);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Firing {FiringId} to {Recipient} permanently refused, not retried: {Error}")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Firing or digest {FiringId} to {Recipient} permanently refused, not retried: {Error}")]
     private static partial void LogRefused(ILogger logger, string firingId, string recipient, string? error);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Firing {FiringId} to {Recipient} failed after {Attempts} attempts, not retried: {Error}")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Firing or digest {FiringId} to {Recipient} failed after {Attempts} attempts, not retried: {Error}")]
     private static partial void LogGaveUp(ILogger logger, string firingId, string recipient, int attempts, string? error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Test notification of {Alert} recorded for {ProjectId}/{Region} (firing {FiringId}, {Recipients} recipients)")]
     private static partial void LogTestRecorded(ILogger logger, AlertName alert, string projectId, string region, string firingId, int recipients);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Digest {DigestId} ({Firings} firings) delivered to {Recipient} at attempt {Attempts}")]
+    private static partial void LogDigestDelivered(ILogger logger, string digestId, int firings, string recipient, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Email cap of {Recipient} reached: {Item} waits in digest {DigestId}, due {Due:o} (Alerts:MaxEmailsPerContactPerHour)")]
+    private static partial void LogDeferred(ILogger logger, string item, string recipient, string digestId, DateTimeOffset due);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Email cap of {Recipient} still reached: digest {DigestId} now due {Due:o}")]
+    private static partial void LogPostponed(ILogger logger, string digestId, string recipient, DateTimeOffset due);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Notification round failed; the outbox tries again at its next round")]
     private static partial void LogRoundFailed(ILogger logger, Exception exception);

@@ -39,6 +39,8 @@ public sealed partial class AccessControlFilter(
             return;
         }
 
+        // Only the silo's own callers may name the acting key (ActingKey); a client's is its verified key.
+        RequestContext.Remove(ActingKey.RequestContextKey);
         var target = context.TargetId;
         if (GrainTypePrefix.IsSystemTarget(target))
         {

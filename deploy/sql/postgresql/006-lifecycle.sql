@@ -1,0 +1,121 @@
+-- AuditOrleans alert lifecycle for PostgreSQL, delivery side (docs/alerts.md: Grouping, The email cap,
+-- Silences, Acknowledgement). Applied by each silo at start after the earlier scripts, under the same advisory lock;
+-- idempotent. DBAs may apply it themselves with:
+--   psql -v ON_ERROR_STOP=1 -d auditorleans -f deploy/sql/postgresql/006-lifecycle.sql
+-- Times are microseconds since 1970-01-01 UTC. New tables only: the tables of 001-schema.sql are
+-- not changed. alert_deliveries.state gains two values: 4 = carried by a digest (the firing's
+-- row in alert_digest_members names it; its state is the digest's), 5 = silenced (not sent).
+
+BEGIN;
+
+SELECT pg_advisory_xact_lock(280267491668);
+
+-- One row per project-region, single-event alert and recipient that was emailed: the planned time
+-- of its last email (an email of its own, or a digest's due time) and the digest still collecting
+-- matches. A match within Alerts:GroupInterval of last_email_at joins that digest (or opens one
+-- due at last_email_at + GroupInterval); a later match is emailed at once.
+CREATE TABLE IF NOT EXISTS alert_groups (
+    project_id     text    NOT NULL,
+    region         text    NOT NULL,
+    alert          text    NOT NULL,
+    recipient      text    NOT NULL,
+    last_email_at  bigint  NOT NULL,
+    open_digest_id text,
+    PRIMARY KEY (project_id, region, alert, recipient)
+);
+
+-- One email that carries several firings to one recipient. region and alert are NULL for a
+-- merged digest (the contact's email cap was reached: every held email of the project goes out
+-- in it). closed_at: when the outbox took it (no firing joins it after). state, attempts,
+-- last_error, next_attempt_at, delivered_at: as in alert_deliveries.
+CREATE TABLE IF NOT EXISTS alert_digests (
+    id              text    NOT NULL PRIMARY KEY,
+    project_id      text    NOT NULL,
+    recipient       text    NOT NULL,
+    region          text,
+    alert           text,
+    opened_at       bigint  NOT NULL,
+    due_at          bigint  NOT NULL,
+    closed_at       bigint,
+    state           integer NOT NULL DEFAULT 0,
+    attempts        integer NOT NULL DEFAULT 0,
+    last_error      text,
+    next_attempt_at bigint  NOT NULL,
+    delivered_at    bigint,
+    message_id      text    NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS ix_alert_digests_due     ON alert_digests (state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS ix_alert_digests_contact ON alert_digests (project_id, recipient, closed_at);
+
+-- Which digest carries a firing's delivery to a recipient (alert_deliveries.state = 4).
+CREATE TABLE IF NOT EXISTS alert_digest_members (
+    alert_id  text NOT NULL,
+    recipient text NOT NULL,
+    digest_id text NOT NULL,
+    PRIMARY KEY (alert_id, recipient)
+);
+
+CREATE INDEX IF NOT EXISTS ix_alert_digest_members_digest ON alert_digest_members (digest_id);
+
+-- The emails each contact received in the last hour (Alerts:MaxEmailsPerContactPerHour); rows
+-- older than an hour are deleted as new ones come. message_id: the email's, so a repeat counts once.
+CREATE TABLE IF NOT EXISTS alert_contact_sends (
+    project_id text    NOT NULL,
+    recipient  text    NOT NULL,
+    message_id text    NOT NULL,
+    sent_at    bigint  NOT NULL,
+    PRIMARY KEY (project_id, recipient, message_id)
+);
+
+-- Silences and maintenance windows. alerts: alert names separated by commas. region, principal_id,
+-- source_ip: NULL matches any. A weekly silence has weekly_days (bit n: DayOfWeek n),
+-- weekly_start (minutes after local midnight), weekly_duration (minutes) and time_zone (IANA id).
+-- created_by, ended_by: public ids of API keys. ended_at: when someone ended it early.
+CREATE TABLE IF NOT EXISTS alert_silences (
+    id              text    NOT NULL PRIMARY KEY,
+    project_id      text    NOT NULL,
+    region          text,
+    alerts          text    NOT NULL,
+    principal_id    text,
+    source_ip       text,
+    starts_at       bigint  NOT NULL,
+    ends_at         bigint,
+    weekly_days     integer,
+    weekly_start    integer,
+    weekly_duration integer,
+    time_zone       text,
+    reason          text    NOT NULL,
+    created_by      text    NOT NULL,
+    created_at      bigint  NOT NULL,
+    ended_at        bigint,
+    ended_by        text,
+    end_comment     text
+);
+
+CREATE INDEX IF NOT EXISTS ix_alert_silences_project ON alert_silences (project_id, created_at);
+
+-- The silence that held a firing (its deliveries are in state 5).
+CREATE TABLE IF NOT EXISTS fired_alert_silences (
+    alert_id   text NOT NULL PRIMARY KEY,
+    silence_id text NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS ix_fired_alert_silences_silence ON fired_alert_silences (silence_id);
+
+-- Who took (action 1) and closed (action 2) a firing, when and why; one row per step.
+CREATE TABLE IF NOT EXISTS alert_acknowledgements (
+    alert_id text    NOT NULL,
+    at       bigint  NOT NULL,
+    action   integer NOT NULL,
+    key_id   text    NOT NULL,
+    comment  text,
+    PRIMARY KEY (alert_id, at, action)
+);
+
+INSERT INTO schema_version (component, version, applied_at)
+VALUES ('auditorleans-lifecycle', 1, now())
+ON CONFLICT (component) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at
+    WHERE schema_version.version < excluded.version;
+
+COMMIT;

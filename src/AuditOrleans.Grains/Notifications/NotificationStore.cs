@@ -458,7 +458,7 @@ public sealed class NotificationStore(AuditDatabase database, IOptions<AuditOrle
 
         var firings = new List<FiredAlert>();
         await using var command = Command(connection, null,
-            "SELECT a.id, a.project_id, a.region, a.alert, a.severity, a.triggered_at, a.event_time, a.window_start, a.window_end, a.facts, a.is_test " +
+            $"SELECT {JoinedAlertColumns} " +
             "FROM alert_digest_members m JOIN fired_alerts a ON a.id = m.alert_id WHERE m.digest_id = @d ORDER BY a.event_time, a.triggered_at, a.id LIMIT @n",
             ("@d", digestId), ("@n", limit));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

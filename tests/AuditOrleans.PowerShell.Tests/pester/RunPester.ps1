@@ -19,6 +19,9 @@ $ErrorActionPreference = 'Stop'
 $PSStyle.OutputRendering = 'PlainText'
 Import-Module Pester -RequiredVersion 5.7.1
 
+# A loaded test machine may take longer than the 5 s a user waits for a first connection.
+$global:PSDefaultParameterValues['Connect-AuditCluster:TimeoutSec'] = 60
+
 $configuration = New-PesterConfiguration
 $configuration.Run.Path = [string[]] ($Path -split ',')
 $configuration.Run.PassThru = $true

@@ -29,6 +29,8 @@ Describe 'README walk-through' {
         $session.SessionStateProxy.Path.SetLocation($root) | Out-Null
         # A user answers Yes when Remove-AuditApiKey asks for confirmation.
         $session.SessionStateProxy.SetVariable('ConfirmPreference', 'None')
+        # A loaded test machine may take longer than the 5 s a user waits for the first connection.
+        $session.SessionStateProxy.SetVariable('PSDefaultParameterValues', @{ 'Connect-AuditCluster:TimeoutSec' = 60 })
         $script:failedAt = $null
 
         # The walk-through says the silo signs a checkpoint within a minute; wait for that.

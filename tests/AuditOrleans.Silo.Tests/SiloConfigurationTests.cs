@@ -27,6 +27,7 @@ public sealed class SiloConfigurationTests
         Assert.Equal(["fr-par", "nl-ams", "pl-waw"], o.Regions);
         Assert.Equal(90, o.Retention.Days);
         Assert.True(o.Security.Enabled);
+        Assert.Equal((TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(15)), (o.Alerts.EpisodeRepeatInterval, o.Alerts.LatenessThreshold));
     }
 
     [Fact]
@@ -54,6 +55,9 @@ public sealed class SiloConfigurationTests
     [InlineData("Retention:Days", "-1", "AuditOrleans:Retention:Days")]
     [InlineData("Storage:ConnectionString", "", "AuditOrleans:Storage:ConnectionString")]
     [InlineData("CheckpointKey", "00ff", "AuditOrleans:CheckpointKey must be at least 64 hex digits")]
+    [InlineData("Alerts:LatenessThreshold", "00:00:00", "AuditOrleans:Alerts:LatenessThreshold must be positive")]
+    [InlineData("Alerts:LatenessThreshold", "-00:05:00", "AuditOrleans:Alerts:LatenessThreshold must be positive")]
+    [InlineData("Alerts:EpisodeRepeatInterval", "00:00:00", "AuditOrleans:Alerts:EpisodeRepeatInterval must be positive")]
     public void BadValuesAreNamedWithWhatToDo(string key, string value, string expected)
     {
         var error = Assert.Throws<ConfigurationException>(() => Read((key, value)));

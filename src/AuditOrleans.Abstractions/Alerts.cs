@@ -82,6 +82,32 @@ public static class AlertCatalog
     /// <summary>The valid names, for error messages and completion.</summary>
     public static string ValidNames { get; } = string.Join(", ", All.Select(static a => a.Name));
 
+    /// <summary>
+    /// What an alert can match in <paramref name="region"/> when that is not the region global
+    /// events count in (docs/events.md, Regions; docs/alerts.md, Scope and switching): the
+    /// API-key alerts watch IAM, whose events are global and always count in
+    /// <see cref="Scope.GlobalRegion"/>. Null when the alert watches the region as it is.
+    /// </summary>
+    public static string? RegionNote(AlertName alert, string region)
+    {
+        if (string.Equals(region, Scope.GlobalRegion, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var method = alert is AlertName.ApiKeyCreated or AlertName.ApiKeyCreationUnauthorized ? "CreateAPIKey" : "DeleteAPIKey";
+        return alert switch
+        {
+            AlertName.ApiKeyCreated or AlertName.ApiKeyDeleted =>
+                $"{alert} can never fire in {region}: it matches IAM's {method}, and IAM events are global, so they always count in {Scope.GlobalRegion}, whatever their locality. " +
+                $"Enable it in {Scope.GlobalRegion} instead (Enable-AuditAlert -Name {alert} -Region {Scope.GlobalRegion}).",
+            AlertName.ApiKeyCreationUnauthorized or AlertName.ApiKeyDeletionUnauthorized =>
+                $"{alert} in {region} fires only for refused {method} calls of products that are not global (not iam, account or edge-services) and whose locality is in {region}. " +
+                $"IAM's own refused {method} calls are global and count in {Scope.GlobalRegion}: to be alerted of them, enable {alert} in {Scope.GlobalRegion} (Enable-AuditAlert -Name {alert} -Region {Scope.GlobalRegion}).",
+            _ => null,
+        };
+    }
+
     /// <summary>Parses an alert name (case-insensitive); false for anything that is not one of the five.</summary>
     public static bool TryParse(string? text, out AlertName name)
     {

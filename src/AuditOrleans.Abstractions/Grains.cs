@@ -15,6 +15,17 @@ public interface IIngestGrain : IGrainWithIntegerKey
     /// <param name="events">The batch.</param>
     [Alias("IngestAsync")]
     Task<IngestResult> IngestAsync(string defaultProjectId, IReadOnlyList<AuditEvent> events);
+
+    /// <summary>
+    /// Validates and stores a batch sent as <paramref name="mode"/>: a
+    /// <see cref="IngestMode.Historical"/> batch is stored and chained as usual, and the alerts
+    /// its events match are recorded in the history as backfill, never emailed.
+    /// </summary>
+    /// <param name="defaultProjectId">Project for events that carry neither project_id nor organization_id.</param>
+    /// <param name="events">The batch.</param>
+    /// <param name="mode">Live (the default of the other overload) or Historical.</param>
+    [Alias("IngestWithModeAsync")]
+    Task<IngestResult> IngestAsync(string defaultProjectId, IReadOnlyList<AuditEvent> events, IngestMode mode);
 }
 
 /// <summary>Which preconfigured alerts are active in one project-region (key <c>{projectId}/{region}</c>). Persisted.</summary>
@@ -41,6 +52,10 @@ public interface IDetectorGrain : IGrainWithStringKey
     /// <summary>Appends validated events (already routed to this project-region), evaluates the rules and records firings, all in one transaction.</summary>
     [Alias("AppendAsync")]
     Task<AppendResult> AppendAsync(IReadOnlyList<AuditEvent> events);
+
+    /// <summary>As <see cref="AppendAsync(IReadOnlyList{AuditEvent})"/>, for a batch sent as <paramref name="mode"/> (historical: the firings are backfill).</summary>
+    [Alias("AppendWithModeAsync")]
+    Task<AppendResult> AppendAsync(IReadOnlyList<AuditEvent> events, IngestMode mode);
 
     /// <summary>The detector's current 403 window as seen by the rule.</summary>
     [Alias("GetStatusAsync")]

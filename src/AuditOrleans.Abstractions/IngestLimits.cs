@@ -12,7 +12,7 @@ namespace AuditOrleans;
 /// </summary>
 public static class IngestLimits
 {
-    /// <summary>Events in one call to <see cref="IIngestGrain.IngestAsync"/>.</summary>
+    /// <summary>Events in one call to <see cref="IIngestGrain.IngestAsync(string, IReadOnlyList{AuditEvent})"/>.</summary>
     public const int MaxBatchEvents = 5000;
 
     /// <summary>UTF-8 bytes of text of all the events of one call (<see cref="Measure"/>).</summary>
@@ -196,7 +196,7 @@ public sealed class BatchRejectedException : ArgumentException
         Actual = actual;
     }
 
-    /// <summary>What was refused: <c>events</c> (count), <c>batch_bytes</c> (size) or <c>default_project_id</c>.</summary>
+    /// <summary>What was refused: <c>events</c> (count), <c>batch_bytes</c> (size), <c>default_project_id</c> or <c>mode</c>.</summary>
     [Id(0)] public string? Field { get; init; }
 
     /// <summary>The limit that was exceeded, when a limit was.</summary>

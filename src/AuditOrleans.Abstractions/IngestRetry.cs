@@ -76,6 +76,7 @@ public static class IngestRetry
     /// <param name="grains">The client (or grain factory).</param>
     /// <param name="defaultProjectId">Project for events that carry neither project_id nor organization_id.</param>
     /// <param name="events">The batch; events without an id get one (see <see cref="WithIds"/>).</param>
+    /// <param name="mode">Live, or Historical for history whose alerts are recorded as backfill and not emailed.</param>
     /// <param name="policy">Retry timing; default <see cref="IngestRetryPolicy.Default"/>.</param>
     /// <param name="onRetry">Called before each retry with the failure, the attempt number that failed and the wait.</param>
     /// <param name="time">Clock for ids and waits; default the system clock.</param>
@@ -84,6 +85,7 @@ public static class IngestRetry
         this IGrainFactory grains,
         string defaultProjectId,
         IReadOnlyList<AuditEvent> events,
+        IngestMode mode = IngestMode.Live,
         IngestRetryPolicy? policy = null,
         Action<Exception, int, TimeSpan>? onRetry = null,
         TimeProvider? time = null,
@@ -99,7 +101,9 @@ public static class IngestRetry
         {
             try
             {
-                return await grains.GetGrain<IIngestGrain>(0).IngestAsync(defaultProjectId, batch).WaitAsync(rules.AttemptTimeout, clock, cancellationToken);
+                var ingest = grains.GetGrain<IIngestGrain>(0);
+                var sending = mode == IngestMode.Live ? ingest.IngestAsync(defaultProjectId, batch) : ingest.IngestAsync(defaultProjectId, batch, mode);
+                return await sending.WaitAsync(rules.AttemptTimeout, clock, cancellationToken);
             }
             catch (RateLimitExceededException limit) when (limit.RetryAfter > TimeSpan.Zero && !cancellationToken.IsCancellationRequested && clock.GetUtcNow() + limit.RetryAfter < deadline)
             {

@@ -1,5 +1,18 @@
 namespace AuditOrleans;
 
+/// <summary>How a batch of events is sent (docs/alerts.md, Backfill and late events).</summary>
+public enum IngestMode
+{
+    /// <summary>Events as they happen: the alerts they match are emailed.</summary>
+    Live = 0,
+
+    /// <summary>
+    /// History (a replayed export, a migration): stored and chained as usual, the alerts they
+    /// match recorded in the history as backfill, nothing emailed.
+    /// </summary>
+    Historical = 1,
+}
+
 /// <summary>What happened to a batch of events sent for ingestion.</summary>
 [GenerateSerializer, Immutable]
 [Alias("AuditOrleans.IngestResult")]

@@ -26,6 +26,8 @@ public sealed partial class AlertsTests(ConsoleHostFixture fixture)
 
         Assert.Equal(["ApiKeyCreated", "HttpForbiddenErrorRateHigh"], Checked(after.Body));
         Assert.Contains("Changes saved: ApiKeyCreated activated, HttpForbiddenErrorRateHigh activated.", after.Body, StringComparison.Ordinal);
+        Assert.Contains("ApiKeyCreated can never fire in nl-ams", after.Body, StringComparison.Ordinal); // IAM events count in fr-par
+        Assert.DoesNotContain("HttpForbiddenErrorRateHigh can never", after.Body, StringComparison.Ordinal);
         var config = await fixture.Client.GetGrain<IAlertConfigGrain>(Scope.Key(project, "nl-ams")).GetAsync();
         Assert.Equal(1, config.Version); // both in one write
         Assert.Equal([AlertName.ApiKeyCreated, AlertName.HttpForbiddenErrorRateHigh], config.Active.Order());

@@ -37,6 +37,8 @@ public sealed class AccessControlTests(SecurityClusterFixture fixture)
             (g, p) => g.GetGrain<IAuditLogGrain>(0).GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = p })),
         new("Send events", Permission.WriteEvents, ApiKeyRole.EventWriter, ApiKeyRole.ReadOnly,
             (g, p) => g.GetGrain<IIngestGrain>(0).IngestAsync(p, [EventFactory.Forbidden(p, AuditClusterFixture.Epoch)])),
+        new("Send historical events", Permission.WriteEvents, ApiKeyRole.EventWriter, ApiKeyRole.ReadOnly,
+            (g, p) => g.GetGrain<IIngestGrain>(0).IngestAsync(p, [EventFactory.Forbidden(p, AuditClusterFixture.Epoch)], IngestMode.Historical)),
         new("Create an API key", Permission.ManageApiKeys, ApiKeyRole.Owner, ApiKeyRole.AlertsManager,
             (g, p) => g.GetGrain<IApiKeyGrain>(0).CreateAsync(ApiKeyRole.ReadOnly, p, "made by a test")),
         new("List API keys", Permission.ManageApiKeys, ApiKeyRole.Owner, ApiKeyRole.ReadOnly,
@@ -47,6 +49,8 @@ public sealed class AccessControlTests(SecurityClusterFixture fixture)
             (g, p) => g.GetGrain<IDetectorGrain>(Scope.Key(p, "fr-par")).GetStatusAsync()),
         new("Append to a detector (internal)", Permission.Internal, ApiKeyRole.Owner, ApiKeyRole.EventWriter,
             (g, p) => g.GetGrain<IDetectorGrain>(Scope.Key(p, "fr-par")).AppendAsync([])),
+        new("Look at a detector's episode (internal)", Permission.Internal, ApiKeyRole.Owner, ApiKeyRole.AlertsManager,
+            (g, p) => g.GetGrain<IDetectorGrain>(Scope.Key(p, "fr-par")).CheckEpisodeAsync()),
         new("Push a configuration to a detector (internal)", Permission.Internal, ApiKeyRole.Owner, ApiKeyRole.AlertsManager,
             (g, p) => g.GetGrain<IDetectorGrain>(Scope.Key(p, "fr-par")).ApplyConfigurationAsync(new AlertConfiguration(p, "fr-par", new HashSet<AlertName>(), 0, null))),
     ];

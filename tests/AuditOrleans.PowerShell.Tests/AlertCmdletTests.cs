@@ -47,6 +47,39 @@ public sealed class AlertCmdletTests(PowerShellClusterFixture fixture)
     }
 
     [Fact]
+    public async Task EnablingAnApiKeyAlertOutsideFrParWarnsWhereIamEventsCount()
+    {
+        var project = PowerShellClusterFixture.NewProjectId();
+        using var ps = fixture.Connect(project);
+
+        var run = ps.Run("Enable-AuditAlert -Name ApiKeyCreated, ApiKeyCreationUnauthorized, HttpForbiddenErrorRateHigh -Region nl-ams").ThrowOnError();
+
+        // Accepted as asked, and explained: IAM events are global and count in fr-par only.
+        Assert.Equal([AlertName.ApiKeyCreated, AlertName.ApiKeyCreationUnauthorized, AlertName.HttpForbiddenErrorRateHigh], (await ActiveAsync(project, "nl-ams")).Order());
+        Assert.Equal(2, run.Warnings.Count);
+        Assert.Contains(run.Warnings, static w => w.StartsWith("ApiKeyCreated can never fire in nl-ams", StringComparison.Ordinal)
+            && w.Contains("IAM events are global, so they always count in fr-par", StringComparison.Ordinal)
+            && w.Contains("Enable-AuditAlert -Name ApiKeyCreated -Region fr-par", StringComparison.Ordinal));
+        Assert.Contains(run.Warnings, static w => w.StartsWith("ApiKeyCreationUnauthorized in nl-ams fires only for refused CreateAPIKey calls of products that are not global", StringComparison.Ordinal));
+
+        // In fr-par, and when switching off, nothing to say.
+        Assert.Empty(ps.Run("Enable-AuditAlert -Name ApiKey* -Region fr-par; Disable-AuditAlert -Name ApiKeyCreated -Region nl-ams").ThrowOnError().Warnings);
+    }
+
+    [Fact]
+    public void TheHelpOfEnableAuditAlertSaysWhereIamEventsCount()
+    {
+        using var ps = fixture.Connect(PowerShellClusterFixture.NewProjectId());
+
+        var description = string.Join("\n", ps.Run("(Get-Help Enable-AuditAlert -Full).description | ForEach-Object { $_.Text }").ThrowOnError().Output.Select(static o => o.ToString()));
+        var examples = ps.Run("(Get-Help Enable-AuditAlert -Examples).examples.example | ForEach-Object { $_.code }").ThrowOnError().Output.Select(static o => o.ToString()).ToList();
+
+        Assert.Contains("IAM, account and edge-services events are global and always count in fr-par", description, StringComparison.Ordinal);
+        Assert.Contains("Get-AuditAlert -Region fr-par | Where-Object Name -like 'ApiKey*' | Enable-AuditAlert -PassThru", examples);
+        Assert.DoesNotContain(examples, static e => e!.Contains("ApiKey", StringComparison.Ordinal) && e.Contains("nl-ams", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task WhatIfChangesNothing()
     {
         var project = PowerShellClusterFixture.NewProjectId();

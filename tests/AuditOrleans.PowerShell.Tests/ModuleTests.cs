@@ -18,7 +18,7 @@ public sealed class ModuleTests(PowerShellClusterFixture fixture)
         ["Enable-AuditAlert"] = ["Name", "Region", "ProjectId", "PassThru", "WhatIf", "Confirm"],
         ["Disable-AuditAlert"] = ["Name", "Region", "ProjectId", "PassThru", "WhatIf", "Confirm"],
         ["Send-AuditEvent"] = ["Id", "RecordedAt", "Locality", "OrganizationId", "ProjectId", "PrincipalId", "Principal", "SourceIp", "UserAgent",
-            "ProductName", "ServiceName", "MethodName", "StatusCode", "RequestId", "RequestBody", "Resources", "BatchSize", "PassThru"],
+            "ProductName", "ServiceName", "MethodName", "StatusCode", "RequestId", "RequestBody", "Resources", "BatchSize", "PassThru", "Historical"],
         ["Get-AuditEvent"] = ["Region", "ProjectId", "RecordedAfter", "RecordedBefore", "PrincipalId", "SourceIp", "MethodName", "StatusCode",
             "ProductName", "ResourceId", "Newest", "Oldest", "First"],
         ["Export-AuditEvent"] = ["Path", "Region", "ProjectId", "RecordedAfter", "RecordedBefore", "PrincipalId", "SourceIp", "MethodName",

@@ -92,6 +92,33 @@ public sealed class NotificationCmdletTests(PowerShellClusterFixture fixture)
     }
 
     [Fact]
+    public void HistoricalSendsAreBackfillAndLateEventsSayWhenTheyHappened()
+    {
+        var project = PowerShellClusterFixture.NewProjectId();
+        using var ps = fixture.Connect(project);
+        ps.Run("Add-AuditNotificationContact -Email soc@example.com; Enable-AuditAlert -Name ApiKeyCreated, ApiKeyDeleted -Region fr-par").ThrowOnError();
+        var lastYear = fixture.Clock.GetUtcNow().AddDays(-365).UtcDateTime;
+        var anHourAgo = fixture.Clock.GetUtcNow().AddHours(-1).UtcDateTime;
+
+        ps.Run("""
+            Send-AuditEvent -Historical -Id old-1 -ProductName iam -MethodName CreateAPIKey -StatusCode 200 -Locality global -RecordedAt $old
+            Send-AuditEvent -Id late-1 -ProductName iam -MethodName DeleteAPIKey -StatusCode 200 -Locality global -RecordedAt $late
+            """, ("old", lastYear), ("late", anHourAgo)).ThrowOnError();
+
+        var backfill = Assert.Single(ps.Run("Get-AuditAlertHistory -Name ApiKeyCreated").ThrowOnError().Output);
+        Assert.Equal(true, backfill.Properties["IsBackfill"].Value);
+        Assert.Equal("Backfill", backfill.Properties["DeliveryStatus"].Value);
+        Assert.Empty((string[])backfill.Properties["Recipients"].Value);
+        Assert.Equal("Firing", backfill.Properties["Kind"].Value.ToString());
+
+        var late = Assert.Single(ps.Run("Get-AuditAlertHistory -Name ApiKeyDeleted").ThrowOnError().Output);
+        Assert.Equal(true, late.Properties["IsLate"].Value);
+        Assert.Equal(false, late.Properties["IsBackfill"].Value);
+        Assert.Equal(["soc@example.com"], (string[])late.Properties["Recipients"].Value);
+        Assert.Contains($"Late: the event happened at {anHourAgo:yyyy-MM-dd HH:mm:ss} UTC", (string)late.Properties["Behaviour"].Value, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void IntegrityOfTheStoredChainIsReportedPerRegion()
     {
         var project = PowerShellClusterFixture.NewProjectId();

@@ -27,6 +27,7 @@ public sealed class SiloConfigurationTests
         Assert.Equal(["fr-par", "nl-ams", "pl-waw"], o.Regions);
         Assert.Equal(90, o.Retention.Days);
         Assert.True(o.Security.Enabled);
+        Assert.Equal((TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(15)), (o.Alerts.EpisodeRepeatInterval, o.Alerts.LatenessThreshold));
     }
 
     [Fact]
@@ -57,6 +58,9 @@ public sealed class SiloConfigurationTests
     [InlineData("Alerts:GroupInterval", "-00:01:00", "AuditOrleans:Alerts:GroupInterval")]
     [InlineData("Alerts:GroupInterval", "2.00:00:00", "up to 1.00:00:00")]
     [InlineData("Alerts:MaxEmailsPerContactPerHour", "-1", "AuditOrleans:Alerts:MaxEmailsPerContactPerHour")]
+    [InlineData("Alerts:LatenessThreshold", "00:00:00", "AuditOrleans:Alerts:LatenessThreshold must be positive")]
+    [InlineData("Alerts:LatenessThreshold", "-00:05:00", "AuditOrleans:Alerts:LatenessThreshold must be positive")]
+    [InlineData("Alerts:EpisodeRepeatInterval", "00:00:00", "AuditOrleans:Alerts:EpisodeRepeatInterval must be positive")]
     public void BadValuesAreNamedWithWhatToDo(string key, string value, string expected)
     {
         var error = Assert.Throws<ConfigurationException>(() => Read((key, value)));

@@ -74,10 +74,12 @@ public sealed partial class DetectorGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<AppendResult> AppendAsync(IReadOnlyList<AuditEvent> events)
+    public Task<AppendResult> AppendAsync(IReadOnlyList<AuditEvent> events) => AppendAsync(events, IngestMode.Live);
+
+    public async Task<AppendResult> AppendAsync(IReadOnlyList<AuditEvent> events, IngestMode mode)
     {
         ArgumentNullException.ThrowIfNull(events);
-        const bool historical = false;
+        var historical = mode == IngestMode.Historical;
         try
         {
             return await AppendOnceAsync(events, historical);
@@ -378,6 +380,7 @@ public sealed partial class DetectorGrain(
             Kind = AlertKind.Firing,
             EpisodeId = id,
             IsBackfill = historical,
+            IsLate = IsLate(e, now, historical),
         };
     }
 
@@ -425,7 +428,12 @@ public sealed partial class DetectorGrain(
         WindowEnd = e.RecordedAt!.Value + SingleEventMargin,
         Facts = Facts(e) with { ApiKeyId = ApiKeyRules.ApiKeyId(e) },
         IsBackfill = historical,
+        IsLate = IsLate(e, now, historical),
     };
+
+    /// <summary>A live event stored more than Alerts:LatenessThreshold after it happened (docs/alerts.md, Backfill and late events).</summary>
+    private bool IsLate(AuditEvent e, DateTimeOffset now, bool historical) =>
+        !historical && now - e.RecordedAt!.Value > options.Value.Alerts.LatenessThreshold;
 
     private static AlertFacts Facts(AuditEvent e) => new()
     {

@@ -22,9 +22,17 @@ public sealed class IngestGrain(IOptions<AuditOrleansOptions> options, TimeProvi
 {
     private readonly EventValidator validator = new(options.Value.Regions, time);
 
-    public async Task<IngestResult> IngestAsync(string defaultProjectId, IReadOnlyList<AuditEvent> events)
+    public Task<IngestResult> IngestAsync(string defaultProjectId, IReadOnlyList<AuditEvent> events) =>
+        IngestAsync(defaultProjectId, events, IngestMode.Live);
+
+    public async Task<IngestResult> IngestAsync(string defaultProjectId, IReadOnlyList<AuditEvent> events, IngestMode mode)
     {
         CheckBatch(defaultProjectId, events);
+        if (!Enum.IsDefined(mode))
+        {
+            throw new BatchRejectedException("mode", $"'{mode}' is not an ingest mode: send Live or Historical.");
+        }
+
         var caller = CallerContext.Principal;
         if (caller is not null)
         {
@@ -80,7 +88,9 @@ public sealed class IngestGrain(IOptions<AuditOrleansOptions> options, TimeProvi
             group.Add(e);
         }
 
-        var appended = await Task.WhenAll(groups.Select(g => GrainFactory.GetGrain<IDetectorGrain>(g.Key).AppendAsync(g.Value)));
+        var appended = await Task.WhenAll(groups.Select(g => mode == IngestMode.Live
+            ? GrainFactory.GetGrain<IDetectorGrain>(g.Key).AppendAsync(g.Value)
+            : GrainFactory.GetGrain<IDetectorGrain>(g.Key).AppendAsync(g.Value, mode)));
         AuditMetrics.RecordIngestDuration(started);
         return new IngestResult(appended.Sum(static a => a.Accepted), duplicates + appended.Sum(static a => a.Duplicates), errors);
     }

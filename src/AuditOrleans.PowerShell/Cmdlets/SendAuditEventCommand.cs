@@ -114,6 +114,13 @@ public sealed class SendAuditEventCommand : AuditCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>
+    /// The events are history (a replayed export, a migration): stored and chained as usual, the
+    /// alerts they match recorded in the alert history as backfill, and no email sent.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Historical { get; set; }
+
     protected override void BeginProcessing() => summary.ProjectId = Connection.Settings.ProjectId;
 
     protected override void ProcessRecord()
@@ -206,6 +213,7 @@ public sealed class SendAuditEventCommand : AuditCmdlet
             () => grains.IngestWithRetryAsync(
                 projectId,
                 [.. sent.Select(static s => s.Event)],
+                Historical ? IngestMode.Historical : IngestMode.Live,
                 policy: IngestRetryPolicy.Default with { Timeout = Connection.Settings.FailoverTimeout },
                 onRetry: (ex, attempt, delay) => retries.Enqueue(AuditErrors.Unwrap(ex) is RateLimitExceededException
                     ? $"The API key's ingest rate limit was reached: batch {batches + 1} is sent again in {delay.TotalSeconds:0.###} s."

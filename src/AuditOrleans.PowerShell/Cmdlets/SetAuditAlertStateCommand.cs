@@ -7,6 +7,8 @@ namespace AuditOrleans.PowerShell.Cmdlets;
 /// Shared by Enable-AuditAlert and Disable-AuditAlert: collects the alerts named on the command
 /// line or arriving from the pipeline (Get-AuditAlert output binds by property name), asks
 /// ShouldProcess for each, and applies all the changes of one project-region in one atomic call.
+/// Enabling an API-key alert outside the region global events count in warns what it can match
+/// there (<see cref="AlertCatalog.RegionNote"/>).
 /// </summary>
 public abstract class SetAuditAlertStateCommand : AuditCmdlet
 {
@@ -72,6 +74,15 @@ public abstract class SetAuditAlertStateCommand : AuditCmdlet
             }
 
             WriteVerbose($"{(Activate ? "Enabled" : "Disabled")} {string.Join(", ", group.Keys)} in project '{projectId}', region '{region}'.");
+            foreach (var alert in group.Where(static c => c.Value).Select(static c => c.Key).Order())
+            {
+                // Accepted, as asked, but said out loud: the API-key alerts watch global (IAM) events, which count in fr-par only.
+                if (AlertCatalog.RegionNote(alert, region) is { } note)
+                {
+                    WriteWarning(note);
+                }
+            }
+
             if (PassThru)
             {
                 WriteObject(AuditAlert.From(configuration, group.Keys.Order().Select(AlertCatalog.Get)), enumerateCollection: true);

@@ -42,8 +42,9 @@ public static class AlertsPage
 
         var config = await grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region)).GetAsync();
         var saved = ConsoleLayout.Notice(DescribeSaved(PageRequest.Text(query["saved"])));
+        var regionNotes = Html.Join(config.Active.Order().Select(a => ConsoleLayout.Notice(AlertCatalog.RegionNote(a, region))));
         var editor = Editor(page, config, page.User!.Can(Permission.ManageAlerts, projectId));
-        return ConsoleLayout.Render(page, title, ConsoleTab.Alerts, Html.Of($"{selector}{saved}{editor}"), projectId, region);
+        return ConsoleLayout.Render(page, title, ConsoleTab.Alerts, Html.Of($"{selector}{saved}{regionNotes}{editor}"), projectId, region);
     }
 
     private static async Task<IResult> SaveAsync(ConsolePage page, IGrainFactory grains, AuditOrleansOptions options)

@@ -104,6 +104,22 @@ public sealed partial class AlertSilenceGrain(
 
         var reason = LifecycleText.Required(request.Reason, SilenceLimits.MaxReasonLength, "reason");
         var starts = request.StartsAt ?? now;
+        var ends = request.EndsAt;
+        if (request.Duration is { } duration)
+        {
+            if (request.Weekly is not null || request.EndsAt is not null)
+            {
+                throw new ArgumentException("Give either an end or a duration, not both (a weekly window has its duration in its schedule).");
+            }
+
+            if (duration <= TimeSpan.Zero)
+            {
+                throw new ArgumentException($"The duration {duration} must be positive.");
+            }
+
+            ends = starts + duration;
+        }
+
         WeeklyWindow? weekly = null;
         if (request.Weekly is { } w)
         {
@@ -125,12 +141,12 @@ public sealed partial class AlertSilenceGrain(
 
             weekly = w with { TimeZone = SilenceSchedule.CanonicalZoneId(w.TimeZone) };
         }
-        else if (request.EndsAt is null)
+        else if (ends is null)
         {
             throw new ArgumentException("Give the silence an end (-End or -Duration), or a weekly schedule: a silence without either would hold alerts forever.");
         }
 
-        if (request.EndsAt is { } end)
+        if (ends is { } end)
         {
             if (end <= starts)
             {
@@ -152,7 +168,7 @@ public sealed partial class AlertSilenceGrain(
             PrincipalId = principal,
             SourceIp = sourceIp,
             StartsAt = starts,
-            EndsAt = request.EndsAt,
+            EndsAt = ends,
             Weekly = weekly,
             Reason = reason,
             CreatedBy = "",

@@ -26,7 +26,7 @@ public sealed class AuditAlertFiring
     /// <summary>The behaviour detected: the alert's description and the facts of this firing.</summary>
     public required string Behaviour { get; init; }
 
-    /// <summary>Summary of the deliveries: Delivered, Pending, Retrying, Failed or NoRecipients.</summary>
+    /// <summary>Summary of the deliveries: Delivered, Pending, Retrying, Failed, Silenced or NoRecipients.</summary>
     public required string DeliveryStatus { get; init; }
 
     /// <summary>The Security contacts the alert went to.</summary>
@@ -60,10 +60,35 @@ public sealed class AuditAlertFiring
 
     public required AuditAlertDelivery[] Deliveries { get; init; }
 
+    /// <summary>Open, Taken, Closed or Silenced (a silence held it: nobody was emailed).</summary>
+    public FiringStatus Status { get; init; }
+
+    /// <summary>The silence that held it (Get-AuditAlertSilence), if one did.</summary>
+    public string? SilenceId { get; init; }
+
+    /// <summary>The API key that last took it (Confirm-AuditAlertFiring).</summary>
+    public string? TakenBy { get; init; }
+
+    public DateTimeOffset? TakenAt { get; init; }
+
+    public string? TakeComment { get; init; }
+
+    /// <summary>The API key that closed it (Close-AuditAlertFiring).</summary>
+    public string? ClosedBy { get; init; }
+
+    public DateTimeOffset? ClosedAt { get; init; }
+
+    public string? CloseComment { get; init; }
+
+    /// <summary>Every step: who took or closed it, when, with which comment, oldest first.</summary>
+    public FiringAcknowledgement[] Acknowledgements { get; init; } = [];
+
     internal static AuditAlertFiring From(FiredAlert fired, string consoleUrl)
     {
         var facts = fired.Facts;
         var definition = AlertCatalog.Get(fired.Alert);
+        var taken = fired.Acknowledgements.LastOrDefault(static a => a.Action == FiringAction.Taken);
+        var closed = fired.Acknowledgements.LastOrDefault(static a => a.Action == FiringAction.Closed);
         return new AuditAlertFiring
         {
             Id = fired.Id,
@@ -88,6 +113,15 @@ public sealed class AuditAlertFiring
             TopPrincipals = Counted(facts.TopPrincipals),
             TopSourceIps = Counted(facts.TopSourceIps),
             Deliveries = [.. fired.Deliveries.Select(AuditAlertDelivery.From)],
+            Status = fired.Status,
+            SilenceId = fired.SilenceId,
+            TakenBy = taken?.KeyId,
+            TakenAt = taken?.At,
+            TakeComment = taken?.Comment,
+            ClosedBy = closed?.KeyId,
+            ClosedAt = closed?.At,
+            CloseComment = closed?.Comment,
+            Acknowledgements = [.. fired.Acknowledgements],
         };
     }
 
@@ -101,6 +135,11 @@ public sealed class AuditAlertFiring
         if (deliveries.All(static d => d.State == DeliveryState.Delivered))
         {
             return nameof(DeliveryState.Delivered);
+        }
+
+        if (deliveries.All(static d => d.State == DeliveryState.Silenced))
+        {
+            return nameof(DeliveryState.Silenced);
         }
 
         foreach (var state in new[] { DeliveryState.Failed, DeliveryState.Retrying, DeliveryState.Pending })
@@ -153,8 +192,12 @@ public sealed class AuditAlertDelivery
 
     public DateTimeOffset? NextAttemptAt { get; init; }
 
+    /// <summary>The digest email that carries this firing to the recipient, when it is grouped with others.</summary>
+    public string? DigestId { get; init; }
+
     internal static AuditAlertDelivery From(AlertDelivery d) => new()
     {
+        DigestId = d.DigestId,
         Recipient = d.Recipient,
         State = d.State,
         Attempts = d.Attempts,
@@ -163,5 +206,5 @@ public sealed class AuditAlertDelivery
         NextAttemptAt = d.NextAttemptAt,
     };
 
-    public override string ToString() => $"{Recipient}: {State}";
+    public override string ToString() => DigestId is null ? $"{Recipient}: {State}" : $"{Recipient}: {State} (digest {DigestId})";
 }

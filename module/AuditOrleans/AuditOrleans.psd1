@@ -12,7 +12,7 @@
     Author               = 'AuditOrleans contributors'
     CompanyName          = 'AuditOrleans'
     Copyright            = 'Copyright (c) AuditOrleans contributors'
-    Description          = 'Drive an AuditOrleans audit-trail alerting engine: switch the preconfigured alerts on and off per project and region, send and query audit events, manage notification contacts, read the alert history and verify the tamper-evident log.'
+    Description          = 'Drive an AuditOrleans audit-trail alerting engine: switch the preconfigured alerts on and off per project and region, send and query audit events, manage notification contacts, read the alert history, silence alerts for planned work, take and close firings, and verify the tamper-evident log.'
 
     # Loads the cmdlets and their dependencies (Orleans, Microsoft.Extensions.*) into the
     # module's own AssemblyLoadContext; nothing else is loaded into the shell's default context.
@@ -33,6 +33,11 @@
         'Get-AuditNotificationContact'
         'Remove-AuditNotificationContact'
         'Test-AuditAlert'
+        'New-AuditAlertSilence'
+        'Get-AuditAlertSilence'
+        'Stop-AuditAlertSilence'
+        'Confirm-AuditAlertFiring'
+        'Close-AuditAlertFiring'
         'Test-AuditTrailIntegrity'
         'Get-AuditTrailCheckpoint'
         'New-AuditApiKey'

@@ -78,6 +78,12 @@ public sealed record AlertSilenceRequest
 
     /// <summary>Why (required, at most <see cref="SilenceLimits.MaxReasonLength"/> characters).</summary>
     [Id(7)] public required string Reason { get; init; }
+
+    /// <summary>
+    /// Instead of <see cref="EndsAt"/>, for a silence without schedule: how long it lasts from its
+    /// start (the silo computes the end with its own clock).
+    /// </summary>
+    [Id(8)] public TimeSpan? Duration { get; init; }
 }
 
 /// <summary>Where a silence stands at the time it is read.</summary>

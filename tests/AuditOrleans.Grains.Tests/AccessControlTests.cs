@@ -29,6 +29,16 @@ public sealed class AccessControlTests(SecurityClusterFixture fixture)
             (g, p) => g.GetGrain<INotificationContactsGrain>(p).AddAsync("security@example.com", NotificationType.Security)),
         new("Remove a contact", Permission.ManageContacts, ApiKeyRole.AlertsManager, ApiKeyRole.ReadOnly,
             (g, p) => g.GetGrain<INotificationContactsGrain>(p).RemoveAsync("nobody@example.com")),
+        new("List silences", Permission.ViewAlerts, ApiKeyRole.ReadOnly, ApiKeyRole.EventWriter,
+            (g, p) => g.GetGrain<IAlertSilenceGrain>(p).ListAsync(true)),
+        new("Create a silence", Permission.ManageAlerts, ApiKeyRole.AlertsManager, ApiKeyRole.ReadOnly,
+            (g, p) => g.GetGrain<IAlertSilenceGrain>(p).CreateAsync(new AlertSilenceRequest { Alerts = [AlertName.ApiKeyCreated], EndsAt = DateTimeOffset.MaxValue, Reason = "test" })),
+        new("End a silence", Permission.ManageAlerts, ApiKeyRole.AlertsManager, ApiKeyRole.ReadOnly,
+            (g, p) => g.GetGrain<IAlertSilenceGrain>(p).EndAsync(new string('0', 32), null)),
+        new("Take a firing", Permission.ManageAlerts, ApiKeyRole.AlertsManager, ApiKeyRole.ReadOnly,
+            (g, p) => g.GetGrain<IAlertAcknowledgementGrain>(p).TakeAsync(new string('0', 32), "mine")),
+        new("Close a firing", Permission.ManageAlerts, ApiKeyRole.AlertsManager, ApiKeyRole.ReadOnly,
+            (g, p) => g.GetGrain<IAlertAcknowledgementGrain>(p).CloseAsync(new string('0', 32), "done")),
         new("Query events", Permission.ViewEvents, ApiKeyRole.ReadOnly, ApiKeyRole.AlertsManager,
             (g, p) => g.GetGrain<IAuditLogGrain>(0).QueryAsync(new AuditQuery { ProjectId = p })),
         new("Verify integrity", Permission.VerifyIntegrity, ApiKeyRole.ReadOnly, ApiKeyRole.AlertsManager,
@@ -62,6 +72,23 @@ public sealed class AccessControlTests(SecurityClusterFixture fixture)
     {
         var exercised = Operations.Select(static o => o.Permission).ToHashSet();
         Assert.Subset(exercised, Security.GrainPermissions.All.Values.Select(static r => r.Permission).ToHashSet());
+    }
+
+    [Fact]
+    public async Task ASilenceAndATakenFiringRecordTheCallersVerifiedKeyWhateverTheClientClaims()
+    {
+        var project = AuditClusterFixture.NewProjectId("ac");
+        var secret = await fixture.CreateApiKeyAsync(ApiKeyRole.AlertsManager, project);
+        await using var client = await fixture.CreateClientAsync(secret, static builder => builder.AddOutgoingGrainCallFilter(static context =>
+        {
+            RequestContext.Set(Security.ActingKey.RequestContextKey, "someone-else");
+            return context.Invoke();
+        }));
+
+        var silence = await client.Grains.GetGrain<IAlertSilenceGrain>(project).CreateAsync(
+            new AlertSilenceRequest { Alerts = [AlertName.ApiKeyCreated], EndsAt = DateTimeOffset.MaxValue, Reason = "spoof test" });
+        Assert.Equal(secret[3..19], silence.CreatedBy);
+        Assert.Equal(secret[3..19], (await client.Grains.GetGrain<IAlertSilenceGrain>(project).EndAsync(silence.Id, null))!.EndedBy);
     }
 
     [Theory]

@@ -51,3 +51,21 @@ public sealed class CapCollection : ICollectionFixture<CapCollection.Fixture>
             [.. base.Settings, new("Alerts:MaxEmailsPerContactPerHour", Cap.ToString(System.Globalization.CultureInfo.InvariantCulture))];
     }
 }
+
+/// <summary>A cluster whose clock starts on the Saturday before Europe's spring daylight-saving change of 2027.</summary>
+[CollectionDefinition(Name)]
+public sealed class DaylightSavingCollection : ICollectionFixture<DaylightSavingCollection.Fixture>
+{
+    public const string Name = "smtp-dst";
+
+    public static readonly DateTimeOffset Start = new(2027, 3, 27, 12, 0, 0, TimeSpan.Zero);
+
+    public sealed class Fixture : SmtpClusterFixture
+    {
+        public override Task InitializeAsync()
+        {
+            Clock.SetUtcNow(Start);
+            return base.InitializeAsync();
+        }
+    }
+}

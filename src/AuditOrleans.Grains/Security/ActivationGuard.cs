@@ -1,11 +1,13 @@
 using Orleans.Metadata;
 using AuditOrleans.Grains.Detection;
+using AuditOrleans.Grains.Lifecycle;
 using AuditOrleans.Grains.Notifications;
 
 namespace AuditOrleans.Grains.Security;
 
 /// <summary>
-/// Refuses to activate a project grain (alert configuration, contacts, detector) for a caller
+/// Refuses to activate a project grain (alert configuration, contacts, detector, silences,
+/// acknowledgements) for a caller
 /// that could not use it, before its state is read from the database. Orleans runs incoming
 /// call filters inside the target activation, that is after activation; this guard runs at the
 /// first stage of the activation's lifecycle, where the request context of the call that
@@ -28,6 +30,8 @@ public sealed class ActivationGuard(
         (typeof(AlertConfigGrain).FullName!, Permission.ViewAlerts),
         (typeof(NotificationContactsGrain).FullName!, Permission.ViewContacts),
         (typeof(DetectorGrain).FullName!, Permission.Internal),
+        (typeof(AlertSilenceGrain).FullName!, Permission.ViewAlerts),
+        (typeof(AlertAcknowledgementGrain).FullName!, Permission.ManageAlerts),
     ];
 
     public bool TryGetConfigurator(GrainType grainType, GrainProperties properties, out IConfigureGrainContext configuration)

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Orleans.Metadata;
 using AuditOrleans.Grains.Detection;
+using AuditOrleans.Grains.Lifecycle;
 using AuditOrleans.Grains.Notifications;
 using AuditOrleans.Grains.Storage;
 
@@ -29,6 +30,8 @@ public sealed class GrainKeyGuard(
         (typeof(AlertConfigGrain).FullName!, true),
         (typeof(DetectorGrain).FullName!, true),
         (typeof(NotificationContactsGrain).FullName!, false),
+        (typeof(AlertSilenceGrain).FullName!, false),
+        (typeof(AlertAcknowledgementGrain).FullName!, false),
     ];
 
     public bool TryGetConfigurator(GrainType grainType, GrainProperties properties, out IConfigureGrainContext configuration)

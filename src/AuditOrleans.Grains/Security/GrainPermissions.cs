@@ -28,6 +28,13 @@ public static class GrainPermissions
         [(typeof(INotificationContactsGrain), nameof(INotificationContactsGrain.AddAsync))] = new(Permission.ManageContacts, ProjectSource.GrainKey),
         [(typeof(INotificationContactsGrain), nameof(INotificationContactsGrain.RemoveAsync))] = new(Permission.ManageContacts, ProjectSource.GrainKey),
 
+        [(typeof(IAlertSilenceGrain), nameof(IAlertSilenceGrain.ListAsync))] = new(Permission.ViewAlerts, ProjectSource.GrainKey),
+        [(typeof(IAlertSilenceGrain), nameof(IAlertSilenceGrain.CreateAsync))] = new(Permission.ManageAlerts, ProjectSource.GrainKey),
+        [(typeof(IAlertSilenceGrain), nameof(IAlertSilenceGrain.EndAsync))] = new(Permission.ManageAlerts, ProjectSource.GrainKey),
+
+        [(typeof(IAlertAcknowledgementGrain), nameof(IAlertAcknowledgementGrain.TakeAsync))] = new(Permission.ManageAlerts, ProjectSource.GrainKey),
+        [(typeof(IAlertAcknowledgementGrain), nameof(IAlertAcknowledgementGrain.CloseAsync))] = new(Permission.ManageAlerts, ProjectSource.GrainKey),
+
         [(typeof(INotificationGrain), nameof(INotificationGrain.SendTestAsync))] = new(Permission.ManageAlerts, ProjectSource.FirstArgument),
         [(typeof(INotificationGrain), nameof(INotificationGrain.WakeAsync))] = InternalRule,
 

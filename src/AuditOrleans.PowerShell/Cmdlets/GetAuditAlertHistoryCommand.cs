@@ -5,7 +5,8 @@ namespace AuditOrleans.PowerShell.Cmdlets;
 
 /// <summary>
 /// Lists the alerts that fired in a project, newest first: when, what behaviour, how severe,
-/// to whom they were sent, whether delivery succeeded, and the link to the audit log.
+/// to whom they were sent, whether delivery succeeded (alone or in a digest), whether a silence
+/// held them, who took and closed them, and the link to the audit log.
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "AuditAlertHistory")]
 [OutputType(typeof(AuditAlertFiring))]
@@ -33,6 +34,18 @@ public sealed class GetAuditAlertHistoryCommand : AuditCmdlet
     [TimeArgument]
     public DateTime? After { get; set; }
 
+    /// <summary>Only this firing.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(FiringIdCompleter))]
+    public string? Id { get; set; }
+
+    /// <summary>Only the firings this silence held.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(SilenceIdCompleter))]
+    public string? SilenceId { get; set; }
+
     /// <summary>At most this many firings (newest first).</summary>
     [Parameter]
     [ValidateRange(1, QueryLimits.MaxAlertHistory)]
@@ -58,6 +71,8 @@ public sealed class GetAuditAlertHistoryCommand : AuditCmdlet
             Alert = alert,
             TriggeredAfter = AuditEventQueryCommand.ToUtc(After),
             Limit = First,
+            FiringId = Id?.Trim().ToLowerInvariant(),
+            SilenceId = SilenceId?.Trim().ToLowerInvariant(),
         };
         var grain = Grains.GetGrain<IAuditLogGrain>(0);
         if (TryRead(() => grain.GetAlertHistoryAsync(query), "GetAuditAlertHistoryFailed", query, out var history))

@@ -127,3 +127,79 @@ internal static class Completion
             .ToList();
     }
 }
+
+/// <summary>Tab completion of the project's silences in force (asked with a short timeout), else what was typed.</summary>
+public sealed class SilenceIdCompleter : IArgumentCompleter
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
+
+    public IEnumerable<CompletionResult> CompleteArgument(
+        string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var known = new List<(string, string)>();
+        if (AuditSession.Current is { } connection)
+        {
+            var projectId = fakeBoundParameters["ProjectId"] is string given && Scope.IsValidProjectId(given.Trim()) ? given.Trim() : connection.Settings.ProjectId;
+            try
+            {
+                var silences = connection.Grains.GetGrain<IAlertSilenceGrain>(projectId).ListAsync(false).WaitAsync(Timeout).GetAwaiter().GetResult();
+                known.AddRange(silences.Select(static s => (s.Id, $"{s.State}: {string.Join(", ", s.Alerts)} ({s.Reason})")));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // No answer, or no permission: complete nothing rather than fail.
+            }
+        }
+
+        return Completion.MatchingOrTyped(known, wordToComplete, "A silence id: 32 hex digits (Get-AuditAlertSilence)");
+    }
+}
+
+/// <summary>Tab completion of the project's 20 newest firings (asked with a short timeout), else what was typed.</summary>
+public sealed class FiringIdCompleter : IArgumentCompleter
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
+
+    public IEnumerable<CompletionResult> CompleteArgument(
+        string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var known = new List<(string, string)>();
+        if (AuditSession.Current is { } connection)
+        {
+            var projectId = fakeBoundParameters["ProjectId"] is string given && Scope.IsValidProjectId(given.Trim()) ? given.Trim() : connection.Settings.ProjectId;
+            try
+            {
+                var firings = connection.Grains.GetGrain<IAuditLogGrain>(0).GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = projectId, Limit = 20 })
+                    .WaitAsync(Timeout).GetAwaiter().GetResult();
+                known.AddRange(firings.Select(static f => (f.Id, $"{f.TriggeredAt.UtcDateTime:yyyy-MM-dd HH:mm} {f.Alert} in {f.Region} ({f.Status})")));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // No answer, or no permission: complete nothing rather than fail.
+            }
+        }
+
+        return Completion.MatchingOrTyped(known, wordToComplete, "A firing id: 32 hex digits (Get-AuditAlertHistory)");
+    }
+}
+
+/// <summary>Tab completion of IANA time zone ids (this computer's zone first). Never file names.</summary>
+public sealed class TimeZoneCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(
+        string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var zones = new List<(string, string)> { (NewAuditAlertSilenceCommand.LocalZone(), "This computer's time zone") };
+        foreach (var zone in TimeZoneInfo.GetSystemTimeZones())
+        {
+            var id = zone.HasIanaId ? zone.Id : TimeZoneInfo.TryConvertWindowsIdToIanaId(zone.Id, out var iana) ? iana : null;
+            if (id is not null)
+            {
+                zones.Add((id, zone.DisplayName));
+            }
+        }
+
+        zones.Add(("UTC", "Coordinated Universal Time"));
+        return Completion.MatchingOrTyped(zones.DistinctBy(static z => z.Item1), wordToComplete, "An IANA time zone, e.g. Europe/Paris");
+    }
+}

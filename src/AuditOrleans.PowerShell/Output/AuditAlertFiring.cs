@@ -44,7 +44,7 @@ public sealed class AuditAlertFiring
     /// <summary>recorded_at of the episode's first 403 (updates and resolved notices).</summary>
     public DateTimeOffset? FirstEventTime { get; init; }
 
-    /// <summary>Summary of the deliveries: Delivered, Pending, Retrying, Failed, NoRecipients, or Backfill (history only, never sent).</summary>
+    /// <summary>Summary of the deliveries: Delivered, Pending, Retrying, Failed, Silenced, NoRecipients, or Backfill (history only, never sent).</summary>
     public required string DeliveryStatus { get; init; }
 
     /// <summary>The Security contacts the alert went to.</summary>
@@ -78,10 +78,35 @@ public sealed class AuditAlertFiring
 
     public required AuditAlertDelivery[] Deliveries { get; init; }
 
+    /// <summary>Open, Taken, Closed or Silenced (a silence held it: nobody was emailed).</summary>
+    public FiringStatus Status { get; init; }
+
+    /// <summary>The silence that held it (Get-AuditAlertSilence), if one did.</summary>
+    public string? SilenceId { get; init; }
+
+    /// <summary>The API key that last took it (Confirm-AuditAlertFiring).</summary>
+    public string? TakenBy { get; init; }
+
+    public DateTimeOffset? TakenAt { get; init; }
+
+    public string? TakeComment { get; init; }
+
+    /// <summary>The API key that closed it (Close-AuditAlertFiring).</summary>
+    public string? ClosedBy { get; init; }
+
+    public DateTimeOffset? ClosedAt { get; init; }
+
+    public string? CloseComment { get; init; }
+
+    /// <summary>Every step: who took or closed it, when, with which comment, oldest first.</summary>
+    public FiringAcknowledgement[] Acknowledgements { get; init; } = [];
+
     internal static AuditAlertFiring From(FiredAlert fired, string consoleUrl)
     {
         var facts = fired.Facts;
         var definition = AlertCatalog.Get(fired.Alert);
+        var taken = fired.Acknowledgements.LastOrDefault(static a => a.Action == FiringAction.Taken);
+        var closed = fired.Acknowledgements.LastOrDefault(static a => a.Action == FiringAction.Closed);
         return new AuditAlertFiring
         {
             Id = fired.Id,
@@ -112,6 +137,15 @@ public sealed class AuditAlertFiring
             TopPrincipals = Counted(facts.TopPrincipals),
             TopSourceIps = Counted(facts.TopSourceIps),
             Deliveries = [.. fired.Deliveries.Select(AuditAlertDelivery.From)],
+            Status = fired.Status,
+            SilenceId = fired.SilenceId,
+            TakenBy = taken?.KeyId,
+            TakenAt = taken?.At,
+            TakeComment = taken?.Comment,
+            ClosedBy = closed?.KeyId,
+            ClosedAt = closed?.At,
+            CloseComment = closed?.Comment,
+            Acknowledgements = [.. fired.Acknowledgements],
         };
     }
 
@@ -125,6 +159,11 @@ public sealed class AuditAlertFiring
         if (deliveries.All(static d => d.State == DeliveryState.Delivered))
         {
             return nameof(DeliveryState.Delivered);
+        }
+
+        if (deliveries.All(static d => d.State == DeliveryState.Silenced))
+        {
+            return nameof(DeliveryState.Silenced);
         }
 
         foreach (var state in new[] { DeliveryState.Failed, DeliveryState.Retrying, DeliveryState.Pending })
@@ -194,8 +233,12 @@ public sealed class AuditAlertDelivery
 
     public DateTimeOffset? NextAttemptAt { get; init; }
 
+    /// <summary>The digest email that carries this firing to the recipient, when it is grouped with others.</summary>
+    public string? DigestId { get; init; }
+
     internal static AuditAlertDelivery From(AlertDelivery d) => new()
     {
+        DigestId = d.DigestId,
         Recipient = d.Recipient,
         State = d.State,
         Attempts = d.Attempts,
@@ -204,5 +247,5 @@ public sealed class AuditAlertDelivery
         NextAttemptAt = d.NextAttemptAt,
     };
 
-    public override string ToString() => $"{Recipient}: {State}";
+    public override string ToString() => DigestId is null ? $"{Recipient}: {State}" : $"{Recipient}: {State} (digest {DigestId})";
 }

@@ -51,6 +51,16 @@ Describe 'Tab completion' {
         Complete "$Command -Email someone.else@" | Should -Be @('someone.else@')
     }
 
+    It 'completes silence and firing ids of the project, and time zones' {
+        $silence = New-AuditAlertSilence -Name ApiKeyCreated -Duration 01:00:00 -Reason 'completion test'
+        Complete 'Stop-AuditAlertSilence -Id ' | Should -Be @($silence.Id)
+        Complete 'Get-AuditAlertHistory -SilenceId ' | Should -Be @($silence.Id)
+        $firing = Test-AuditAlert -Name ApiKeyCreated -Region fr-par 3>$null
+        Complete 'Confirm-AuditAlertFiring -Id ' | Should -Contain $firing.Id
+        Complete 'Close-AuditAlertFiring -Id 0000' | Should -Be @('0000') -Because 'what was typed stays when nothing known matches'
+        Complete 'New-AuditAlertSilence -TimeZone Europe/Par' | Should -Be @('Europe/Paris')
+    }
+
     It 'completes -Gateway with the configured gateway' {
         Complete 'Connect-AuditCluster -Gateway ' | Should -Contain $env:AUDITORLEANS_GATEWAY
         Complete 'Connect-AuditCluster -Gateway ' | Where-Object { $_ -match '[/\\]' } | Should -BeNullOrEmpty

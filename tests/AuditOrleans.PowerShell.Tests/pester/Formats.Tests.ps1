@@ -17,6 +17,10 @@ BeforeAll {
     $summary = New-ForbiddenEvent -Count 25 -ProjectId $project | Send-AuditEvent -PassThru
     $firing = Test-AuditAlert -Name ApiKeyDeletionUnauthorized -Region fr-par
     $secret = New-AuditApiKey -Role AlertsManager -ProjectId $project -Description 'a key made by the format tests' 3>$null
+    $silences = @(
+        New-AuditAlertSilence -Name ApiKey* -Duration 02:00:00 -Reason 'a silence made by the format tests, with a long reason'
+        New-AuditAlertSilence -Name ApiKeyDeletionUnauthorized -Region fr-par -DaysOfWeek Saturday, Sunday -At 02:30 -Duration 04:00:00 -TimeZone America/Argentina/Buenos_Aires -Reason 'weekly window'
+    )
     $deadline = [DateTime]::UtcNow.AddSeconds(30)
     while (-not ($checkpoint = Get-AuditTrailCheckpoint -Region fr-par -First 1) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
 
@@ -32,6 +36,7 @@ BeforeAll {
         'AuditOrleans.PowerShell.AuditApiKey'               = Get-AuditApiKey -ProjectId $project
         'AuditOrleans.PowerShell.AuditApiKeySecret'         = $secret
         'AuditOrleans.PowerShell.AuditTrailCheckpoint'      = $checkpoint
+        'AuditOrleans.PowerShell.AuditAlertSilence'         = $silences
     }
 
     function Show([object[]] $InputObject, [int] $Width) {

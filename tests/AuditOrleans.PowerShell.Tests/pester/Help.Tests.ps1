@@ -44,6 +44,8 @@ BeforeDiscovery {
         'Get-AuditTrailCheckpoint #1' = 'writes to the share \\vault, which the test machine does not have'
         'Get-AuditTrailCheckpoint #2' = 'reads from the share \\vault'
         'Test-AuditTrailIntegrity #3' = 'writes to and reads from the share \\vault'
+        'Confirm-AuditAlertFiring #2' = 'the firing id exists only in the example'
+        'Close-AuditAlertFiring #2'   = 'the firing id exists only in the example'
     }
     foreach ($example in $examples) {
         $example.Reason = $needMore["$($example.Command) #$($example.Number)"]

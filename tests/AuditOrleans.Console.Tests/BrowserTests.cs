@@ -26,8 +26,8 @@ public sealed class BrowserTests(ConsoleHostFixture fixture)
         Assert.Contains("/sign-in?return_url=", (string)s["signInUrl"]!, StringComparison.Ordinal);
         Assert.Equal(run.AlertLink, (string)s["finalUrl"]!);
         Assert.Equal([run.EventId], s["eventIds"]!.AsArray().Select(static e => (string)e!));
-        Assert.Equal(Events.Iso(run.Fired.WindowStart), (string)s["recordedAfter"]!);
-        Assert.Equal(Events.Iso(run.Fired.WindowEnd), (string)s["recordedBefore"]!);
+        Assert.Equal(Events.Local(run.Fired.WindowStart), (string)s["recordedAfter"]!);
+        Assert.Equal(Events.Local(run.Fired.WindowEnd), (string)s["recordedBefore"]!);
         Assert.Equal("CreateAPIKey", (string)s["methodName"]!);
         Assert.Equal("fr-par", (string)s["region"]!);
         var session = s["cookies"]!.AsArray().Single(static c => (string)c!["name"]! == "auditorleans_session")!;

@@ -31,13 +31,26 @@ public sealed class AnnotationsTests(ConsoleHostFixture fixture)
         Assert.Equal($"HttpForbiddenErrorRateHigh (High) in {incident.ProjectId}/fr-par", rate.GetProperty("title").GetString());
         Assert.Contains("top principals mallory (", rate.GetProperty("text").GetString(), StringComparison.Ordinal);
         Assert.Contains($"/incident?project_id={incident.ProjectId}&firing={firing.Id}", rate.GetProperty("text").GetString(), StringComparison.Ordinal);
-        Assert.Equal(["auditorleans", "HttpForbiddenErrorRateHigh", "high", "fr-par", incident.ProjectId], rate.GetProperty("tags").EnumerateArray().Select(static t => t.GetString()!));
+        Assert.Equal($"auditorleans,HttpForbiddenErrorRateHigh,high,fr-par,{incident.ProjectId}", rate.GetProperty("tags").GetString());
 
         // A range before the incident has none; ISO 8601 works as well; filters narrow.
         var earlier = await session.GetAsync($"/api/annotations?from={from - 3_600_000}&to={from}&project_id={incident.ProjectId}", fixture.OwnerKey);
         Assert.Equal("[]", earlier.Body);
         var iso = await session.GetAsync($"/api/annotations?from={Events.Iso(incident.Start)}&to={Events.Iso(Events.Now().AddMinutes(1))}&project_id={incident.ProjectId}&alert=ApiKeyCreated", fixture.OwnerKey);
         Assert.Equal("ApiKeyCreated", Assert.Single(JsonDocument.Parse(iso.Body).RootElement.EnumerateArray()).GetProperty("alert").GetString());
+    }
+
+    [Fact]
+    public void TheShippedDashboardOverlaysTheFiringsThroughInfinity()
+    {
+        using var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(BrowserSetup.RepositoryRoot(), "deploy", "grafana", "auditorleans-dashboard.json")));
+        var annotation = Assert.Single(dashboard.RootElement.GetProperty("annotations").GetProperty("list").EnumerateArray());
+        Assert.Equal("yesoreyeram-infinity-datasource", annotation.GetProperty("datasource").GetProperty("type").GetString());
+        var target = annotation.GetProperty("target");
+        Assert.Equal("/api/annotations", target.GetProperty("url").GetString());
+        Assert.Equal(["from=${__from}", "to=${__to}"], target.GetProperty("url_options").GetProperty("params").EnumerateArray().Select(static p => $"{p.GetProperty("key").GetString()}={p.GetProperty("value").GetString()}"));
+        Assert.Equal(["time", "timeEnd", "title", "text", "tags"], target.GetProperty("columns").EnumerateArray().Select(static c => c.GetProperty("selector").GetString()!));
+        Assert.Contains(dashboard.RootElement.GetProperty("__inputs").EnumerateArray(), static i => i.GetProperty("pluginId").GetString() == "yesoreyeram-infinity-datasource");
     }
 
     [Fact]

@@ -47,7 +47,7 @@ public sealed partial class EventDetailTests(ConsoleHostFixture fixture)
         Assert.Contains($"/audit-trail?project_id={project}&amp;principal=p-%3Cb%3E&amp;recorded_after=", page.Body, StringComparison.Ordinal);
         Assert.Contains($"/audit-trail?project_id={project}&amp;source_ip=198.51.100.7&amp;recorded_after=", page.Body, StringComparison.Ordinal);
         // Readable times, the status and its class.
-        Assert.Contains($">{t.UtcDateTime:yyyy-MM-dd HH:mm:ss} &#x2B;00:00</time>", page.Body, StringComparison.Ordinal);
+        Assert.Contains($"><span>{t.UtcDateTime:yyyy-MM-dd}</span> <span>{t.UtcDateTime:HH:mm:ss}</span> <span class=\"offset\">&#x2B;00:00</span></time>", page.Body, StringComparison.Ordinal);
         Assert.Contains("<span class=\"status s4\" title=\"4xx\">403</span>", page.Body, StringComparison.Ordinal);
         // Its place in the chain, and its link verifies.
         Assert.Contains("Position <strong>2</strong> of 3", page.Body, StringComparison.Ordinal);

@@ -23,8 +23,8 @@ public sealed partial class IncidentTests(ConsoleHostFixture fixture)
         // mallory's 403s, the key mallory created and mallory's calls after, in time order (alice is not implicated).
         var expected = incident.Forbidden.Append(incident.KeyCreated).Concat(incident.After).Select(static e => e.Id!).ToList();
         Assert.Equal(expected, DetailIds(page.Body).Select(id => Id(incident, id)).ToList());
-        Assert.Contains("API key creations and deletions", page.Body, StringComparison.Ordinal);
-        Assert.Contains("<th scope=\"col\">From firing</th>", page.Body, StringComparison.Ordinal);
+        Assert.Contains("API keys created, deleted", page.Body, StringComparison.Ordinal);
+        Assert.Contains("<th scope=\"col\">From the firing's event</th>", page.Body, StringComparison.Ordinal);
         // Charts: the rate with the firing's window and marks, the lanes; no script, no style attribute.
         Assert.Contains("id=\"incident-rate\"", page.Body, StringComparison.Ordinal);
         Assert.Contains("id=\"incident-lanes\"", page.Body, StringComparison.Ordinal);

@@ -9,7 +9,7 @@ namespace AuditOrleans.Silo.WebConsole;
 /// <c>GET /api/annotations?from=..&amp;to=..</c>: alert firings as Grafana annotations, for the
 /// Infinity data source (yesoreyeram-infinity-datasource, JSON): an array of
 /// <c>{time, timeEnd, title, text, tags, ...}</c>, times in epoch milliseconds, each firing's time
-/// frame from <c>time</c> to <c>timeEnd</c>. <c>from</c> and <c>to</c> are epoch milliseconds (Grafana's
+/// frame from <c>time</c> to <c>timeEnd</c>, tags comma-separated. deploy/grafana's dashboard reads it. <c>from</c> and <c>to</c> are epoch milliseconds (Grafana's
 /// <c>${__from}</c> and <c>${__to}</c>) or ISO 8601; optional <c>project_id</c> (Owner keys: every
 /// project when absent), <c>region</c>, <c>alert</c> and <c>include_tests=true</c>. The same
 /// authentication as <c>/metrics</c> (<c>Authorization: Bearer &lt;key&gt;</c>, or a console
@@ -147,13 +147,8 @@ public static class AnnotationsEndpoint
         w.WriteNumber("timeEnd", a.WindowEnd.ToUnixTimeMilliseconds());
         w.WriteString("title", $"{(a.IsTest ? "[TEST] " : "")}{a.Alert} ({a.Severity}) in {a.ProjectId}/{a.Region}");
         w.WriteString("text", $"{definition.Description} {string.Join("; ", facts)}{(facts.Count == 0 ? "" : ". ")}Triggered at {AuditEventJson.FormatTime(a.TriggeredAt)}. Timeline: {timeline}");
-        w.WriteStartArray("tags");
-        w.WriteStringValue("auditorleans");
-        w.WriteStringValue(a.Alert.ToString());
-        w.WriteStringValue(a.Severity.ToString().ToLowerInvariant());
-        w.WriteStringValue(a.Region);
-        w.WriteStringValue(a.ProjectId);
-        w.WriteEndArray();
+        // Comma-separated, as Grafana splits an annotation's tags field (an array is not a column type of Infinity).
+        w.WriteString("tags", string.Join(',', "auditorleans", a.Alert.ToString(), a.Severity.ToString().ToLowerInvariant(), a.Region, a.ProjectId));
         w.WriteString("id", a.Id);
         w.WriteString("project_id", a.ProjectId);
         w.WriteString("region", a.Region);

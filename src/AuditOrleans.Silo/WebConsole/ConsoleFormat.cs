@@ -26,8 +26,14 @@ public static class ConsoleFormat
     }
 
     /// <summary>A <c>&lt;time&gt;</c> element: the exact ISO 8601 time for machines, <see cref="Readable"/> for people.</summary>
-    public static Html Time(DateTimeOffset value) =>
-        Html.Of($"<time datetime=\"{AuditEventJson.FormatTime(value)}\">{Readable(value)}</time>");
+    public static Html Time(DateTimeOffset value)
+    {
+        // Date, clock and offset each kept whole when a narrow column wraps the time.
+        var text = Readable(value);
+        var space = text.IndexOf(' ', StringComparison.Ordinal);
+        var offset = text.LastIndexOf(' ');
+        return Html.Of($"<time datetime=\"{AuditEventJson.FormatTime(value)}\"><span>{text[..space]}</span> <span>{text[(space + 1)..offset]}</span> <span class=\"offset\">{text[(offset + 1)..]}</span></time>");
+    }
 
     public static Html Time(DateTimeOffset? value) => value is { } v ? Time(v) : Html.Of($"<span class=\"none\">none</span>");
 

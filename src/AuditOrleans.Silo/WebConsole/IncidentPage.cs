@@ -148,7 +148,7 @@ public static class IncidentPage
         }
 
         var keys = (await ReadAsync(log, projectId, span, method: "CreateAPIKey")).Concat(await ReadAsync(log, projectId, span, method: "DeleteAPIKey")).OrderBy(static r => r.Event.RecordedAt).ToList();
-        lanes.Add(("API key creations and deletions", "key", keys));
+        lanes.Add(("API keys created, deleted", "key", keys));
 
         var firings = page.User!.Can(Permission.ViewAlertHistory, projectId)
             ? (await log.GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = projectId, TriggeredAfter = span.From, Limit = 1000 })).Where(a => a.TriggeredAt <= span.To).OrderBy(static a => a.TriggeredAt).ToList()
@@ -161,7 +161,8 @@ public static class IncidentPage
     private static Html Render(ConsolePage page, string projectId, string? region, (DateTimeOffset From, DateTimeOffset To) span, TimeSpan bucket, FiredAlert? firing,
         ActivitySummary activity, List<(string Label, string Kind, List<AuditRecord> Records)> lanes, List<FiredAlert> firings, AuditOrleansOptions options)
     {
-        var marks = firings.Select(a => new ChartMark(a.TriggeredAt, $"{a.Alert} fired at {ConsoleFormat.Readable(a.TriggeredAt)} ({a.Region})", LinkFor(a))).ToList();
+        // Firings sit on the events' time axis at the event that made them fire (they are triggered when it is received).
+        var marks = firings.Select(a => new ChartMark(a.EventTime, $"{a.Alert} ({a.Region}) on the event of {ConsoleFormat.Readable(a.EventTime)}, triggered at {ConsoleFormat.Readable(a.TriggeredAt)}", LinkFor(a))).ToList();
         var forbidden = activity.Buckets.Sum(static b => b.Forbidden);
         var bars = activity.Buckets.Select(b => new ChartBar(b.Start, b.Start + bucket, b.Events, b.Forbidden,
             $"{ConsoleFormat.Readable(b.Start)}: {b.Events} event(s), {b.Forbidden} HTTP 403")).ToList();
@@ -170,7 +171,8 @@ public static class IncidentPage
             $"Events and HTTP 403 per {Width(bucket)}, {(region is null ? "every region" : region)}",
             $"{ConsoleFormat.Count(activity.Buckets.Sum(static b => b.Events))} events, {ConsoleFormat.Count(forbidden)} of them HTTP 403, from {ConsoleFormat.Readable(span.From)} to {ConsoleFormat.Readable(span.To)}; {firings.Count} firing(s) marked.",
             span.From, span.To, bars, marks: marks,
-            band: firing is null ? null : new ChartBand(firing.WindowStart, firing.WindowEnd, $"The window of the firing: {ConsoleFormat.Readable(firing.WindowStart)} to {ConsoleFormat.Readable(firing.WindowEnd)}"));
+            band: firing is null ? null : new ChartBand(firing.WindowStart, firing.WindowEnd, $"The window of the firing: {ConsoleFormat.Readable(firing.WindowStart)} to {ConsoleFormat.Readable(firing.WindowEnd)}"),
+            legend: Html.Of($"{SvgChart.Legend("bar", "events")}{SvgChart.Legend("hl", "HTTP 403")}{SvgChart.Legend("mark", "firings")}{(firing is null ? Html.Empty : SvgChart.Legend("band", "the firing's window"))}"));
 
         var chartLanes = lanes.Select(l => new ChartLane(l.Label, l.Records.Select(r => new ChartPoint(
             r.Event.RecordedAt ?? r.IngestedAt,
@@ -182,7 +184,8 @@ public static class IncidentPage
             "incident-lanes",
             "Events of the implicated principals and source IPs, and API key changes",
             $"{lanes.Count} lanes; failed calls are drawn in the alert colour, API key changes as diamonds; firings are vertical marks.",
-            span.From, span.To, chartLanes, marks);
+            span.From, span.To, chartLanes, marks,
+            Html.Of($"{SvgChart.Legend("ok", "2xx/3xx")}{SvgChart.Legend("warn", "4xx")}{SvgChart.Legend("hl", "5xx")}{SvgChart.Legend("mark", "firings")}"));
 
         // One table: every event of every lane once, in time order, with the lanes it belongs to.
         var rows = lanes
@@ -191,13 +194,13 @@ public static class IncidentPage
             .Select(static g => (Lanes: g.Select(static x => x.Lane).Distinct().ToList(), g.First().Record))
             .OrderBy(static x => x.Record.Event.RecordedAt ?? x.Record.IngestedAt).ThenBy(static x => x.Record.Sequence)
             .ToList();
-        var anchor = firing?.TriggeredAt;
+        var anchor = firing?.EventTime;
         var table = rows.Count == 0
             ? Html.Of($"<p class=\"empty\">No event of these principals, source IPs or API keys in the span.</p>")
             : Html.Of($"""
                 <table class="timeline">
                 <caption>Events in time order{(anchor is null ? "" : ", relative to the firing")}</caption>
-                <thead><tr><th scope="col">Time (UTC)</th>{(anchor is null ? Html.Empty : Html.Of($"<th scope=\"col\">From firing</th>"))}<th scope="col">Lane</th><th scope="col">Principal</th><th scope="col">Source IP</th><th scope="col">Method</th><th scope="col">Status</th><th scope="col">Event</th></tr></thead>
+                <thead><tr><th scope="col">Time (UTC)</th>{(anchor is null ? Html.Empty : Html.Of($"<th scope=\"col\">From the firing's event</th>"))}<th scope="col">Lane</th><th scope="col">Principal</th><th scope="col">Source IP</th><th scope="col">Method</th><th scope="col">Status</th><th scope="col">Event</th></tr></thead>
                 <tbody>
                 {rows.Select(x => Row(x.Record, x.Lanes, anchor))}
                 </tbody>

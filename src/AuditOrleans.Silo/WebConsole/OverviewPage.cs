@@ -139,7 +139,8 @@ public static class OverviewPage
             }).ToList();
             var total = real.Count(a => a.TriggeredAt >= from);
             var highTotal = real.Count(a => a.TriggeredAt >= from && a.Severity == AlertSeverity.High);
-            return SvgChart.Bars(id, title, $"{total} firing(s), {highTotal} of high severity (drawn in the alert colour).", from, to, bars, height: 150);
+            return SvgChart.Bars(id, title, $"{total} firing(s), {highTotal} of high severity (drawn in the alert colour).", from, to, bars, height: 150,
+                legend: Html.Of($"{SvgChart.Legend("bar", "firings")}{SvgChart.Legend("hl", "of high severity")}"));
         }
 
         return Html.Of($"""
@@ -161,8 +162,8 @@ public static class OverviewPage
         var width = AlertCatalog.ForbiddenWindow;
         var bars = activity.Buckets.Select(b => new ChartBar(b.Start, b.Start + width, b.Forbidden, b.Forbidden > AlertCatalog.ForbiddenThreshold ? b.Forbidden : null,
             $"{ConsoleFormat.Readable(b.Start)}: {b.Forbidden} HTTP 403 of {b.Events} event(s)")).ToList();
-        var marks = (firings ?? []).Where(a => a.Alert == AlertName.HttpForbiddenErrorRateHigh && a.TriggeredAt >= to.AddDays(-1))
-            .Select(a => new ChartMark(a.TriggeredAt, $"HttpForbiddenErrorRateHigh fired at {ConsoleFormat.Readable(a.TriggeredAt)} in {a.Region}: open its timeline", IncidentPage.LinkFor(a))).ToList();
+        var marks = (firings ?? []).Where(a => a.Alert == AlertName.HttpForbiddenErrorRateHigh && a.EventTime >= to.AddDays(-1) && a.EventTime <= to)
+            .Select(a => new ChartMark(a.EventTime, $"HttpForbiddenErrorRateHigh in {a.Region} on the event of {ConsoleFormat.Readable(a.EventTime)}: open its timeline", IncidentPage.LinkFor(a))).ToList();
         var forbidden = activity.Buckets.Sum(static b => b.Forbidden);
         var events = activity.Buckets.Sum(static b => b.Events);
         var peak = activity.Buckets.MaxBy(static b => b.Forbidden);
@@ -170,7 +171,8 @@ public static class OverviewPage
             "forbidden-24h",
             "HTTP 403 per 5 minutes, last 24 hours, every region",
             $"{ConsoleFormat.Count(forbidden)} HTTP 403 of {ConsoleFormat.Count(events)} events; the most in 5 minutes: {peak?.Forbidden ?? 0}{(peak is { Forbidden: > 0 } p ? " at " + ConsoleFormat.Readable(p.Start) : "")}. The alert fires above {AlertCatalog.ForbiddenThreshold} in 5 minutes (dashed line); buckets above it are drawn in the alert colour.",
-            to.AddDays(-1), to, bars, new ChartThreshold(AlertCatalog.ForbiddenThreshold, $"alert above {AlertCatalog.ForbiddenThreshold}"), marks);
+            to.AddDays(-1), to, bars, new ChartThreshold(AlertCatalog.ForbiddenThreshold, $"alert above {AlertCatalog.ForbiddenThreshold}"), marks,
+            legend: Html.Of($"{SvgChart.Legend("bar", "HTTP 403")}{SvgChart.Legend("hl", "above the alert's threshold")}{SvgChart.Legend("mark", "HttpForbiddenErrorRateHigh fired")}"));
         return Html.Of($"""
             <section aria-labelledby="forbidden-title" class="charts">
             <h2 id="forbidden-title">HTTP 403</h2>

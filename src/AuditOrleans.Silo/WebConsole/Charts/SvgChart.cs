@@ -21,7 +21,7 @@ public static class SvgChart
     /// over it in the alert colour; an optional threshold line and vertical marks (firings).
     /// </summary>
     public static Html Bars(string id, string title, string description, DateTimeOffset from, DateTimeOffset to, IReadOnlyList<ChartBar> bars,
-        ChartThreshold? threshold = null, IReadOnlyList<ChartMark>? marks = null, int height = 180, ChartBand? band = null)
+        ChartThreshold? threshold = null, IReadOnlyList<ChartMark>? marks = null, int height = 180, ChartBand? band = null, Html legend = default)
     {
         var plotWidth = Width - Left - Right;
         var plotHeight = height - Top - AxisHeight;
@@ -74,14 +74,14 @@ public static class SvgChart
         }
 
         parts.Add(axis.Labels(Top + plotHeight + 15));
-        return Frame(id, title, description, height, parts);
+        return Frame(id, title, description, height, parts, legend);
     }
 
     /// <summary>
     /// Lanes over one time axis: each lane a label and its points (events, key changes, firings),
     /// each point with its tooltip and, when it has one, a link.
     /// </summary>
-    public static Html Lanes(string id, string title, string description, DateTimeOffset from, DateTimeOffset to, IReadOnlyList<ChartLane> lanes, IReadOnlyList<ChartMark>? marks = null)
+    public static Html Lanes(string id, string title, string description, DateTimeOffset from, DateTimeOffset to, IReadOnlyList<ChartLane> lanes, IReadOnlyList<ChartMark>? marks = null, Html legend = default)
     {
         const int laneHeight = 26;
         const int labelWidth = 190;
@@ -113,17 +113,20 @@ public static class SvgChart
 
         parts.Add(Html.Of($"<line class=\"axis\" x1=\"{labelWidth}\" y1=\"{height - AxisHeight}\" x2=\"{labelWidth + plotWidth}\" y2=\"{height - AxisHeight}\"/>"));
         parts.Add(axis.Labels(height - AxisHeight + 15));
-        return Frame(id, title, description, height, parts);
+        return Frame(id, title, description, height, parts, legend);
     }
 
-    private static Html Frame(string id, string title, string description, int height, List<Html> parts) => Html.Of($"""
+    /// <summary>A legend entry: a swatch of a chart's colour (bar, hl, mark, band) and what it means.</summary>
+    public static Html Legend(string swatch, string text) => Html.Of($"<span class=\"legend {swatch}\" aria-hidden=\"true\"></span>{text}");
+
+    private static Html Frame(string id, string title, string description, int height, List<Html> parts, Html legend) => Html.Of($"""
         <figure class="chart">
         <svg class="chart" viewBox="0 0 {Width} {height}" role="img" aria-labelledby="{id}-title {id}-desc" id="{id}" focusable="false">
         <title id="{id}-title">{title}</title>
         <desc id="{id}-desc">{description}</desc>
         {parts}
         </svg>
-        <figcaption>{title}</figcaption>
+        <figcaption>{title}{legend}</figcaption>
         </figure>
         """);
 
@@ -173,6 +176,11 @@ public static class SvgChart
             for (var t = first; t <= to; t += step)
             {
                 var x = X(t);
+                if (x > left + width - 18)
+                {
+                    break; // a label at the right edge would be cut
+                }
+
                 labels.Add(Html.Of($"<line class=\"tick\" x1=\"{N(x)}\" y1=\"{N(y - 15)}\" x2=\"{N(x)}\" y2=\"{N(y - 11)}\"/><text class=\"x\" x=\"{N(x)}\" y=\"{N(y)}\" text-anchor=\"middle\">{t.UtcDateTime.ToString(format, CultureInfo.InvariantCulture)}</text>"));
             }
 

@@ -32,6 +32,16 @@ public static class AuditEventJson
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
+    /// <summary>
+    /// One line of an export (Export-AuditEvent, the console's download): the stored event with the
+    /// region it was routed to and its project, as <see cref="Serialize"/> writes it.
+    /// </summary>
+    public static string SerializeRecord(AuditRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return Serialize(record.Event with { Region = record.Region, ProjectId = record.Event.ProjectId ?? record.ProjectId });
+    }
+
     /// <summary>Writes one event to a JSON writer.</summary>
     public static void Write(Utf8JsonWriter w, AuditEvent e)
     {

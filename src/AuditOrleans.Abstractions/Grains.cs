@@ -124,6 +124,22 @@ public interface IAuditLogGrain : IGrainWithIntegerKey
     /// <summary>Fired alerts with their delivery state, newest first.</summary>
     [Alias("GetAlertHistoryAsync")]
     Task<IReadOnlyList<FiredAlert>> GetAlertHistoryAsync(AlertHistoryQuery query);
+
+    /// <summary>The event at a position of a project-region's chain, with the check of its link; null when there is none.</summary>
+    [Alias("GetEventAsync")]
+    Task<AuditEventDetail?> GetEventAsync(string projectId, string region, long sequence);
+
+    /// <summary>The event of a project with this id (ids are unique per project), with the check of its link; null when there is none.</summary>
+    [Alias("FindEventAsync")]
+    Task<AuditEventDetail?> FindEventAsync(string projectId, string eventId);
+
+    /// <summary>Counts of a project's events per time bucket (all, HTTP 403, 4xx, 5xx) and its busiest principals and source IPs.</summary>
+    [Alias("GetActivityAsync")]
+    Task<ActivitySummary> GetActivityAsync(ActivityQuery query);
+
+    /// <summary>The projects that have events or firings, in order (at most <see cref="QueryLimits.MaxProjects"/>). Owner keys only: it names every project.</summary>
+    [Alias("ListProjectsAsync")]
+    Task<IReadOnlyList<string>> ListProjectsAsync(int limit);
 }
 
 /// <summary>Notification contacts of one project (key: project id).</summary>

@@ -42,6 +42,9 @@ public sealed record AuditQuery
 
     /// <summary>Opaque token from a previous page; null for the first page.</summary>
     [Id(12)] public string? ContinuationToken { get; init; }
+
+    /// <summary>Status class: 1 to 5 for 1xx to 5xx (with <see cref="StatusCode"/>, both apply); null for any.</summary>
+    [Id(13)] public int? StatusClass { get; init; }
 }
 
 /// <summary>One page of query results.</summary>

@@ -20,4 +20,16 @@ public static class QueryLimits
 
     /// <summary>Most checkpoints of one chain read at once.</summary>
     public const int MaxCheckpoints = 10_000;
+
+    /// <summary>Most buckets one <see cref="ActivityQuery"/> returns.</summary>
+    public const int MaxActivityBuckets = 2_000;
+
+    /// <summary>Longest range of one <see cref="ActivityQuery"/>.</summary>
+    public static readonly TimeSpan MaxActivitySpan = TimeSpan.FromDays(31);
+
+    /// <summary>Most principals and source IPs one <see cref="ActivityQuery"/> returns.</summary>
+    public const int MaxActivityTop = 50;
+
+    /// <summary>Most project ids <see cref="IAuditLogGrain.ListProjectsAsync"/> returns.</summary>
+    public const int MaxProjects = 1_000;
 }

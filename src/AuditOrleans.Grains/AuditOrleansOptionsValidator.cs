@@ -107,6 +107,12 @@ public sealed class AuditOrleansOptionsValidator : IValidateOptions<AuditOrleans
             errors.Add($"{p}:Console:BaseUrl '{o.Console.BaseUrl}' is not an absolute http(s) URL: use e.g. https://audit.example.com.");
         }
 
+        if (!string.IsNullOrEmpty(o.Console.GrafanaDashboardUrl)
+            && (!Uri.TryCreate(o.Console.GrafanaDashboardUrl, UriKind.Absolute, out var grafana) || (grafana.Scheme != Uri.UriSchemeHttp && grafana.Scheme != Uri.UriSchemeHttps)))
+        {
+            errors.Add($"{p}:Console:GrafanaDashboardUrl '{o.Console.GrafanaDashboardUrl}' is not an absolute http(s) URL: use e.g. https://grafana.example.com/d/auditorleans.");
+        }
+
         if (o.Regions.Count == 0)
         {
             errors.Add($"{p}:Regions is empty: list the regions, e.g. 'fr-par, nl-ams, pl-waw'.");

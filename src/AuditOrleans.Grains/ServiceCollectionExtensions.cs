@@ -30,6 +30,8 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<AuditLogWriter>();
         services.TryAddSingleton<AuditLogQueries>();
         services.TryAddSingleton<ChainVerifier>();
+        services.TryAddSingleton<EventLookup>();
+        services.TryAddSingleton<ActivityQueries>();
         services.TryAddSingleton<LogRetention>();
         services.TryAddSingleton<CheckpointSigner>();
         services.TryAddSingleton<LogMaintenanceService>();

@@ -88,8 +88,8 @@ public sealed partial class AuditTrailTests(ConsoleHostFixture fixture)
 
         // The time range excludes the early event; the form shows every filter applied.
         var form = await session.GetAsync($"/audit-trail?project_id={project}&region=fr-par&status_code=403&principal=mallory&recorded_after={Events.Iso(t.AddMinutes(-1))}&recorded_before={Events.Iso(t.AddMinutes(1))}", fixture.OwnerKey);
-        Assert.Equal(Events.Iso(t.AddMinutes(-1)), InputValue(form.Body, "recorded_after"));
-        Assert.Equal(Events.Iso(t.AddMinutes(1)), InputValue(form.Body, "recorded_before"));
+        Assert.Equal(Events.Local(t.AddMinutes(-1)), InputValue(form.Body, "recorded_after"));
+        Assert.Equal(Events.Local(t.AddMinutes(1)), InputValue(form.Body, "recorded_before"));
         Assert.Equal("403", InputValue(form.Body, "status_code"));
         Assert.Equal("mallory", InputValue(form.Body, "principal"));
         Assert.Contains("<option value=\"fr-par\" selected>", form.Body, StringComparison.Ordinal);
@@ -157,8 +157,8 @@ public sealed partial class AuditTrailTests(ConsoleHostFixture fixture)
 
         Assert.Equal(HttpStatusCode.OK, page.Status);
         Assert.Equal([created.Id!], EventIds(page.Body));
-        Assert.Equal(Events.Iso(fired.WindowStart), InputValue(page.Body, "recorded_after"));
-        Assert.Equal(Events.Iso(fired.WindowEnd), InputValue(page.Body, "recorded_before"));
+        Assert.Equal(Events.Local(fired.WindowStart), InputValue(page.Body, "recorded_after"));
+        Assert.Equal(Events.Local(fired.WindowEnd), InputValue(page.Body, "recorded_before"));
         Assert.Equal("CreateAPIKey", InputValue(page.Body, "method_name"));
         Assert.Equal(project, InputValue(page.Body, "project_id"));
         Assert.Contains("<option value=\"fr-par\" selected>", page.Body, StringComparison.Ordinal);

@@ -26,8 +26,8 @@ public sealed class BrowserTests(ConsoleHostFixture fixture)
         Assert.Contains("/sign-in?return_url=", (string)s["signInUrl"]!, StringComparison.Ordinal);
         Assert.Equal(run.AlertLink, (string)s["finalUrl"]!);
         Assert.Equal([run.EventId], s["eventIds"]!.AsArray().Select(static e => (string)e!));
-        Assert.Equal(Events.Iso(run.Fired.WindowStart), (string)s["recordedAfter"]!);
-        Assert.Equal(Events.Iso(run.Fired.WindowEnd), (string)s["recordedBefore"]!);
+        Assert.Equal(Events.Local(run.Fired.WindowStart), (string)s["recordedAfter"]!);
+        Assert.Equal(Events.Local(run.Fired.WindowEnd), (string)s["recordedBefore"]!);
         Assert.Equal("CreateAPIKey", (string)s["methodName"]!);
         Assert.Equal("fr-par", (string)s["region"]!);
         var session = s["cookies"]!.AsArray().Single(static c => (string)c!["name"]! == "auditorleans_session")!;
@@ -84,13 +84,82 @@ public sealed class BrowserTests(ConsoleHostFixture fixture)
         var run = await RunAsync();
         var screenshots = run.Report["screenshots"]!.AsArray().Select(static e => (string)e!).ToList();
 
-        Assert.True(screenshots.Count >= 7, $"Only {screenshots.Count} screenshots were taken.");
+        Assert.True(screenshots.Count >= 11, $"Only {screenshots.Count} screenshots were taken.");
         Assert.DoesNotContain(screenshots, static s => s.Contains("-error", StringComparison.Ordinal));
         foreach (var path in screenshots)
         {
             var bytes = await File.ReadAllBytesAsync(path);
             Assert.True(bytes.Length > 5_000, $"{path} is too small to be a rendered page.");
             Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], bytes[..4]);
+        }
+    }
+
+    [BrowserFact]
+    public async Task SigningInLandsOnTheOverviewWhichShowsTheFirings()
+    {
+        var run = await RunAsync();
+        var s = Scenario(run, "workspace");
+
+        Assert.Equal("/", (string)s["landing"]!);
+        var overview = s["overview"]!;
+        Assert.Equal(["ApiKeyCreated", "HttpForbiddenErrorRateHigh"], overview["recent"]!.AsArray().Select(static e => (string)e!).Order());
+        Assert.Equal(["firings-24h", "firings-7d", "forbidden-24h"], overview["charts"]!.AsArray().Select(static c => (string)c!["id"]!));
+        Assert.All(overview["charts"]!.AsArray(), static c => Assert.True((int)c!["width"]! > 900, $"{c} is not drawn at the page's width."));
+        Assert.Equal(Incident.Attacker, (string)overview["topPrincipal"]!);
+    }
+
+    [BrowserFact]
+    public async Task TheProvidersExportReadsAt1280PixelsAndDownloadsAsItWasSent()
+    {
+        var run = await RunAsync();
+        var trail = Scenario(run, "workspace")["trail"]!;
+
+        Assert.Equal(run.Provider.Count, (int)trail["rows"]!);
+        // No user-agent column one word per line: every row stays a few lines high.
+        Assert.True((double)trail["tallestRow"]! < 140, $"A row is {trail["tallestRow"]} px high.");
+        Assert.Equal("datetime-local", (string)trail["afterType"]!);
+        var download = trail["download"]!;
+        Assert.EndsWith(".jsonl", (string)download["name"]!, StringComparison.Ordinal);
+        var lines = download["lines"]!.AsArray().Select(static l => (string)l!).ToList();
+        // The provider's events as sent (in the provider's format), oldest first.
+        Assert.Equal(run.Provider.OrderBy(static e => e.RecordedAt).Select(static e => e.Id!), lines.Select(static l => AuditEventJson.Parse(l).Id!));
+        Assert.Equal(run.Provider.OrderBy(static e => e.RecordedAt).Select(static e => AuditEventJson.Serialize(e with { Region = "fr-par" })), lines);
+    }
+
+    [BrowserFact]
+    public async Task TheDetailPageShowsTheRequestBodyAndTheTimelineTheAttackInOrder()
+    {
+        var run = await RunAsync();
+        var s = Scenario(run, "workspace");
+
+        var detail = s["detail"]!;
+        var body = (string)detail["requestBody"]!;
+        using (var expected = JsonDocument.Parse(run.WithBody.RequestBody!))
+        using (var shown = JsonDocument.Parse(body))
+        {
+            Assert.True(JsonElement.DeepEquals(expected.RootElement, shown.RootElement), body);
+        }
+
+        Assert.Contains("\n  \"", body, StringComparison.Ordinal); // indented
+        Assert.Contains("Its link verifies", (string)detail["verified"]!, StringComparison.Ordinal);
+
+        var incident = s["incident"]!;
+        var seqs = incident["links"]!.AsArray().Select(static l => int.Parse(((string)l!).Split("seq=")[1], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        var attack = run.Incident.Forbidden.Count + run.Incident.After.Count + 1;
+        Assert.Equal(Enumerable.Range(run.Incident.Before.Count + 1, attack), seqs);
+        Assert.Contains("principal mallory", incident["lanes"]!.AsArray().Select(static l => (string)l!));
+    }
+
+    [BrowserFact]
+    public async Task NoPageScrollsSidewaysAt1280Pixels()
+    {
+        var run = await RunAsync();
+        var s = Scenario(run, "workspace");
+
+        foreach (var page in new[] { "overview", "trail", "detail", "incident" })
+        {
+            var width = s[page]!["width"]!;
+            Assert.True((int)width["scroll"]! <= (int)width["client"]!, $"The {page} page is {width["scroll"]} px wide in a {width["client"]} px window.");
         }
     }
 
@@ -118,6 +187,15 @@ public sealed class BrowserTests(ConsoleHostFixture fixture)
         var fired = (await fixture.Client.GetGrain<IAuditLogGrain>(0).GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = project })).Single();
         await fixture.WaitForDeliveryAsync(project);
 
+        // The incident workspace: a generated attack, and the provider's real export in a project of its own.
+        var incident = await fixture.SharedAsync("incident", () => Incident.CreateAsync(fixture));
+        var providerProject = ConsoleHostFixture.NewProjectId("bp");
+        var provider = ProviderEvents.For(providerProject);
+        await fixture.SendAsync(providerProject, [.. provider]);
+        var (from, to) = ProviderEvents.Range;
+        var withBody = provider.First(static e => e.RequestBody is not null && e.Resources is { Count: > 0 });
+        var detail = await fixture.Client.GetGrain<IAuditLogGrain>(0).FindEventAsync(providerProject, withBody.Id!);
+
         Directory.CreateDirectory(ScreenshotDirectory);
         var configPath = Path.Combine(Path.GetTempPath(), $"auditorleans-browser-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(configPath, JsonSerializer.Serialize(new Dictionary<string, object?>
@@ -131,11 +209,15 @@ public sealed class BrowserTests(ConsoleHostFixture fixture)
             ["alertLink"] = link,
             ["toggleRegion"] = "nl-ams",
             ["toggle"] = Toggled,
+            ["incidentProject"] = incident.ProjectId,
+            ["firingId"] = incident.RateFiring.Id,
+            ["providerTrail"] = $"{fixture.BaseUrl}/audit-trail?project_id={providerProject}&recorded_after={Events.Iso(from)}&recorded_before={Events.Iso(to)}&page_size=100",
+            ["detailUrl"] = fixture.BaseUrl + "/audit-trail/event?project_id=" + providerProject + "&region=" + detail!.Record.Region + "&seq=" + detail.Record.Sequence,
         }));
         try
         {
             var report = await RunNodeAsync(configPath);
-            return new BrowserRun(project, link, created.Id!, fired, report);
+            return new BrowserRun(project, link, created.Id!, fired, report, incident, provider, withBody);
         }
         finally
         {
@@ -177,5 +259,5 @@ public sealed class BrowserTests(ConsoleHostFixture fixture)
         return JsonNode.Parse(output)!.AsObject();
     }
 
-    private sealed record BrowserRun(string ProjectId, string AlertLink, string EventId, FiredAlert Fired, JsonObject Report);
+    private sealed record BrowserRun(string ProjectId, string AlertLink, string EventId, FiredAlert Fired, JsonObject Report, Incident Incident, IReadOnlyList<AuditEvent> Provider, AuditEvent WithBody);
 }

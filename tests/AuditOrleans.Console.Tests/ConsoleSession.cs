@@ -94,7 +94,7 @@ public sealed partial class ConsoleSession : IDisposable
             LastCsrf = WebUtility.HtmlDecode(match.Groups[1].Value);
         }
 
-        return new Response(response.StatusCode, body, response.Headers.Location?.OriginalString, response.Content.Headers.ContentType?.ToString() ?? "", response.Headers.ToDictionary(static h => h.Key, static h => string.Join(", ", h.Value), StringComparer.OrdinalIgnoreCase));
+        return new Response(response.StatusCode, body, response.Headers.Location?.OriginalString, response.Content.Headers.ContentType?.ToString() ?? "", response.Headers.Concat(response.Content.Headers).ToDictionary(static h => h.Key, static h => string.Join(", ", h.Value), StringComparer.OrdinalIgnoreCase));
     }
 
     [GeneratedRegex("name=\"_csrf\" value=\"([^\"]*)\"")]

@@ -44,4 +44,7 @@ public static class Events
     }
 
     public static string Iso(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>A whole-second time as the Audit Trail's date-time inputs show it (UTC, no offset).</summary>
+    public static string Local(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -52,6 +52,13 @@ public sealed class AuditLogQueries(AuditDatabase database)
             AddParameter(command, "@status", status);
         }
 
+        if (query.StatusClass is { } statusClass)
+        {
+            sql.Append(" AND e.status_code >= @slo AND e.status_code <= @shi");
+            AddParameter(command, "@slo", statusClass * 100);
+            AddParameter(command, "@shi", (statusClass * 100) + 99);
+        }
+
         if (token is not null)
         {
             sql.Append(newestFirst

@@ -254,7 +254,8 @@ public sealed class ChainVerifier(AuditDatabase database)
         return null;
     }
 
-    private static string? IndexedColumnMismatch(DbDataReader reader, string payload)
+    /// <summary>The indexed column (read as in <see cref="VerifyAsync"/>: event_id at 1 to status_code at 7) that differs from the hashed payload, or null.</summary>
+    internal static string? IndexedColumnMismatch(DbDataReader reader, string payload)
     {
         AuditEvent e;
         try

@@ -23,6 +23,12 @@ public static class GrainPermissions
         [(typeof(IAuditLogGrain), nameof(IAuditLogGrain.VerifyAgainstAsync))] = new(Permission.VerifyIntegrity, ProjectSource.FirstArgument),
         [(typeof(IAuditLogGrain), nameof(IAuditLogGrain.GetCheckpointsAsync))] = new(Permission.VerifyIntegrity, ProjectSource.FirstArgument),
         [(typeof(IAuditLogGrain), nameof(IAuditLogGrain.GetAlertHistoryAsync))] = new(Permission.ViewAlertHistory, ProjectSource.FirstArgument),
+        [(typeof(IAuditLogGrain), nameof(IAuditLogGrain.GetEventAsync))] = new(Permission.ViewEvents, ProjectSource.FirstArgument),
+        [(typeof(IAuditLogGrain), nameof(IAuditLogGrain.FindEventAsync))] = new(Permission.ViewEvents, ProjectSource.FirstArgument),
+        [(typeof(IAuditLogGrain), nameof(IAuditLogGrain.GetActivityAsync))] = new(Permission.ViewEvents, ProjectSource.FirstArgument),
+
+        // It names every project of the installation: Owner keys only.
+        [(typeof(IAuditLogGrain), nameof(IAuditLogGrain.ListProjectsAsync))] = InternalRule,
 
         [(typeof(INotificationContactsGrain), nameof(INotificationContactsGrain.GetAsync))] = new(Permission.ViewContacts, ProjectSource.GrainKey),
         [(typeof(INotificationContactsGrain), nameof(INotificationContactsGrain.AddAsync))] = new(Permission.ManageContacts, ProjectSource.GrainKey),
@@ -75,6 +81,7 @@ public static class GrainPermissions
                     string s => s,
                     AuditQuery q => q.ProjectId,
                     AlertHistoryQuery h => h.ProjectId,
+                    ActivityQuery a => a.ProjectId,
                     _ => null,
                 };
                 return Scope.IsValidProjectId(id) ? id : null;

@@ -47,7 +47,7 @@ public sealed class ExportAuditEventCommand : AuditEventQueryCommand
                 writer.NewLine = "\n";
                 foreach (var record in Query())
                 {
-                    writer.WriteLine(AuditEventJson.Serialize(record.Event with { Region = record.Region, ProjectId = record.Event.ProjectId ?? record.ProjectId }));
+                    writer.WriteLine(AuditEventJson.SerializeRecord(record));
                     count++;
                 }
             }

@@ -29,6 +29,7 @@ public static class AuditTrailPage
             return ConsoleLayout.Render(page, title, ConsoleTab.AuditTrail, Html.Of($"{form}{message}"), statusCode: status);
         }
 
+        filters = filters with { ProjectId = projectId };
         var (query, errors) = Parse(filters, projectId, options.Regions);
         if (query is null)
         {
@@ -47,13 +48,14 @@ public static class AuditTrailPage
     }
 
     /// <summary>The filters as given in the query string (text, for the form) and as parsed.</summary>
-    public sealed class Filters
+    public sealed record Filters
     {
         public string? ProjectId { get; init; }
         public string? Region { get; init; }
         public string? RecordedAfter { get; init; }
         public string? RecordedBefore { get; init; }
         public string? StatusCode { get; init; }
+        public string? StatusClass { get; init; }
         public string? MethodName { get; init; }
         public string? Principal { get; init; }
         public string? SourceIp { get; init; }
@@ -69,6 +71,7 @@ public static class AuditTrailPage
             RecordedAfter = Value(q, "recorded_after"),
             RecordedBefore = Value(q, "recorded_before"),
             StatusCode = Value(q, "status_code"),
+            StatusClass = Value(q, "status_class"),
             MethodName = Value(q, "method_name"),
             Principal = Value(q, "principal") ?? Value(q, "principal_id"),
             SourceIp = Value(q, "source_ip"),
@@ -79,19 +82,25 @@ public static class AuditTrailPage
         };
 
         /// <summary>The link to this query, optionally at another page.</summary>
-        public string Link(string? continuation) => ConsoleLayout.Link(
-            "/audit-trail",
+        public string Link(string? continuation) => LinkTo("/audit-trail", continuation, ("page_size", PageSize));
+
+        /// <summary>The download of this query's whole result (every page) as <c>jsonl</c> or <c>csv</c>.</summary>
+        public string ExportLink(string format) => LinkTo(AuditTrailExport.Path, null, ("format", format));
+
+        private string LinkTo(string path, string? continuation, (string, string?) extra) => ConsoleLayout.Link(
+            path,
             ("project_id", ProjectId),
             ("region", Region),
             ("recorded_after", RecordedAfter),
             ("recorded_before", RecordedBefore),
             ("status_code", StatusCode),
+            ("status_class", StatusClass),
             ("method_name", MethodName),
             ("principal", Principal),
             ("source_ip", SourceIp),
             ("product", Product),
             ("resource_id", ResourceId),
-            ("page_size", PageSize),
+            extra,
             ("continuation", continuation));
 
         private static string? Value(IQueryCollection q, string name) =>
@@ -120,7 +129,13 @@ public static class AuditTrailPage
         }
 
         int? status = null;
-        if (f.StatusCode is not null)
+        int? statusClass = ParseStatusClass(f.StatusClass, "status_class", errors);
+        if (f.StatusCode is not null && f.StatusCode.Length == 3 && f.StatusCode.EndsWith("xx", StringComparison.OrdinalIgnoreCase))
+        {
+            // status_code=4xx: a class typed where a code was expected.
+            statusClass ??= ParseStatusClass(f.StatusCode, "status_code", errors);
+        }
+        else if (f.StatusCode is not null)
         {
             if (int.TryParse(f.StatusCode, NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s is >= 100 and <= 599)
             {
@@ -128,7 +143,7 @@ public static class AuditTrailPage
             }
             else
             {
-                errors.Add($"status_code '{Scope.Printable(f.StatusCode)}' is not an HTTP status: use a number from 100 to 599, e.g. 403.");
+                errors.Add($"status_code '{Scope.Printable(f.StatusCode)}' is not an HTTP status: use a number from 100 to 599, e.g. 403, or a class such as 4xx.");
             }
         }
 
@@ -155,6 +170,7 @@ public static class AuditTrailPage
             RecordedAfter = after,
             RecordedBefore = before,
             StatusCode = status,
+            StatusClass = statusClass,
             MethodName = f.MethodName,
             PrincipalId = f.Principal,
             SourceIp = f.SourceIp,
@@ -166,12 +182,33 @@ public static class AuditTrailPage
         }, errors);
     }
 
+    private static int? ParseStatusClass(string? text, string name, List<string> errors)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        var digit = text.Length is 1 or 3 ? text[0] - '0' : 0;
+        if (digit is >= 1 and <= 5 && (text.Length == 1 || text[1..].Equals("xx", StringComparison.OrdinalIgnoreCase)))
+        {
+            return digit;
+        }
+
+        errors.Add($"{name} '{Scope.Printable(text)}' is not a status class: use 1xx, 2xx, 3xx, 4xx or 5xx.");
+        return null;
+    }
+
     public static Html Form(Filters f, string? projectId, bool projectEditable, IReadOnlyCollection<string> regions)
     {
         var regionOptions = Html.Join(new[] { Html.Of($"<option value=\"\">All regions</option>") }.Concat(regions.Select(r =>
             string.Equals(r, f.Region, StringComparison.OrdinalIgnoreCase)
                 ? Html.Of($"<option value=\"{r}\" selected>{r}</option>")
                 : Html.Of($"<option value=\"{r}\">{r}</option>"))));
+        var classOptions = Html.Join(new[] { Html.Of($"<option value=\"\">Any</option>") }.Concat(new[] { "2xx", "3xx", "4xx", "5xx" }.Select(c =>
+            string.Equals(c, f.StatusClass, StringComparison.OrdinalIgnoreCase) || (f.StatusClass?.Length == 1 && c[0] == f.StatusClass[0])
+                ? Html.Of($"<option value=\"{c}\" selected>{c}</option>")
+                : Html.Of($"<option value=\"{c}\">{c}</option>"))));
         var project = projectEditable
             ? Html.Of($"<input id=\"f-project\" name=\"project_id\" value=\"{projectId}\" required placeholder=\"project id\">")
             : Html.Of($"<input id=\"f-project\" name=\"project_id\" value=\"{projectId}\" readonly>");
@@ -179,15 +216,16 @@ public static class AuditTrailPage
             <form method="get" action="/audit-trail" class="filters" aria-label="Filters">
               <label for="f-project">Project</label>{project}
               <label for="f-region">Region</label><select id="f-region" name="region">{regionOptions}</select>
-              <label for="f-after">Recorded after (UTC)</label><input id="f-after" name="recorded_after" value="{Canonical(f.RecordedAfter)}" placeholder="2026-11-23T09:00:00Z">
-              <label for="f-before">Recorded before (UTC)</label><input id="f-before" name="recorded_before" value="{Canonical(f.RecordedBefore)}" placeholder="2026-11-23T10:00:00Z">
-              <label for="f-status">Status code</label><input id="f-status" name="status_code" value="{f.StatusCode}" inputmode="numeric" placeholder="403">
+              <label for="f-after">Recorded after (UTC)</label><input type="datetime-local" step="0.001" id="f-after" name="recorded_after" value="{Canonical(f.RecordedAfter, false)}" aria-describedby="f-time-hint">
+              <label for="f-before">Recorded before (UTC)</label><input type="datetime-local" step="0.001" id="f-before" name="recorded_before" value="{Canonical(f.RecordedBefore, true)}" aria-describedby="f-time-hint">
+              <label for="f-status">Status code</label><input id="f-status" name="status_code" value="{f.StatusCode}" placeholder="403">
+              <label for="f-class">Status class</label><select id="f-class" name="status_class">{classOptions}</select>
               <label for="f-method">Method</label><input id="f-method" name="method_name" value="{f.MethodName}" placeholder="CreateAPIKey">
               <label for="f-principal">Principal</label><input id="f-principal" name="principal" value="{f.Principal}">
               <label for="f-ip">Source IP</label><input id="f-ip" name="source_ip" value="{f.SourceIp}">
               <label for="f-product">Product</label><input id="f-product" name="product" value="{f.Product}" placeholder="iam">
               <label for="f-resource">Resource id</label><input id="f-resource" name="resource_id" value="{f.ResourceId}">
-              <div class="actions"><button type="submit">Apply filters</button> <a href="{ConsoleLayout.Link("/audit-trail", ("project_id", projectId))}">Clear</a></div>
+              <div class="actions"><button type="submit">Apply filters</button> <a href="{ConsoleLayout.Link("/audit-trail", ("project_id", projectId))}">Clear</a> <span class="hint" id="f-time-hint">Times are UTC (+00:00), both bounds included; without them, the last hour.</span></div>
             </form>
             """);
     }
@@ -196,8 +234,14 @@ public static class AuditTrailPage
     {
         var range = query.RecordedAfter is null && query.RecordedBefore is null
             ? "in the last hour (no time range given)"
-            : $"recorded from {ConsoleLayout.Time(query.RecordedAfter) ?? "one hour before the end"} to {ConsoleLayout.Time(query.RecordedBefore) ?? "now"}";
-        var summary = Html.Of($"<p class=\"summary\">{page.Records.Count} event(s){(page.ContinuationToken is null ? "" : " on this page")} {range}, newest first{(query.ContinuationToken is null ? "" : " (continued)")}.</p>");
+            : $"recorded from {(query.RecordedAfter is { } a ? ConsoleFormat.Readable(a) : "one hour before the end")} to {(query.RecordedBefore is { } b ? ConsoleFormat.Readable(b) : "now")}";
+        var downloads = Html.Of($"""
+            <nav class="downloads" aria-label="Download and investigate">
+              Download every matching event: <a href="{f.ExportLink("jsonl")}" download>JSON lines</a> · <a href="{f.ExportLink("csv")}" download>CSV</a>
+              · <a href="{IncidentPage.LinkFor(f, query)}">Incident timeline of this range</a>
+            </nav>
+            """);
+        var summary = Html.Of($"<p class=\"summary\">{page.Records.Count} event(s){(page.ContinuationToken is null ? "" : " on this page")} {range}, newest first{(query.ContinuationToken is null ? "" : " (continued)")}.</p>{downloads}");
         if (page.Records.Count == 0)
         {
             return Html.Of($"{summary}<p class=\"empty\">No event matches these filters.</p>");
@@ -213,6 +257,8 @@ public static class AuditTrailPage
         return Html.Of($"""
             {summary}
             <table class="events">
+            <caption class="visually-hidden">Events, newest first</caption>
+            <colgroup><col class="c-time"><col class="c-principal"><col class="c-ip"><col class="c-call"><col class="c-status"><col class="c-resources"><col class="c-ua"><col class="c-event"></colgroup>
             <thead><tr><th scope="col">Time (UTC)</th><th scope="col">Principal</th><th scope="col">Source IP</th><th scope="col">Product / service / method</th><th scope="col">Status</th><th scope="col">Resources</th><th scope="col">User agent</th><th scope="col">Event</th></tr></thead>
             <tbody>
             {rows}
@@ -222,24 +268,28 @@ public static class AuditTrailPage
             """);
     }
 
+    /// <summary>Long values are shortened here (their whole text is the tooltip, and on the event's page).</summary>
+    public const int ShortText = 60;
+
     private static Html Row(AuditRecord r)
     {
         var e = r.Event;
-        var status = e.StatusCode ?? 0;
-        var statusClass = status >= 500 ? "s5" : status >= 400 ? "s4" : "s2";
-        var resources = e.Resources is { Count: > 0 } list
-            ? Html.Join(list.Select(static x => Html.Of($"<div class=\"res\"><span class=\"type\">{x.Type}</span> <code>{x.Id}</code>{(x.Name is null ? Html.Empty : Html.Of($" <span class=\"name\">{x.Name}</span>"))}</div>")))
+        var shown = e.Resources?.Take(2).ToList() ?? [];
+        var resources = shown.Count > 0
+            ? Html.Join(shown.Select(static x => Html.Of($"<div class=\"res\"><span class=\"type\">{x.Type}</span> <code>{ConsoleFormat.Short(x.Id, 40)}</code>{(x.Name is null ? Html.Empty : Html.Of($" <span class=\"name\">{ConsoleFormat.Short(x.Name, 40)}</span>"))}</div>"))
+                .Append(e.Resources!.Count > shown.Count ? Html.Of($"<div class=\"more\">and {e.Resources.Count - shown.Count} more</div>") : Html.Empty))
             : Html.Of($"<span class=\"none\">none</span>");
+        var detail = EventDetailPage.Link(r);
         return Html.Of($"""
             <tr>
-              <td class="time"><time datetime="{ConsoleLayout.Time(e.RecordedAt)}">{ConsoleLayout.Time(e.RecordedAt)}</time><div class="region">{r.Region}</div></td>
-              <td>{Or(e.PrincipalId, "anonymous")}</td>
+              <td class="time">{ConsoleFormat.Time(e.RecordedAt ?? r.IngestedAt)}<div class="region">{r.Region}</div></td>
+              <td>{ConsoleFormat.Short(e.PrincipalId, ShortText, "anonymous")}</td>
               <td><code>{Or(e.SourceIp, "none")}</code></td>
-              <td><div>{e.ProductName} · {e.ServiceName}</div><div class="method">{e.MethodName}</div></td>
-              <td><span class="status {statusClass}">{e.StatusCode}</span></td>
+              <td><div>{e.ProductName} · <span class="service">{ConsoleFormat.Short(e.ServiceName, 40)}</span></div><div class="method">{ConsoleFormat.Short(e.MethodName, ShortText)}</div></td>
+              <td>{ConsoleFormat.Status(e.StatusCode)}</td>
               <td>{resources}</td>
-              <td class="ua">{Or(e.UserAgent, "none")}</td>
-              <td class="id"><code>{e.Id}</code>{(e.RequestId is null ? Html.Empty : Html.Of($"<div class=\"req\">request <code>{e.RequestId}</code></div>"))}</td>
+              <td class="ua">{ConsoleFormat.Short(e.UserAgent, ShortText)}</td>
+              <td class="id"><code>{e.Id}</code><div><a href="{detail}">Details<span class="visually-hidden"> of event {e.Id}</span></a></div></td>
             </tr>
             """);
     }
@@ -263,7 +313,7 @@ public static class AuditTrailPage
         return null;
     }
 
-    /// <summary>A time filter as the form shows it: canonical UTC when it parses, as typed otherwise.</summary>
-    private static string? Canonical(string? text) =>
-        text is not null && AuditEventJson.ParseTime(text) is { } value ? ConsoleLayout.Time(value) : text;
+    /// <summary>A time filter as the form's date-time input shows it: UTC without offset when it parses, as typed otherwise.</summary>
+    private static string? Canonical(string? text, bool upperBound) =>
+        text is not null && AuditEventJson.ParseTime(text) is { } value ? ConsoleFormat.InputTime(value, upperBound) : text;
 }

@@ -8,15 +8,19 @@ namespace AuditOrleans.Silo.WebConsole;
 /// </summary>
 public static class ConsoleEndpoints
 {
-    /// <summary>Maps the console pages, the style sheet and <c>/metrics</c>, behind the security headers.</summary>
+    /// <summary>Maps the console pages, the style sheet, <c>/metrics</c> and the Grafana annotations, behind the security headers.</summary>
     public static WebApplication MapAuditConsole(this WebApplication app, AuditOrleansOptions options)
     {
         app.UseSecurityHeaders();
         MetricsEndpoint.Map(app);
         ConsoleStyleSheet.Map(app);
-        app.MapGet("/", static () => Results.Redirect("/audit-trail"));
+        AnnotationsEndpoint.Map(app);
         SignInPage.Map(app);
+        OverviewPage.Map(app, options);
         AuditTrailPage.Map(app, options);
+        AuditTrailExport.Map(app, options);
+        EventDetailPage.Map(app, options);
+        IncidentPage.Map(app, options);
         AlertsPage.Map(app, options);
         HistoryPage.Map(app, options);
         return app;

@@ -14,6 +14,7 @@ public static class ConsoleLayout
             ? Html.Empty
             : Html.Of($"""
                 <nav aria-label="Console">
+                  {Tab("Overview", Link("/", ("project_id", projectId)), tab == ConsoleTab.Overview)}
                   {Tab("Audit Trail", Link("/audit-trail", ("project_id", projectId), ("region", region)), tab == ConsoleTab.AuditTrail)}
                   {Tab("Alerting Management", Link("/alerts", ("project_id", projectId), ("region", region)), tab == ConsoleTab.Alerts)}
                   {Tab("Alert history", Link("/alerts/history", ("project_id", projectId), ("region", region)), tab == ConsoleTab.History)}
@@ -41,12 +42,13 @@ public static class ConsoleLayout
             <link rel="stylesheet" href="/console.css">
             </head>
             <body>
+            <a class="skip" href="#main">Skip to the content</a>
             <header class="top">
               <a class="brand" href="/">{Product}</a>
               {nav}
               {who}
             </header>
-            <main>
+            <main id="main">
             <h1>{title}</h1>
             {body}
             </main>

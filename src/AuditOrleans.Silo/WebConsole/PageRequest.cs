@@ -43,11 +43,11 @@ internal static class PageRequest
         return Results.Redirect(ConsoleLayout.Link("/sign-in", ("return_url", returnUrl), ("ended", outcome.Problem is null ? null : "1")));
     }
 
-    /// <summary>The project a page is about: the query's, else the key's own; null with a message when there is none or it is not allowed.</summary>
+    /// <summary>The project a page is about: the query's, else the key's own, else the one picked on the Overview; null with a message when there is none or it is not allowed.</summary>
     public static (string? ProjectId, string? Problem, int Status) ResolveProject(ConsolePage page, string? requested, Permission permission)
     {
         var user = page.User!;
-        var projectId = requested ?? user.ProjectId;
+        var projectId = requested ?? user.ProjectId ?? ProjectCookie.Read(page.Context.Request);
         if (projectId is null)
         {
             return (null, null, StatusCodes.Status200OK);

@@ -88,26 +88,26 @@ public static class SignInPage
         }
         catch (AntiforgeryValidationException)
         {
-            return Results.Redirect("/audit-trail");
+            return Results.Redirect("/");
         }
 
         await context.RequestServices.GetRequiredService<ConsoleSession>().SignOutAsync(context.Request, context.Response, context.RequestAborted);
         return Results.Redirect("/sign-in");
     }
 
-    /// <summary>Longest return URL kept; a longer one becomes the Audit Trail page.</summary>
+    /// <summary>Longest return URL kept; a longer one becomes the Overview.</summary>
     public const int MaxReturnUrlLength = 4096;
 
     /// <summary>
     /// A path on this site to go back to after signing in, as it can go into a Location header:
     /// it must start with a single '/', and holds no backslash and no control character (browsers
     /// read "/\\host" and "/\t/host" as another site); characters outside printable ASCII are
-    /// percent-encoded as UTF-8 (a header can carry only ASCII). Anything else becomes the Audit
-    /// Trail page.
+    /// percent-encoded as UTF-8 (a header can carry only ASCII). Anything else becomes the
+    /// Overview (the landing page).
     /// </summary>
     public static string SafeReturnUrl(string? returnUrl)
     {
-        const string fallback = "/audit-trail";
+        const string fallback = "/";
         if (returnUrl is not { Length: > 0 and <= MaxReturnUrlLength } url || url[0] != '/')
         {
             return fallback;

@@ -32,8 +32,8 @@ const eventIds = (page) => page.$$eval('td.id > code', (cells) => cells.map((c) 
 const inputValue = (page, name) => page.$eval(`form.filters [name="${name}"]`, (e) => e.value);
 const checkedAlerts = (page) => page.$$eval('input[name="active"]:checked', (boxes) => boxes.map((b) => b.value));
 
-async function run(name, body) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+async function run(name, body, width = 1400) {
+  const context = await browser.newContext({ viewport: { width, height: 900 }, acceptDownloads: true });
   const page = await context.newPage();
   try {
     report.scenarios[name] = await body(page);
@@ -106,6 +106,56 @@ try {
         note: await page.$eval('p.notice', (p) => p.textContent).catch(() => null),
       };
     });
+  }
+
+  // 4. The incident workspace at 1280 px: the overview, the Audit Trail of the provider's export,
+  // an event's detail, the download, the incident timeline; none scrolls sideways.
+  if (config.incidentProject) {
+    await run('workspace', async (page) => {
+      const width = async () => page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+      await page.goto(`${config.baseUrl}/sign-in`);
+      await signIn(page, config.ownerKey);
+      const landing = new URL(page.url()).pathname;
+
+      await page.goto(`${config.baseUrl}/?project_id=${encodeURIComponent(config.incidentProject)}`);
+      const overview = {
+        width: await width(),
+        recent: await page.$$eval('table.recent .alert-name', (cells) => cells.map((c) => c.textContent)),
+        charts: await page.$$eval('svg.chart', (svgs) => svgs.map((s) => ({ id: s.id, width: Math.round(s.getBoundingClientRect().width) }))),
+        topPrincipal: await page.$eval('section.top table tbody tr td', (td) => td.textContent).catch(() => null),
+      };
+      await shot(page, '08-overview');
+
+      await page.goto(config.providerTrail);
+      const trail = {
+        width: await width(),
+        rows: await page.$$eval('table.events tbody tr', (rows) => rows.length),
+        tallestRow: await page.$$eval('table.events tbody tr', (rows) => Math.max(...rows.map((r) => r.getBoundingClientRect().height))),
+        pageHeight: await page.evaluate(() => document.documentElement.scrollHeight),
+        afterType: await page.$eval('#f-after', (e) => e.type),
+      };
+      await shot(page, '09-audit-trail-provider-export');
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('a[href*="format=jsonl"]')]);
+      const downloaded = readFileSync(await download.path(), 'utf8');
+      trail.download = { name: download.suggestedFilename(), lines: downloaded.split('\n').filter((l) => l.length > 0) };
+
+      await page.goto(config.detailUrl);
+      const detail = {
+        width: await width(),
+        requestBody: await page.$eval('#request-body', (e) => e.textContent),
+        verified: await page.$eval('p.verified', (e) => e.textContent).catch(() => null),
+      };
+      await shot(page, '10-event-detail');
+
+      await page.goto(`${config.baseUrl}/incident?project_id=${encodeURIComponent(config.incidentProject)}&firing=${config.firingId}`);
+      const incident = {
+        width: await width(),
+        links: await page.$$eval('table.timeline td.id a', (links) => links.map((a) => a.getAttribute('href'))),
+        lanes: await page.$$eval('svg#incident-lanes text.lane', (texts) => texts.map((t) => t.textContent)),
+      };
+      await shot(page, '11-incident-timeline');
+      return { landing, overview, trail, detail, incident };
+    }, 1280);
   }
 } finally {
   await browser.close();

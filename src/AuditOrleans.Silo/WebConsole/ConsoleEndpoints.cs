@@ -19,6 +19,7 @@ public static class ConsoleEndpoints
         AuditTrailPage.Map(app, options);
         AlertsPage.Map(app, options);
         HistoryPage.Map(app, options);
+        SilencesPage.Map(app, options);
         return app;
     }
 }

@@ -10,4 +10,5 @@ public enum ConsoleTab
     AuditTrail,
     Alerts,
     History,
+    Silences,
 }

@@ -199,4 +199,43 @@ public sealed class PostgresLogTests(PostgresClusterFixture fixture)
     [PostgresFact]
     public Task AnEventTooDeepOnceStoredIsRefusedAndTheOnesAtTheLimitReadBack() =>
         DeepEventAttack.RunAsync(fixture.Grains, fixture.Clock.GetUtcNow());
+
+    [PostgresFact]
+    public async Task GroupingSilencesAndAcknowledgementWorkOnPostgres()
+    {
+        var project = AuditClusterFixture.NewProjectId();
+        await fixture.Grains.GetGrain<INotificationContactsGrain>(project).AddAsync("soc@example.com", NotificationType.Security);
+        await fixture.Grains.GetGrain<IAlertConfigGrain>(Scope.Key(project, "fr-par")).SetActiveAsync(
+            new Dictionary<AlertName, bool> { [AlertName.ApiKeyCreated] = true, [AlertName.ApiKeyDeleted] = true });
+        var silence = await fixture.Grains.GetGrain<IAlertSilenceGrain>(project).CreateAsync(
+            new AlertSilenceRequest { Alerts = [AlertName.ApiKeyDeleted], Duration = TimeSpan.FromHours(1), Reason = "rotation" });
+        var now = fixture.Clock.GetUtcNow();
+
+        await Ingest.IngestAsync(project, [.. Enumerable.Range(0, 5).Select(i => EventFactory.ApiKey(project, now.AddSeconds(-i), "CreateAPIKey", 200)), EventFactory.ApiKey(project, now, "DeleteAPIKey", 200)]);
+        var history = await Log.GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = project });
+        Assert.Equal(6, history.Count);
+        Assert.Equal(silence.Id, Assert.Single(history, static f => f.Alert == AlertName.ApiKeyDeleted).SilenceId);
+        var created = history.Where(static f => f.Alert == AlertName.ApiKeyCreated).ToList();
+        Assert.Single(created, static f => f.Deliveries.Single().DigestId is null);
+        var digest = Assert.Single(created.Select(static f => f.Deliveries.Single().DigestId).OfType<string>().Distinct());
+        Assert.Equal(4, created.Count(f => f.Deliveries.Single().DigestId == digest));
+
+        var firing = created[0];
+        var acknowledgements = fixture.Grains.GetGrain<IAlertAcknowledgementGrain>(project);
+        await acknowledgements.TakeAsync(firing.Id, "on it");
+        var closed = await acknowledgements.CloseAsync(firing.Id, "done");
+        Assert.Equal(FiringStatus.Closed, closed!.Status);
+
+        // The digest goes out when it is due; the silence shows what it held.
+        fixture.Clock.Advance(TimeSpan.FromMinutes(5));
+        await fixture.Grains.GetGrain<INotificationGrain>(0).WakeAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await Log.GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = project, Alert = AlertName.ApiKeyCreated })).Any(static f => f.Deliveries.Single().State != DeliveryState.Delivered))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the digest was not delivered within 30 s");
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(1, Assert.Single(await fixture.Grains.GetGrain<IAlertSilenceGrain>(project).ListAsync(false)).HeldFirings);
+    }
 }

@@ -80,4 +80,31 @@ public sealed class RestartTests(RestartCollection.Fixture fixture)
         await Scenario.CompleteRoundAsync(fixture);
         Assert.Equal(2, fixture.Smtp.MessagesTo(security).Count);
     }
+
+    [Fact]
+    public async Task SilencesAndTakenFiringsSurviveASiloRestart()
+    {
+        var scenario = new Scenario(fixture);
+        var security = SmtpClusterFixture.NewAddress();
+        await scenario.AddContactAsync(security);
+        await scenario.EnableAsync(AlertName.ApiKeyDeleted, AlertName.ApiKeyCreated);
+        var now = fixture.Clock.GetUtcNow();
+        var silence = await fixture.Grains.GetGrain<IAlertSilenceGrain>(scenario.ProjectId).CreateAsync(
+            new AlertSilenceRequest { Alerts = [AlertName.ApiKeyDeleted], Duration = TimeSpan.FromHours(2), Reason = "maintenance" });
+        await scenario.SendAsync(scenario.ApiKey(now, "CreateAPIKey", 200));
+        var firing = Assert.Single(await GroupingTests.HistoryAsync(scenario));
+        await fixture.Grains.GetGrain<IAlertAcknowledgementGrain>(scenario.ProjectId).TakeAsync(firing.Id, "on it");
+
+        await fixture.RestartAsync();
+
+        await scenario.SendAsync(scenario.ApiKey(fixture.Clock.GetUtcNow(), "DeleteAPIKey", 200));
+        var history = await GroupingTests.HistoryAsync(scenario);
+        Assert.Equal(silence.Id, Assert.Single(history, static f => f.Alert == AlertName.ApiKeyDeleted).SilenceId);
+        var taken = Assert.Single(history, f => f.Id == firing.Id);
+        Assert.Equal((FiringStatus.Taken, "on it"), (taken.Status, Assert.Single(taken.Acknowledgements).Comment));
+        var listed = Assert.Single(await fixture.Grains.GetGrain<IAlertSilenceGrain>(scenario.ProjectId).ListAsync(false));
+        Assert.Equal((SilenceState.Active, 1), (listed.State, listed.HeldFirings));
+        await Scenario.CompleteRoundAsync(fixture);
+        Assert.Single(fixture.Smtp.MessagesTo(security));
+    }
 }

@@ -23,6 +23,7 @@ public static class ConsoleEndpoints
         IncidentPage.Map(app, options);
         AlertsPage.Map(app, options);
         HistoryPage.Map(app, options);
+        SilencesPage.Map(app, options);
         return app;
     }
 }

@@ -18,6 +18,7 @@ public static class ConsoleLayout
                   {Tab("Audit Trail", Link("/audit-trail", ("project_id", projectId), ("region", region)), tab == ConsoleTab.AuditTrail)}
                   {Tab("Alerting Management", Link("/alerts", ("project_id", projectId), ("region", region)), tab == ConsoleTab.Alerts)}
                   {Tab("Alert history", Link("/alerts/history", ("project_id", projectId), ("region", region)), tab == ConsoleTab.History)}
+                  {Tab("Silences", Link("/alerts/silences", ("project_id", projectId)), tab == ConsoleTab.Silences)}
                 </nav>
                 """);
         var who = page.User switch

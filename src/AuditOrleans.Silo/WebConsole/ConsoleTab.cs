@@ -11,4 +11,5 @@ public enum ConsoleTab
     Alerts,
     History,
     Overview,
+    Silences,
 }

@@ -2,14 +2,60 @@ using AuditOrleans.Grains;
 
 namespace AuditOrleans.Silo.WebConsole;
 
-/// <summary><c>/alerts/history</c>: fired alerts, newest first, with the delivery state per recipient.</summary>
+/// <summary>
+/// <c>/alerts/history</c>: fired alerts, newest first, with the delivery state per recipient (alone
+/// or in a digest), the silence that held them, who took and closed them, and the forms to take
+/// and close them (ManageAlerts; docs/alerts.md, Acknowledgement).
+/// </summary>
 public static class HistoryPage
 {
     public const int DefaultLimit = QueryLimits.DefaultAlertHistory;
 
-    /// <summary>Maps <c>GET /alerts/history</c>.</summary>
-    public static void Map(IEndpointRouteBuilder app, AuditOrleansOptions options) =>
+    /// <summary>Maps <c>GET /alerts/history</c>, <c>POST /alerts/history/take</c> and <c>POST /alerts/history/close</c>.</summary>
+    public static void Map(IEndpointRouteBuilder app, AuditOrleansOptions options)
+    {
         app.MapGet("/alerts/history", (HttpContext context, IGrainFactory grains) => PageRequest.WithUserAsync(context, page => ShowAsync(page, grains, options)));
+        app.MapPost("/alerts/history/take", (HttpContext context, IGrainFactory grains) => PageRequest.WithUserAsync(context, page => AcknowledgeAsync(page, grains, FiringAction.Taken)));
+        app.MapPost("/alerts/history/close", (HttpContext context, IGrainFactory grains) => PageRequest.WithUserAsync(context, page => AcknowledgeAsync(page, grains, FiringAction.Closed)));
+    }
+
+    private static async Task<IResult> AcknowledgeAsync(ConsolePage page, IGrainFactory grains, FiringAction action)
+    {
+        const string title = "Alert history";
+        var form = await page.Context.Request.ReadFormAsync(page.Context.RequestAborted);
+        var (projectId, problem, status) = PageRequest.ResolveProject(page, PageRequest.Text(form["project_id"]), Permission.ViewAlertHistory);
+        if (projectId is null)
+        {
+            return ConsoleLayout.Problem(page, title, problem ?? "The form names no project: open the Alert history tab again.", problem is null ? StatusCodes.Status400BadRequest : status, ConsoleTab.History);
+        }
+
+        if (!page.User!.Can(Permission.ManageAlerts, projectId))
+        {
+            return ConsoleLayout.Problem(page, title, $"Your key ({page.User.Role}) can view the alert history but not take or close firings: sign in with an Owner or AlertsManager key.", StatusCodes.Status403Forbidden, ConsoleTab.History);
+        }
+
+        var firingId = PageRequest.Text(form["firing_id"]) ?? "";
+        var comment = PageRequest.Text(form["comment"]);
+        FiredAlert? firing;
+        try
+        {
+            PageRequest.ActAs(page);
+            var grain = grains.GetGrain<IAlertAcknowledgementGrain>(projectId);
+            firing = action == FiringAction.Taken ? await grain.TakeAsync(firingId, comment) : await grain.CloseAsync(firingId, comment ?? "");
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        {
+            return ConsoleLayout.Problem(page, title, ex.Message, StatusCodes.Status400BadRequest, ConsoleTab.History);
+        }
+
+        if (firing is null)
+        {
+            return ConsoleLayout.Problem(page, title, $"Project '{projectId}' has no such firing: reload the Alert history tab.", StatusCodes.Status404NotFound, ConsoleTab.History);
+        }
+
+        return Results.Redirect(ConsoleLayout.Link("/alerts/history", ("project_id", projectId), ("region", PageRequest.Text(form["region"])), ("alert", PageRequest.Text(form["alert"])),
+            (action == FiringAction.Taken ? "taken" : "closed", firing.Id)) + "#firing-" + firing.Id, permanent: false, preserveMethod: false);
+    }
 
     private static async Task<IResult> ShowAsync(ConsolePage page, IGrainFactory grains, AuditOrleansOptions options)
     {
@@ -43,15 +89,27 @@ public static class HistoryPage
             return ConsoleLayout.Render(page, title, ConsoleTab.History, Html.Of($"{selector}{errors.Select(ConsoleLayout.Error)}"), projectId, statusCode: StatusCodes.Status400BadRequest);
         }
 
+        var silenceId = PageRequest.Text(query["silence_id"]);
+        if (silenceId is not null && (silenceId.Length != 32 || !silenceId.All(Uri.IsHexDigit)))
+        {
+            return ConsoleLayout.Render(page, title, ConsoleTab.History, Html.Of($"{selector}{ConsoleLayout.Error("The silence id must be 32 hex digits (see the Silences tab).")}"), projectId, statusCode: StatusCodes.Status400BadRequest);
+        }
+
         var history = await grains.GetGrain<IAuditLogGrain>(0).GetAlertHistoryAsync(new AlertHistoryQuery
         {
             ProjectId = projectId,
             Region = region,
             Alert = alert,
             Limit = DefaultLimit,
+            SilenceId = silenceId?.ToLowerInvariant(),
         });
-        var table = Table(history, AuditTrailLinkFor);
-        return ConsoleLayout.Render(page, title, ConsoleTab.History, Html.Of($"{selector}{table}"), projectId, region);
+        var done = PageRequest.Text(query["taken"]) is { } taken ? $"Firing {taken} taken."
+            : PageRequest.Text(query["closed"]) is { } closed ? $"Firing {closed} closed."
+            : silenceId is not null ? $"The firings held by silence {silenceId.ToLowerInvariant()}: recorded, nobody was emailed."
+            : null;
+        var actions = page.User!.Can(Permission.ManageAlerts, projectId) ? new Actions(page, projectId, region, alert) : null;
+        var table = Table(history, AuditTrailLinkFor, actions);
+        return ConsoleLayout.Render(page, title, ConsoleTab.History, Html.Of($"{selector}{ConsoleLayout.Notice(done)}{table}"), projectId, region);
     }
 
     /// <summary>The link of the firing's email, relative to this site (the console may be reached by another name than Console:BaseUrl).</summary>
@@ -78,7 +136,10 @@ public static class HistoryPage
             """);
     }
 
-    public static Html Table(IReadOnlyList<FiredAlert> history, Func<FiredAlert, string> auditTrailLink)
+    /// <summary>What the take and close forms of a row need: the page (anti-forgery), the project and the filters to come back to.</summary>
+    public sealed record Actions(ConsolePage Page, string ProjectId, string? Region, AlertName? Alert);
+
+    public static Html Table(IReadOnlyList<FiredAlert> history, Func<FiredAlert, string> auditTrailLink, Actions? actions = null)
     {
         if (history.Count == 0)
         {
@@ -86,19 +147,20 @@ public static class HistoryPage
         }
 
         var rows = history.Select(a => Html.Of($"""
-            <tr>
+            <tr id="firing-{a.Id}">
               <td class="time"><time datetime="{ConsoleLayout.Time(a.TriggeredAt)}">{ConsoleLayout.Time(a.TriggeredAt)}</time></td>
               <td><span class="alert-name">{a.Alert}</span>{Markers(a)}<div class="description">{AlertCatalog.Get(a.Alert).Description}</div></td>
               <td><span class="severity {a.Severity.ToString().ToLowerInvariant()}">{a.Severity}</span></td>
               <td>{a.Region}</td>
               <td>{Facts(a)}</td>
               <td>{Deliveries(a.Deliveries)}</td>
+              <td>{Status(a, actions)}</td>
               <td><a href="{auditTrailLink(a)}">Events</a></td>
             </tr>
             """));
         return Html.Of($"""
             <table class="history">
-            <thead><tr><th scope="col">Triggered (UTC)</th><th scope="col">Alert</th><th scope="col">Severity</th><th scope="col">Region</th><th scope="col">Facts</th><th scope="col">Delivery</th><th scope="col">Audit trail</th></tr></thead>
+            <thead><tr><th scope="col">Triggered (UTC)</th><th scope="col">Alert</th><th scope="col">Severity</th><th scope="col">Region</th><th scope="col">Facts</th><th scope="col">Delivery</th><th scope="col">Status</th><th scope="col">Audit trail</th></tr></thead>
             <tbody>
             {rows}
             </tbody>
@@ -200,6 +262,41 @@ public static class HistoryPage
         return Html.Of($"<ul class=\"facts\">{items}</ul>");
     }
 
+    /// <summary>Where the firing stands (open, taken, closed, silenced), every step with its key, time and comment, and the forms to take and close it.</summary>
+    private static Html Status(FiredAlert a, Actions? actions)
+    {
+        var steps = a.Acknowledgements.Select(static k => Html.Of($"""
+            <li>{(k.Action == FiringAction.Taken ? "taken" : "closed")} by key <code>{k.KeyId}</code> at <time datetime="{ConsoleLayout.Time(k.At)}">{ConsoleLayout.Time(k.At)}</time>{(k.Comment is null ? Html.Empty : Html.Of($"<div class=\"comment\">{k.Comment}</div>"))}</li>
+            """)).ToList();
+        var silenced = a.SilenceId is null
+            ? Html.Empty
+            : Html.Of($"<div class=\"detail\">held by silence <a href=\"{ConsoleLayout.Link("/alerts/silences", ("project_id", a.ProjectId), ("all", "1"))}#silence-{a.SilenceId}\"><code>{a.SilenceId}</code></a></div>");
+        var forms = Html.Empty;
+        if (actions is not null && a.Status != FiringStatus.Closed)
+        {
+            forms = Html.Of($"""
+                <form method="post" action="/alerts/history/take" class="inline-form" aria-label="Take firing {a.Id}">
+                  {actions.Page.AntiforgeryField()}{Hidden(actions, a)}
+                  <input name="comment" placeholder="comment (optional)" aria-label="Comment" maxlength="{SilenceLimits.MaxCommentLength}">
+                  <button type="submit">Take</button>
+                </form>
+                <form method="post" action="/alerts/history/close" class="inline-form" aria-label="Close firing {a.Id}">
+                  {actions.Page.AntiforgeryField()}{Hidden(actions, a)}
+                  <input name="comment" placeholder="what was found and done" aria-label="Comment" required maxlength="{SilenceLimits.MaxCommentLength}">
+                  <button type="submit">Close</button>
+                </form>
+                """);
+        }
+
+        return Html.Of($"""
+            <span class="firing-status {a.Status.ToString().ToLowerInvariant()}">{a.Status}</span>{silenced}{(steps.Count == 0 ? Html.Empty : Html.Of($"<ul class=\"steps\">{Html.Join(steps)}</ul>"))}{forms}
+            """);
+
+        static Html Hidden(Actions actions, FiredAlert a) => Html.Of($"""
+            <input type="hidden" name="project_id" value="{actions.ProjectId}"><input type="hidden" name="firing_id" value="{a.Id}"><input type="hidden" name="region" value="{actions.Region}"><input type="hidden" name="alert" value="{actions.Alert?.ToString()}">
+            """);
+    }
+
     private static Html Deliveries(IReadOnlyList<AlertDelivery> deliveries)
     {
         if (deliveries.Count == 0)
@@ -214,8 +311,9 @@ public static class HistoryPage
                 DeliveryState.Delivered => $"delivered {ConsoleLayout.Time(d.DeliveredAt)}",
                 DeliveryState.Failed => $"failed after {d.Attempts} attempt(s)",
                 DeliveryState.Retrying => $"attempt {d.Attempts} failed, next at {ConsoleLayout.Time(d.NextAttemptAt)}",
+                DeliveryState.Silenced => "held by a silence: not sent",
                 _ => d.NextAttemptAt is { } next ? $"due {ConsoleLayout.Time(next)}" : "due",
-            };
+            } + (d.DigestId is { } digest ? $" (in digest {digest})" : "");
             return Html.Of($"""
                 <li><span class="recipient">{d.Recipient}</span> <span class="delivery {d.State.ToString().ToLowerInvariant()}">{d.State}</span> <span class="detail">{detail}</span>{(d.LastError is null || d.State == DeliveryState.Delivered ? Html.Empty : Html.Of($"<div class=\"last-error\">{d.LastError}</div>"))}</li>
                 """);

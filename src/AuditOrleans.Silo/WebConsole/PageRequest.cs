@@ -70,4 +70,30 @@ internal static class PageRequest
     /// <summary>A query or form value, trimmed; null when absent or blank.</summary>
     public static string? Text(Microsoft.Extensions.Primitives.StringValues values) =>
         values.ToString().Trim() is { Length: > 0 } text ? text : null;
+
+    /// <summary>
+    /// Names the signed-in user's key as the author of the grain calls that follow in this
+    /// request (silences, taken and closed firings): the console calls the engine as the silo
+    /// itself, which records the key it names (ActingKey).
+    /// </summary>
+    public static void ActAs(ConsolePage page) =>
+        RequestContext.Set(AuditOrleans.Grains.Security.ActingKey.RequestContextKey, page.User!.KeyId);
+
+    /// <summary>A time from a form's datetime-local field, read as UTC; null when blank, false when it is not a time.</summary>
+    public static bool TryReadUtc(string? text, out DateTimeOffset? value)
+    {
+        value = null;
+        if (text is null)
+        {
+            return true;
+        }
+
+        if (DateTime.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out var parsed))
+        {
+            value = new DateTimeOffset(DateTime.SpecifyKind(parsed, DateTimeKind.Utc));
+            return true;
+        }
+
+        return false;
+    }
 }

@@ -26,7 +26,7 @@ public sealed class SiloRestartTests(ITestOutputHelper output)
         {
             await silo.StartAsync(TimeSpan.FromSeconds(90));
             var project = PowerShellClusterFixture.NewProjectId("psrs");
-            const string Connect = "Connect-AuditCluster -Gateway $gateway -ProjectId $project -ApiKey $key -FailoverTimeoutSec $wait";
+            const string Connect = "Connect-AuditCluster -Gateway $gateway -ProjectId $project -ApiKey $key -FailoverTimeoutSec $wait -TimeoutSec 60";
             (string, object?)[] values = [("gateway", $"127.0.0.1:{ports[1]}"), ("project", project), ("key", AuditClusterFixture.OwnerApiKey)];
             using var patient = new PowerShellSession();
             patient.Run(Connect + "; Get-AuditAlert -Region fr-par | Out-Null", [.. values, ("wait", 90)]).ThrowOnError();

@@ -103,7 +103,7 @@ try {
       return {
         boxes: await page.$$eval('input[name="active"]', (boxes) => boxes.map((b) => ({ value: b.value, disabled: b.disabled, checked: b.checked }))),
         saveDisabled: await page.$eval('#save', (b) => b.disabled),
-        note: await page.$eval('p.notice', (p) => p.textContent).catch(() => null),
+        note: await page.$$eval('p.notice', (ps) => ps.map((p) => p.textContent).join('\n')).catch(() => null),
       };
     });
   }

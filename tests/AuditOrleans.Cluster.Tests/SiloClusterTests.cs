@@ -83,7 +83,8 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
             var report = await grains.GetGrain<IAuditLogGrain>(0).VerifyAsync(project, "fr-par");
             Assert.True(report.IsValid, report.Reason);
             Assert.Equal(21, report.HeadSequence);
-            var fired = Assert.Single(await HistoryAsync(grains, project));
+            // (Five minutes after the last 403 the episode's resolved notice may follow: a slow run may see it.)
+            var fired = Assert.Single(await HistoryAsync(grains, project), static f => f.Kind == AlertKind.Firing);
             Assert.Equal(AlertName.HttpForbiddenErrorRateHigh, fired.Alert);
             Assert.Equal(21, fired.Facts.ForbiddenCount);
             Assert.Equal("soc@example.com", Assert.Single(fired.Deliveries).Recipient);
@@ -115,9 +116,9 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
             }
 
             // The rejoined silo finds nothing pending: the alert is still sent once only.
-            var history = Assert.Single(await HistoryAsync(grains, project));
+            var history = Assert.Single(await HistoryAsync(grains, project), static f => f.Kind == AlertKind.Firing);
             Assert.Equal(DeliveryState.Delivered, Assert.Single(history.Deliveries).State);
-            Assert.Single(smtp.MessagesTo("soc@example.com"));
+            Assert.Single(smtp.MessagesTo("soc@example.com"), static m => !IsResolvedNotice(m.Message.Subject));
 
             // The outbox's silo dies while a delivery waits for the SMTP server to come back:
             // the other silo brings the outbox back and the email goes out once.
@@ -134,11 +135,10 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
             await outboxSilo.KillAsync();
             smtp.Start();
             clock.Restart();
-            var mails = await smtp.WaitForMessagesAsync("soc@example.com", 2, TimeSpan.FromSeconds(60));
+            await WaitForAsync(() => Task.FromResult(smtp.MessagesTo("soc@example.com").Any(static m => (m.Message.Subject ?? "").Contains(nameof(AlertName.ApiKeyCreated), StringComparison.Ordinal))), "the ApiKeyCreated email");
             output.WriteLine($"email of a firing whose outbox silo was killed received {clock.Elapsed.TotalSeconds:0.0} s after kill -9 of {outboxSilo.Name}");
-            Assert.Contains(nameof(AlertName.ApiKeyCreated), mails[1].Message.Subject, StringComparison.Ordinal);
             await WaitForAsync(async () => (await HistoryAsync(grains, project, AlertName.ApiKeyCreated))[0].Deliveries[0].State == DeliveryState.Delivered, "the delivery to be recorded as delivered");
-            Assert.Equal(2, smtp.MessagesTo("soc@example.com").Count);
+            Assert.Equal(2, smtp.MessagesTo("soc@example.com").Count(static m => !IsResolvedNotice(m.Message.Subject)));
             Assert.Equal(pending.Id, Assert.Single(await HistoryAsync(grains, project, AlertName.ApiKeyCreated)).Id);
 
             // SIGTERM: the last silo stops cleanly.
@@ -164,6 +164,8 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
         silo.Settings["Smtp:MaxRetryDelay"] = "00:00:02";
         return silo;
     }
+
+    private static bool IsResolvedNotice(string? subject) => subject is not null && subject.StartsWith("[AuditOrleans] Resolved:", StringComparison.Ordinal);
 
     private static Task<IReadOnlyList<FiredAlert>> HistoryAsync(IGrainFactory grains, string project, AlertName? alert = null) =>
         grains.GetGrain<IAuditLogGrain>(0).GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = project, Alert = alert });

@@ -13,6 +13,8 @@ public sealed class EpisodeCollection : ICollectionFixture<AuditClusterFixture>
 /// <summary>
 /// HttpForbiddenErrorRateHigh episodes (docs/alerts.md, Episodes): opened, updated, resolved,
 /// the same after a restart. Time is the fixture's fake clock; every step is a call, nothing waits.
+/// The detector's timer and EpisodeWatch run on that clock too and may take a step first when it
+/// moves; the explicit CheckEpisodeAsync calls queue behind them, so the outcome is the same.
 /// </summary>
 [Collection(EpisodeCollection.Name)]
 public sealed class EpisodeTests(AuditClusterFixture fixture)

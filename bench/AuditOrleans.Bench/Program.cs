@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using AuditOrleans.Bench;
 
-const string Usage = "usage: dotnet run -c Release --project bench/AuditOrleans.Bench -- [--quick] [--json FILE] [--only ingest,detector,memory,detect]";
+const string Usage = "usage: dotnet run -c Release --project bench/AuditOrleans.Bench -- [--quick] [--json FILE] [--only ingest,detector,memory,detect,console] [--console-events N]";
 var quick = false;
 string? jsonPath = null;
 HashSet<string>? only = null;
-string[] phases = ["ingest", "detector", "memory", "detect"];
+string[] phases = ["ingest", "detector", "memory", "detect", "console"];
+int? consoleEvents = null;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -24,6 +25,10 @@ for (var i = 0; i < args.Length; i++)
                 return 2;
             }
 
+            break;
+        case "--console-events" when i + 1 < args.Length && int.TryParse(args[i + 1], out var n) && n >= 1000:
+            consoleEvents = n;
+            i++;
             break;
         case "-h" or "--help":
             Console.WriteLine(Usage);
@@ -47,6 +52,11 @@ Console.CancelKeyPress += (_, e) =>
 };
 
 var settings = Settings.For(quick);
+if (consoleEvents is { } events)
+{
+    settings = settings with { ConsoleEvents = events };
+}
+
 var report = new Report(settings);
 var startedAt = DateTimeOffset.UtcNow;
 var total = Stopwatch.StartNew();
@@ -89,6 +99,13 @@ try
             Console.WriteLine($"memory... ({total.Elapsed.TotalSeconds:0} s)");
             await new MemoryBench(host, settings, Console.Out).RunAsync(report, cancel.Token);
         }
+    }
+
+    if (Runs("console"))
+    {
+        // Its own silo (with the web console) on its own database, after the others are done.
+        Console.WriteLine($"console... ({total.Elapsed.TotalSeconds:0} s)");
+        await new ConsoleBench(settings, Console.Out).RunAsync(Path.Combine(directory, "console"), report, cancel.Token);
     }
 
     total.Stop();

@@ -18,8 +18,11 @@ public sealed record Settings(
     int DetectorRounds,
     int DetectorEvents)
 {
+    /// <summary>Events in the project whose console pages are timed.</summary>
+    public int ConsoleEvents { get; init; } = 1_000_000;
+
     public static Settings For(bool quick) => quick
-        ? new(true, IngestRounds: 5, IngestBatches: 20, IngestBatchSize: 500, IngestProjects: 20, DetectTrials: 100, Detectors: 10_000, DetectorRounds: 7, DetectorEvents: 1_000_000)
+        ? new(true, IngestRounds: 5, IngestBatches: 20, IngestBatchSize: 500, IngestProjects: 20, DetectTrials: 100, Detectors: 10_000, DetectorRounds: 7, DetectorEvents: 1_000_000) { ConsoleEvents = 200_000 }
         : new(false, IngestRounds: 9, IngestBatches: 80, IngestBatchSize: 500, IngestProjects: 20, DetectTrials: 250, Detectors: 100_000, DetectorRounds: 15, DetectorEvents: 4_000_000);
 }
 

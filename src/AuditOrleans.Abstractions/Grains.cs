@@ -133,7 +133,7 @@ public interface IAuditLogGrain : IGrainWithIntegerKey
     [Alias("FindEventAsync")]
     Task<AuditEventDetail?> FindEventAsync(string projectId, string eventId);
 
-    /// <summary>Counts of a project's events per time bucket (all, HTTP 403, 4xx, 5xx) and its busiest principals and source IPs.</summary>
+    /// <summary>Counts of a project's events per time bucket (all, HTTP 403, 4xx, 5xx) and the principals and source IPs with the most HTTP 403, then the most events.</summary>
     [Alias("GetActivityAsync")]
     Task<ActivitySummary> GetActivityAsync(ActivityQuery query);
 

@@ -28,7 +28,7 @@ public sealed record AuditEventDetail
     [Id(5)] public string? LinkProblem { get; init; }
 }
 
-/// <summary>Counts of a project's events over a time range, per time bucket, with the busiest principals and source IPs.</summary>
+/// <summary>Counts of a project's events over a time range, per time bucket, with the principals and source IPs that had the most HTTP 403, then the most events.</summary>
 [GenerateSerializer, Immutable]
 [Alias("AuditOrleans.ActivityQuery")]
 public sealed record ActivityQuery

@@ -48,6 +48,82 @@ public sealed class AuditLogTests(AuditClusterFixture fixture)
         return all;
     }
 
+    [Theory]
+    [InlineData(SortOrder.NewestFirst)]
+    [InlineData(SortOrder.OldestFirst)]
+    public async Task PagesAcrossRegionsMergeInTimeRegionAndPositionOrder(SortOrder order)
+    {
+        // Regions read one by one and merged (no region, no principal/IP/method/resource filter): ties on
+        // the time across regions and within one, every page size, status filters, both orders.
+        var project = AuditClusterFixture.NewProjectId();
+        var t = Now.AddMinutes(-40);
+        string[] regions = ["fr-par", "nl-ams", "pl-waw"];
+        var events = Enumerable.Range(0, 90).Select(i => Event(project, t.AddSeconds(i / 4), i, regions[(i * 7) % 3])).ToList();
+        Assert.Equal(90, (await Ingest.IngestAsync(project, events)).Accepted);
+
+        foreach (var (status, statusClass) in new (int?, int?)[] { (null, null), (403, null), (null, 2) })
+        {
+            var expected = (await QueryAllAsync(new AuditQuery { ProjectId = project, Region = "fr-par", RecordedAfter = t, RecordedBefore = t.AddMinutes(1), StatusCode = status, StatusClass = statusClass, PageSize = 1000 }))
+                .Concat(await QueryAllAsync(new AuditQuery { ProjectId = project, Region = "nl-ams", RecordedAfter = t, RecordedBefore = t.AddMinutes(1), StatusCode = status, StatusClass = statusClass, PageSize = 1000 }))
+                .Concat(await QueryAllAsync(new AuditQuery { ProjectId = project, Region = "pl-waw", RecordedAfter = t, RecordedBefore = t.AddMinutes(1), StatusCode = status, StatusClass = statusClass, PageSize = 1000 }))
+                .OrderBy(static r => r.Event.RecordedAt).ThenBy(static r => r.Region, StringComparer.Ordinal).ThenBy(static r => r.Sequence)
+                .Select(static r => r.Event.Id!)
+                .ToList();
+            if (order == SortOrder.NewestFirst)
+            {
+                expected.Reverse();
+            }
+
+            Assert.Equal(status is null && statusClass is null ? 90 : expected.Count, expected.Count);
+            foreach (var size in new[] { 1, 7, 30, 1000 })
+            {
+                var merged = await QueryAllAsync(new AuditQuery { ProjectId = project, RecordedAfter = t, RecordedBefore = t.AddMinutes(1), StatusCode = status, StatusClass = statusClass, Order = order, PageSize = size });
+                Assert.Equal(expected, merged.Select(static r => r.Event.Id!));
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(12)] // every principal and IP had a 403: the top is read through the status index
+    [InlineData(2)] // fewer than asked: every event of the range is read
+    public async Task ActivityCountsBucketsAndTopsAsTheEventsSay(int withForbidden)
+    {
+        var project = AuditClusterFixture.NewProjectId();
+        var t = Now.AddMinutes(-50);
+        var random = new Random(withForbidden);
+        string[] regions = ["fr-par", "nl-ams", "pl-waw"];
+        var events = Enumerable.Range(0, 600).Select(i =>
+        {
+            var who = random.Next(15);
+            var status = who < withForbidden && random.Next(3) == 0 ? 403 : random.Next(10) == 0 ? 500 : 200;
+            return Event(project, t.AddSeconds(random.Next(3000)), i, regions[random.Next(3)]) with { PrincipalId = $"p-{who:D2}", SourceIp = $"192.0.2.{who}", StatusCode = status };
+        }).ToList();
+        Assert.Equal(600, (await Ingest.IngestAsync(project, events)).Accepted);
+
+        foreach (var region in new string?[] { null, "nl-ams" })
+        {
+            var summary = await Log.GetActivityAsync(new ActivityQuery { ProjectId = project, Region = region, From = t, To = t.AddMinutes(50), Bucket = TimeSpan.FromMinutes(5), Top = 10 });
+            var mine = events.Where(e => region is null || e.Locality == region).ToList();
+
+            Assert.Equal(10, summary.Buckets.Count);
+            for (var b = 0; b < 10; b++)
+            {
+                var inside = mine.Where(e => e.RecordedAt >= t.AddMinutes(5 * b) && e.RecordedAt < t.AddMinutes(5 * (b + 1))).ToList();
+                Assert.Equal((inside.Count, inside.Count(static e => e.StatusCode == 403), inside.Count(static e => e.StatusCode is >= 400 and < 500), inside.Count(static e => e.StatusCode >= 500)),
+                    ((int)summary.Buckets[b].Events, (int)summary.Buckets[b].Forbidden, (int)summary.Buckets[b].ClientErrors, (int)summary.Buckets[b].ServerErrors));
+            }
+
+            List<ActivityCount> Expected(Func<AuditEvent, string> key) => mine.GroupBy(key)
+                .Select(static g => new ActivityCount(g.Key, g.Count(), g.Count(static e => e.StatusCode == 403)))
+                .OrderByDescending(static c => c.Forbidden).ThenByDescending(static c => c.Events).ThenBy(static c => c.Value, StringComparer.Ordinal)
+                .Take(10).ToList();
+            Assert.Equal(Expected(static e => e.PrincipalId!), summary.TopPrincipals);
+            Assert.Equal(Expected(static e => e.SourceIp!), summary.TopSourceIps);
+        }
+
+        Assert.Contains(project, await Log.ListProjectsAsync(QueryLimits.MaxProjects));
+    }
+
     [Fact]
     public async Task ResentEventsAreCountedOnceAndReportedAsDuplicates()
     {

@@ -49,6 +49,7 @@ public sealed class SiloConfigurationTests
     [InlineData("Storage:Provider", "Oracle", "AuditOrleans:Storage:Provider")]
     [InlineData("Cluster:Mode", "AdoNet", "PostgreSql")]
     [InlineData("Console:BaseUrl", "not a url", "AuditOrleans:Console:BaseUrl")]
+    [InlineData("Console:GrafanaDashboardUrl", "grafana/d/x", "AuditOrleans:Console:GrafanaDashboardUrl")]
     [InlineData("Regions", "nl-ams, pl-waw", "must include fr-par")]
     [InlineData("Regions", "fr-par, paris", "'paris'")]
     [InlineData("Smtp:From", "nobody", "AuditOrleans:Smtp:From")]

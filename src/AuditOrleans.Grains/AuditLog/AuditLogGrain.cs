@@ -116,7 +116,7 @@ public sealed class AuditLogGrain(
             throw new ArgumentException($"Top {query.Top} is out of range: use 0 to {QueryLimits.MaxActivityTop}.");
         }
 
-        return activity.GetAsync(query with { Region = region }, region is null ? options.Value.Regions : [region]);
+        return activity.GetAsync(query with { Region = region });
     }
 
     public Task<IReadOnlyList<string>> ListProjectsAsync(int limit) =>

@@ -209,6 +209,7 @@ public static class OverviewPage
             {Table("principals-title", "Top principals, last 24 hours", "Principal", "principal", activity.TopPrincipals)}
             {Table("ips-title", "Top source IPs, last 24 hours", "Source IP", "source_ip", activity.TopSourceIps)}
             </div>
+            <p class="hint">Ranked by HTTP 403, then by events.</p>
             """);
     }
 

@@ -37,6 +37,11 @@ public sealed partial class AccessControlCmdletTests(PowerShellClusterFixture fi
         new("New-AuditApiKey -Role ReadOnly -ProjectId $p -Description 'made by a test'", Permission.ManageApiKeys, ApiKeyRole.Owner, ApiKeyRole.AlertsManager),
         new("Get-AuditApiKey", Permission.ManageApiKeys, ApiKeyRole.Owner, ApiKeyRole.ReadOnly),
         new("Remove-AuditApiKey -Id 00000000000000fe -Force", Permission.ManageApiKeys, ApiKeyRole.Owner, ApiKeyRole.EventWriter, "ApiKeyNotFound"),
+        new("New-AuditAlertSilence -Name ApiKeyCreated -Duration 01:00:00 -Reason 'access test' -ProjectId $p", Permission.ManageAlerts, ApiKeyRole.AlertsManager, ApiKeyRole.ReadOnly),
+        new("Get-AuditAlertSilence -ProjectId $p", Permission.ViewAlerts, ApiKeyRole.ReadOnly, ApiKeyRole.EventWriter),
+        new("Stop-AuditAlertSilence -Id 0123456789abcdef0123456789abcdef -ProjectId $p", Permission.ManageAlerts, ApiKeyRole.AlertsManager, ApiKeyRole.ReadOnly, "SilenceNotFound"),
+        new("Confirm-AuditAlertFiring -Id 0123456789abcdef0123456789abcdef -ProjectId $p", Permission.ManageAlerts, ApiKeyRole.AlertsManager, ApiKeyRole.ReadOnly, "FiringNotFound"),
+        new("Close-AuditAlertFiring -Id 0123456789abcdef0123456789abcdef -Comment done -ProjectId $p", Permission.ManageAlerts, ApiKeyRole.AlertsManager, ApiKeyRole.EventWriter, "FiringNotFound"),
     ];
 
     public static TheoryData<string> Callers => ["anonymous", "wrong role", "revoked key", "another project's key"];

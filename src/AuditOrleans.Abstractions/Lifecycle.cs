@@ -187,7 +187,10 @@ public interface IAlertSilenceGrain : IGrainWithStringKey
     [Alias("ListAsync")]
     Task<IReadOnlyList<AlertSilence>> ListAsync(bool includeEnded);
 
-    /// <summary>Ends a silence now, recording who and why; null when the project has no silence with that id. Ending an ended or expired silence changes nothing.</summary>
+    /// <summary>
+    /// Ends a silence now, recording who and why; null when the project has no silence with that
+    /// id. A silence that already ended or expired is left as it is: <see cref="InvalidOperationException"/> saying so.
+    /// </summary>
     [Alias("EndAsync")]
     Task<AlertSilence?> EndAsync(string silenceId, string? comment);
 }

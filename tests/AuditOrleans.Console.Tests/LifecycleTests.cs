@@ -54,6 +54,9 @@ public sealed partial class LifecycleTests(ConsoleHostFixture fixture)
         Assert.Contains($"by key <code>{OwnerKeyId}</code>: rotation done", after.Body, StringComparison.Ordinal);
         Assert.Contains($"silence_id={silence.Id}\">1</a>", after.Body, StringComparison.Ordinal);
         Assert.Equal(SilenceState.Ended, Assert.Single(await fixture.Client.GetGrain<IAlertSilenceGrain>(project).ListAsync(false)).State);
+        var again = await session.PostFormAsync("/alerts/silences/end", [new("project_id", project), new("silence_id", silence.Id)]);
+        Assert.Equal(HttpStatusCode.BadRequest, again.Status);
+        Assert.Contains("already ended", again.Body, StringComparison.Ordinal);
 
         // A weekly window from the form, and a form the silo refuses with what to change.
         await session.GetAsync($"/alerts/silences?project_id={project}");

@@ -62,18 +62,22 @@ public sealed partial class AlertSilenceGrain(
         var id = LifecycleText.Id(silenceId, "silence");
         var text = LifecycleText.Optional(comment, SilenceLimits.MaxCommentLength, "comment");
         var now = time.GetUtcNow();
+        var current = (await store.ListSilencesAsync(projectId, includeEnded: true, now, id)).FirstOrDefault();
+        switch (current?.State)
+        {
+            case null:
+                return null;
+            case SilenceState.Ended:
+                throw new InvalidOperationException(
+                    $"Silence {id} already ended at {AuditEventJson.FormatTime(current.EndedAt!.Value)} (by key {current.EndedBy}): nothing changed.");
+            case SilenceState.Expired:
+                throw new InvalidOperationException($"Silence {id} already expired at {AuditEventJson.FormatTime(current.EndsAt!.Value)}: nothing changed.");
+        }
+
         var by = ActingKey.Current();
-        if (!await store.EndSilenceAsync(projectId, id, now, by, text))
-        {
-            return null;
-        }
-
+        await store.EndSilenceAsync(projectId, id, now, by, text);
         var silence = (await store.ListSilencesAsync(projectId, includeEnded: true, now, id))[0];
-        if (silence.EndedAt == now)
-        {
-            LogEnded(logger, id, projectId, by, silence.HeldFirings);
-        }
-
+        LogEnded(logger, id, projectId, by, silence.HeldFirings);
         return silence;
     }
 

@@ -37,37 +37,38 @@ public sealed class StopAuditAlertSilenceCommand : AuditCmdlet
         var grain = Grains.GetGrain<IAlertSilenceGrain>(projectId);
         foreach (var id in Id)
         {
-            if (!TryRead(() => grain.ListAsync(includeEnded: true), "StopAuditAlertSilenceFailed", id, out var silences))
+            if (!ShouldProcess($"Silence {id} of project '{projectId}'", "End now (the alerts it holds are emailed again)"))
             {
                 continue;
             }
 
-            var current = silences.FirstOrDefault(s => string.Equals(s.Id, id.Trim(), StringComparison.OrdinalIgnoreCase));
-            if (current is null)
+            AlertSilence? silence;
+            try
+            {
+                silence = Await(grain.EndAsync(id, Comment));
+            }
+            catch (InvalidOperationException ex)
+            {
+                // Already ended or expired: nothing to do, and nothing wrong.
+                WriteWarning(ex.Message);
+                continue;
+            }
+            catch (Exception ex) when (ex is not PipelineStoppedException and not PipelineClosedException)
+            {
+                var record = ErrorFor(ex, "StopAuditAlertSilenceFailed", id);
+                if (record.FullyQualifiedErrorId.StartsWith(AuditErrors.ClusterUnreachable, StringComparison.Ordinal))
+                {
+                    ThrowTerminatingError(record);
+                }
+
+                WriteError(record);
+                continue;
+            }
+
+            if (silence is null)
             {
                 WriteAuditError($"Project '{projectId}' has no silence '{Scope.Printable(id)}'.", "SilenceNotFound", ErrorCategory.ObjectNotFound, id,
                     "Run Get-AuditAlertSilence -IncludeEnded to list the project's silences.");
-                continue;
-            }
-
-            if (current.State is SilenceState.Ended or SilenceState.Expired)
-            {
-                WriteWarning($"Silence {current.Id} had already {(current.State == SilenceState.Expired ? "expired" : "ended")}: nothing changed.");
-                if (PassThru)
-                {
-                    WriteObject(AuditAlertSilence.From(current));
-                }
-
-                continue;
-            }
-
-            if (!ShouldProcess($"Silence {current.Id} of project '{projectId}' ({string.Join(", ", current.Alerts)}: {current.Reason})", "End now (the alerts it holds are emailed again)"))
-            {
-                continue;
-            }
-
-            if (!TryCall(() => grain.EndAsync(current.Id, Comment), "StopAuditAlertSilenceFailed", id, out var silence) || silence is null)
-            {
                 continue;
             }
 

@@ -91,7 +91,7 @@ public static class SilencesPage
             PageRequest.ActAs(page);
             silence = await grains.GetGrain<IAlertSilenceGrain>(projectId).EndAsync(PageRequest.Text(form["silence_id"]) ?? "", PageRequest.Text(form["comment"]));
         }
-        catch (ArgumentException ex)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
         {
             return ConsoleLayout.Problem(page, Title, ex.Message, StatusCodes.Status400BadRequest, ConsoleTab.Silences);
         }

@@ -148,6 +148,13 @@ public sealed class BrowserTests(ConsoleHostFixture fixture)
         var attack = run.Incident.Forbidden.Count + run.Incident.After.Count + 1;
         Assert.Equal(Enumerable.Range(run.Incident.Before.Count + 1, attack), seqs);
         Assert.Contains("principal mallory", incident["lanes"]!.AsArray().Select(static l => (string)l!));
+
+        // Reached from the alert history with the keyboard alone; the lifecycle lists the firings.
+        var keyboard = incident["keyboard"]!;
+        Assert.Equal("skip", (string)keyboard["firstFocus"]!);
+        Assert.Equal($"/incident?project_id={run.Incident.ProjectId}&firing={run.Incident.RateFiring.Id}", (string)keyboard["reached"]!);
+        Assert.EndsWith($"/incident?project_id={run.Incident.ProjectId}&firing={run.Incident.RateFiring.Id}", (string)keyboard["url"]!, StringComparison.Ordinal);
+        Assert.Contains("step-firing", incident["lifecycle"]!.AsArray().Select(static l => (string)l!));
     }
 
     [BrowserFact]

@@ -68,6 +68,53 @@ public sealed partial class IncidentTests(ConsoleHostFixture fixture)
     }
 
     [Fact]
+    public async Task TheHistoryLinksEachFiringToItsTimelineWhichTellsItsLifecycle()
+    {
+        var project = ConsoleHostFixture.NewProjectId("il");
+        await fixture.Client.GetGrain<INotificationContactsGrain>(project).AddAsync("secops@example.com", NotificationType.Security);
+        await fixture.EnableAsync(project, "fr-par", AlertName.ApiKeyCreated);
+        var (manager, managerId) = await fixture.NewKeyAsync(ApiKeyRole.AlertsManager, project);
+        using var session = fixture.NewSession();
+        await session.SignInAsync(manager);
+
+        // A silence of ApiKeyCreated for the principal "robot", then a key created by "mallory": it fires and is taken and closed.
+        var silenced = await session.PostFormAsync("/alerts/silences",
+        [
+            new("project_id", project), new("alert", "ApiKeyCreated"), new("principal_id", "robot"), new("schedule", "once"), new("duration_minutes", "60"), new("reason", "key rotation job"),
+        ]);
+        Assert.Equal(HttpStatusCode.Found, silenced.Status);
+        await fixture.SendAsync(project, Events.CreateApiKey(project, Events.Now().AddMinutes(-1)) with { PrincipalId = "mallory" });
+        var firing = Assert.Single(await fixture.Client.GetGrain<IAuditLogGrain>(0).GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = project }));
+        await session.GetAsync($"/alerts/history?project_id={project}");
+        await session.PostFormAsync("/alerts/history/take", [new("project_id", project), new("firing_id", firing.Id), new("comment", "looking at mallory")]);
+        await session.GetAsync($"/alerts/history?project_id={project}");
+        await session.PostFormAsync("/alerts/history/close", [new("project_id", project), new("firing_id", firing.Id), new("comment", "key revoked")]);
+
+        // One click from the history.
+        var history = await session.GetAsync($"/alerts/history?project_id={project}");
+        var link = WebUtility.HtmlDecode(Regex.Match(history.Body, "<a href=\"(/incident\\?[^\"]*)\">Timeline</a>").Groups[1].Value);
+        Assert.Equal($"/incident?project_id={project}&firing={firing.Id}", link);
+        using var owner = fixture.NewSession();
+        var timeline = await owner.GetAsync(link, fixture.OwnerKey);
+        Assert.Equal(HttpStatusCode.OK, timeline.Status);
+
+        var steps = Regex.Matches(timeline.Body, "<tr class=\"step-([a-z]+)\">").Select(static m => m.Groups[1].Value).ToList();
+        Assert.Equal(["silence", "firing", "taken", "closed"], steps.Where(static s => s != "delivered").ToList());
+        Assert.Contains("ApiKeyCreated fired (fr-par)", timeline.Body, StringComparison.Ordinal);
+        Assert.Contains($"ApiKeyCreated taken by key {managerId}", timeline.Body, StringComparison.Ordinal);
+        Assert.Contains("looking at mallory", timeline.Body, StringComparison.Ordinal);
+        Assert.Contains("key revoked", timeline.Body, StringComparison.Ordinal);
+        Assert.Contains("key rotation job", timeline.Body, StringComparison.Ordinal);
+
+        // Another project's key sees none of it.
+        var (stranger, _) = await fixture.NewKeyAsync(ApiKeyRole.ReadOnly, ConsoleHostFixture.NewProjectId("il"));
+        using var other = fixture.NewSession();
+        var refused = await other.GetAsync(link, stranger);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.Status);
+        Assert.DoesNotContain("looking at mallory", refused.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BadQueriesAreExplained()
     {
         var project = ConsoleHostFixture.NewProjectId("i");

@@ -37,6 +37,10 @@ public sealed class PickupDirectoryTests(AuditClusterFixture fixture)
         Assert.Contains("SCWABCDEFGHIJKLMNOPQ", message.TextBody);
         Assert.Contains("http://localhost:8080/audit-trail?project_id=" + scenario.ProjectId, message.TextBody);
         Assert.Contains("SCWABCDEFGHIJKLMNOPQ", message.HtmlBody);
+        // One click from the email to the incident timeline of the firing.
+        var timeline = $"http://localhost:8080/incident?project_id={scenario.ProjectId}&firing={firing.Id}";
+        Assert.Contains(timeline, message.TextBody);
+        Assert.Contains($"<a href=\"{timeline.Replace("&", "&amp;", StringComparison.Ordinal)}\">Follow the incident on its timeline</a>", message.HtmlBody);
     }
 
     [Fact]

@@ -137,7 +137,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
             message.Importance = MessageImportance.High;
         }
 
-        var content = Content.For(alert, AuditTrailLink.For(settings.Console.BaseUrl, alert));
+        var content = Content.For(alert, AuditTrailLink.For(settings.Console.BaseUrl, alert), IncidentLink.For(settings.Console.BaseUrl, alert));
         var body = new BodyBuilder { TextBody = Text(content), HtmlBody = Html(content) };
         message.Body = body.ToMessageBody();
         return message;
@@ -243,6 +243,9 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
         text.AppendLine("See the events in the Audit Trail:");
         text.AppendLine(c.Link);
         text.AppendLine();
+        text.AppendLine("Follow the incident on its timeline (403 rate, the principals' and source IPs' events, API keys, notices):");
+        text.AppendLine(c.TimelineLink);
+        text.AppendLine();
         text.AppendLine("-- ");
         text.AppendLine(CultureInfo.InvariantCulture, $"Sent by AuditOrleans to the Security contacts of project {c.Alert.ProjectId}. Firing {c.Alert.Id}.");
         return text.ToString();
@@ -297,6 +300,8 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
 
         html.Append("</ol>\n<p><a href=\"").Append(E(c.Link)).Append("\">See the events in the Audit Trail</a><br><span style=\"font-size:12px;color:#555\">")
             .Append(E(c.Link)).Append("</span></p>\n");
+        html.Append("<p><a href=\"").Append(E(c.TimelineLink)).Append("\">Follow the incident on its timeline</a><br><span style=\"font-size:12px;color:#555\">")
+            .Append(E(c.TimelineLink)).Append("</span></p>\n");
         html.Append("<p style=\"font-size:12px;color:#555\">Sent by AuditOrleans to the Security contacts of project ")
             .Append(E(c.Alert.ProjectId)).Append(". Firing ").Append(E(c.Alert.Id)).Append(".</p></body></html>");
         return html.ToString();
@@ -411,9 +416,9 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
     private static string Plain(string value) => Scope.Printable(value, MaxValueLength);
 
     /// <summary>What both parts say, computed once.</summary>
-    private sealed record Content(FiredAlert Alert, AlertDefinition Definition, IReadOnlyList<(string Label, string Value)> Facts, string Link)
+    private sealed record Content(FiredAlert Alert, AlertDefinition Definition, IReadOnlyList<(string Label, string Value)> Facts, string Link, string TimelineLink)
     {
-        public static Content For(FiredAlert alert, string link)
+        public static Content For(FiredAlert alert, string link, string timelineLink)
         {
             var f = alert.Facts;
             var facts = new List<(string, string)>();
@@ -468,7 +473,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
                 }
             }
 
-            return new Content(alert, AlertCatalog.Get(alert.Alert), facts, link);
+            return new Content(alert, AlertCatalog.Get(alert.Alert), facts, link, timelineLink);
         }
 
         private static string Or(string? value, string missing = "(unknown)") => string.IsNullOrEmpty(value) ? missing : value;

@@ -53,6 +53,9 @@ public sealed class AuditAlertFiring
     /// <summary>The audit log filtered on the project, region and timeframe of the firing.</summary>
     public required string Link { get; init; }
 
+    /// <summary>The console's incident timeline of the firing: the 403 rate, the implicated principals' and source IPs' events, API keys and notices on one time axis.</summary>
+    public required string TimelineLink { get; init; }
+
     /// <summary>True for a Test-AuditAlert notification.</summary>
     public bool IsTest { get; init; }
 
@@ -125,6 +128,7 @@ public sealed class AuditAlertFiring
             FirstEventTime = facts.FirstEventTime,
             Recipients = [.. fired.Deliveries.Select(static d => d.Recipient)],
             Link = AuditTrailLink.For(consoleUrl, fired),
+            TimelineLink = IncidentLink.For(consoleUrl, fired),
             IsTest = fired.IsTest,
             EventTime = fired.EventTime,
             WindowStart = fired.WindowStart,

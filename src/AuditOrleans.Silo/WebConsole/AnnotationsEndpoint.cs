@@ -141,7 +141,7 @@ public static class AnnotationsEndpoint
             facts.Add($"API key {a.Facts.ApiKeyId}");
         }
 
-        var timeline = baseUrl + IncidentPage.LinkFor(a);
+        var timeline = IncidentLink.For(baseUrl, a);
         w.WriteStartObject();
         w.WriteNumber("time", a.WindowStart.ToUnixTimeMilliseconds());
         w.WriteNumber("timeEnd", a.WindowEnd.ToUnixTimeMilliseconds());

@@ -155,12 +155,12 @@ public static class HistoryPage
               <td>{Facts(a)}</td>
               <td>{Deliveries(a.Deliveries)}</td>
               <td>{Status(a, actions)}</td>
-              <td><a href="{auditTrailLink(a)}">Events</a></td>
+              <td><a href="{auditTrailLink(a)}">Events</a> · <a href="{IncidentPage.LinkFor(a)}">Timeline</a></td>
             </tr>
             """));
         return Html.Of($"""
             <table class="history">
-            <thead><tr><th scope="col">Triggered (UTC)</th><th scope="col">Alert</th><th scope="col">Severity</th><th scope="col">Region</th><th scope="col">Facts</th><th scope="col">Delivery</th><th scope="col">Status</th><th scope="col">Audit trail</th></tr></thead>
+            <thead><tr><th scope="col">Triggered (UTC)</th><th scope="col">Alert</th><th scope="col">Severity</th><th scope="col">Region</th><th scope="col">Facts</th><th scope="col">Delivery</th><th scope="col">Status</th><th scope="col">Investigate</th></tr></thead>
             <tbody>
             {rows}
             </tbody>

@@ -13,7 +13,7 @@ namespace AuditOrleans.Silo.WebConsole;
 /// </summary>
 public static class IncidentPage
 {
-    public const string Path = "/incident";
+    public const string Path = IncidentLink.Path;
 
     /// <summary>How far before and after a firing's window the timeline looks.</summary>
     public static readonly TimeSpan Margin = TimeSpan.FromMinutes(30);
@@ -38,7 +38,7 @@ public static class IncidentPage
         app.MapGet(Path, (HttpContext context, IGrainFactory grains) => PageRequest.WithUserAsync(context, page => ShowAsync(page, grains, options)));
 
     /// <summary>The timeline of a firing.</summary>
-    public static string LinkFor(FiredAlert alert) => ConsoleLayout.Link(Path, ("project_id", alert.ProjectId), ("firing", alert.Id));
+    public static string LinkFor(FiredAlert alert) => IncidentLink.For("", alert);
 
     /// <summary>The timeline of the Audit Trail's time range and principal and source IP filters (the range made absolute, so that the link keeps showing the same span).</summary>
     public static string LinkFor(AuditTrailPage.Filters filters, AuditQuery query)
@@ -154,15 +154,20 @@ public static class IncidentPage
             ? (await log.GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = projectId, TriggeredAfter = span.From, Limit = 1000 })).Where(a => a.TriggeredAt <= span.To).OrderBy(static a => a.TriggeredAt).ToList()
             : [];
 
-        var body = Render(page, projectId, region, span, bucket, firing, activity, lanes, firings, options);
+        var silences = page.User.Can(Permission.ViewAlerts, projectId)
+            ? (await grains.GetGrain<IAlertSilenceGrain>(projectId).ListAsync(includeEnded: true)).Where(x => region is null || x.Region is null || x.Region == region).ToList()
+            : [];
+        var steps = IncidentLifecycle.Steps(firings.Where(a => region is null || a.Region == region), silences, span.From, span.To);
+        var body = Render(page, projectId, region, span, bucket, firing, activity, lanes, firings, steps, options);
         return ConsoleLayout.Render(page, title, ConsoleTab.None, body, projectId, region);
     }
 
     private static Html Render(ConsolePage page, string projectId, string? region, (DateTimeOffset From, DateTimeOffset To) span, TimeSpan bucket, FiredAlert? firing,
-        ActivitySummary activity, List<(string Label, string Kind, List<AuditRecord> Records)> lanes, List<FiredAlert> firings, AuditOrleansOptions options)
+        ActivitySummary activity, List<(string Label, string Kind, List<AuditRecord> Records)> lanes, List<FiredAlert> firings, List<IncidentLifecycle.Step> steps,
+        AuditOrleansOptions options)
     {
         // Firings sit on the events' time axis at the event that made them fire (they are triggered when it is received).
-        var marks = firings.Select(a => new ChartMark(a.EventTime, $"{a.Alert} ({a.Region}) on the event of {ConsoleFormat.Readable(a.EventTime)}, triggered at {ConsoleFormat.Readable(a.TriggeredAt)}", LinkFor(a))).ToList();
+        var marks = firings.Select(a => new ChartMark(a.EventTime, $"{a.Alert} {KindWord(a.Kind)} ({a.Region}) on the event of {ConsoleFormat.Readable(a.EventTime)}, triggered at {ConsoleFormat.Readable(a.TriggeredAt)}", LinkFor(a))).ToList();
         var forbidden = activity.Buckets.Sum(static b => b.Forbidden);
         var bars = activity.Buckets.Select(b => new ChartBar(b.Start, b.Start + bucket, b.Events, b.Forbidden,
             $"{ConsoleFormat.Readable(b.Start)}: {b.Events} event(s), {b.Forbidden} HTTP 403")).ToList();
@@ -221,8 +226,12 @@ public static class IncidentPage
             {laneChart}
             {(truncated.Count == 0 ? Html.Empty : ConsoleLayout.Notice($"Only the first {MaxEventsPerLane} events of {string.Join(", ", truncated)} are shown: narrow the span to see more."))}
             {table}
+            <h2 id="lifecycle">Alert lifecycle</h2>
+            {IncidentLifecycle.Render(steps, anchor)}
             """);
     }
+
+    private static string KindWord(AlertKind kind) => kind switch { AlertKind.Update => "update", AlertKind.Resolved => "resolved", _ => "fired" };
 
     private static Html FiringSummary(FiredAlert a)
     {

@@ -147,9 +147,25 @@ try {
       };
       await shot(page, '10-event-detail');
 
-      await page.goto(`${config.baseUrl}/incident?project_id=${encodeURIComponent(config.incidentProject)}&firing=${config.firingId}`);
+      // From the alert history to the firing's timeline with the keyboard alone: the first Tab
+      // reaches the skip link, further Tabs the firing's Timeline link, Enter follows it.
+      await page.goto(`${config.baseUrl}/alerts/history?project_id=${encodeURIComponent(config.incidentProject)}`);
+      await page.keyboard.press('Tab');
+      const keyboard = { firstFocus: await page.evaluate(() => document.activeElement && document.activeElement.className), tabs: 1, reached: null };
+      while (keyboard.tabs < 400 && !keyboard.reached) {
+        await page.keyboard.press('Tab');
+        keyboard.tabs++;
+        const focused = await page.evaluate(() => ({ text: document.activeElement.textContent, href: document.activeElement.getAttribute('href') }));
+        if (focused.text === 'Timeline' && focused.href && focused.href.includes(config.firingId)) keyboard.reached = focused.href;
+      }
+      if (keyboard.reached) {
+        await Promise.all([page.waitForURL(/\/incident\?/), page.keyboard.press('Enter')]);
+      }
+      keyboard.url = page.url();
       const incident = {
+        keyboard,
         width: await width(),
+        lifecycle: await page.$$eval('table.lifecycle tbody tr', (rows) => rows.map((r) => r.className)),
         links: await page.$$eval('table.timeline td.id a', (links) => links.map((a) => a.getAttribute('href'))),
         lanes: await page.$$eval('svg#incident-lanes text.lane', (texts) => texts.map((t) => t.textContent)),
       };

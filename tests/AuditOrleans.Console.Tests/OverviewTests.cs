@@ -41,6 +41,25 @@ public sealed class OverviewTests(ConsoleHostFixture fixture)
     }
 
     [Fact]
+    public async Task AnOpenEpisodeShowsInItsRegionWithALinkToItsTimeline()
+    {
+        var project = ConsoleHostFixture.NewProjectId("oe");
+        await fixture.EnableAsync(project, "nl-ams", AlertName.HttpForbiddenErrorRateHigh);
+        var t = Events.Now().AddMinutes(-1);
+        await fixture.SendAsync(project, [.. Enumerable.Range(0, 22).Select(i => Events.Call(project, t.AddSeconds(i), 403, region: "nl-ams", principal: "mallory"))]);
+        var firing = Assert.Single(await fixture.Client.GetGrain<IAuditLogGrain>(0).GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = project }));
+
+        using var session = fixture.NewSession();
+        var page = await session.GetAsync($"/?project_id={project}", fixture.OwnerKey);
+
+        var rows = System.Text.RegularExpressions.Regex.Matches(page.Body, "<tr>\\s*<th scope=\"row\">([a-z-]+)</th>(.*?)</tr>", System.Text.RegularExpressions.RegexOptions.Singleline)
+            .ToDictionary(static m => m.Groups[1].Value, static m => m.Groups[2].Value);
+        Assert.Contains($"<a class=\"episode-open\" href=\"/incident?project_id={project}&amp;firing={firing.Id}\">HTTP 403 since", rows["nl-ams"], StringComparison.Ordinal);
+        Assert.DoesNotContain("episode-open", rows["fr-par"], StringComparison.Ordinal);
+        Assert.Contains("<th scope=\"col\">Open episode</th>", page.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task OwnerKeysPickAmongTheProjectsAndThePickIsRemembered()
     {
         var project = ConsoleHostFixture.NewProjectId("o");

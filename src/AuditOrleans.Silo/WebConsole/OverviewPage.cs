@@ -95,10 +95,12 @@ public static class OverviewPage
             var fired = firings?.Where(a => a.Region == c.Region && !a.IsTest).ToList();
             var day = fired?.Count(a => a.TriggeredAt >= now.AddDays(-1));
             var last = fired?.FirstOrDefault();
+            var episode = OpenEpisode(projectId, fired);
             return Html.Of($"""
                 <tr>
                   <th scope="row">{c.Region}</th>
                   <td>{active} <a class="edit" href="{ConsoleLayout.Link("/alerts", ("project_id", projectId), ("region", c.Region))}">Change<span class="visually-hidden"> the alerts of {c.Region}</span></a></td>
+                  <td>{episode}</td>
                   <td class="num">{(day is null ? "—" : ConsoleFormat.Count(day.Value))}</td>
                   <td class="num">{(fired is null ? "—" : ConsoleFormat.Count(fired.Count))}</td>
                   <td>{(last is null ? Html.Of($"<span class=\"none\">none</span>") : Html.Of($"<a href=\"{IncidentPage.LinkFor(last)}\">{last.Alert}</a> {ConsoleFormat.Time(last.TriggeredAt)}"))}</td>
@@ -109,11 +111,36 @@ public static class OverviewPage
             <section aria-labelledby="regions-title">
             <h2 id="regions-title">Regions</h2>
             <table class="regions">
-            <thead><tr><th scope="col">Region</th><th scope="col">Alerts on</th><th scope="col">Firings, 24 h</th><th scope="col">Firings, 7 days</th><th scope="col">Latest firing</th></tr></thead>
+            <thead><tr><th scope="col">Region</th><th scope="col">Alerts on</th><th scope="col">Open episode</th><th scope="col">Firings, 24 h</th><th scope="col">Firings, 7 days</th><th scope="col">Latest firing</th></tr></thead>
             <tbody>{rows}</tbody>
             </table>
             </section>
             """);
+    }
+
+    /// <summary>
+    /// The region's open HttpForbiddenErrorRateHigh episode: one with a notice in the last 7 days and no
+    /// resolved notice (docs/alerts.md, Episodes), linked to its timeline; "—" without the history.
+    /// </summary>
+    private static Html OpenEpisode(string projectId, List<FiredAlert>? fired)
+    {
+        if (fired is null)
+        {
+            return Html.Of($"—");
+        }
+
+        var notices = fired.Where(static a => a.Alert == AlertName.HttpForbiddenErrorRateHigh && a.EpisodeId is not null).ToList();
+        var resolved = notices.Where(static a => a.Kind == AlertKind.Resolved).Select(static a => a.EpisodeId!).ToHashSet(StringComparer.Ordinal);
+        var open = notices.Where(a => !resolved.Contains(a.EpisodeId!)).GroupBy(static a => a.EpisodeId!).FirstOrDefault();
+        if (open is null)
+        {
+            return Html.Of($"<span class=\"none\">none</span>");
+        }
+
+        var first = open.MinBy(static a => a.TriggeredAt)!;
+        var updates = open.Count(static a => a.Kind == AlertKind.Update);
+        var link = ConsoleLayout.Link(IncidentPage.Path, ("project_id", projectId), ("firing", open.Key));
+        return Html.Of($"<a class=\"episode-open\" href=\"{link}\">HTTP 403 since {ConsoleFormat.Readable(first.Kind == AlertKind.Firing ? first.TriggeredAt : first.WindowStart)}</a>{(updates == 0 ? "" : $", {updates} update(s)")}");
     }
 
     private static Html FiringCharts(IReadOnlyList<FiredAlert>? firings, DateTimeOffset now)

@@ -21,8 +21,23 @@ public sealed record Settings(
     /// <summary>Events in the project whose console pages are timed.</summary>
     public int ConsoleEvents { get; init; } = 1_000_000;
 
+    /// <summary>Events in the queried project-region (and as many again over 100 projects).</summary>
+    public int QueryEvents { get; init; } = 1_000_000;
+
+    /// <summary>Times each query is timed.</summary>
+    public int QueryRounds { get; init; } = 20;
+
+    /// <summary>
+    /// --quick is the smoke test that runs with the tests (well under a minute on 2 busy cores):
+    /// every phase, at sizes that prove the run works, not figures to quote.
+    /// </summary>
     public static Settings For(bool quick) => quick
-        ? new(true, IngestRounds: 5, IngestBatches: 20, IngestBatchSize: 500, IngestProjects: 20, DetectTrials: 100, Detectors: 10_000, DetectorRounds: 7, DetectorEvents: 1_000_000) { ConsoleEvents = 200_000 }
+        ? new(true, IngestRounds: 2, IngestBatches: 8, IngestBatchSize: 500, IngestProjects: 8, DetectTrials: 10, Detectors: 1_000, DetectorRounds: 3, DetectorEvents: 200_000)
+        {
+            ConsoleEvents = 10_000,
+            QueryEvents = 20_000,
+            QueryRounds = 2,
+        }
         : new(false, IngestRounds: 9, IngestBatches: 80, IngestBatchSize: 500, IngestProjects: 20, DetectTrials: 250, Detectors: 100_000, DetectorRounds: 15, DetectorEvents: 4_000_000);
 }
 

@@ -21,10 +21,12 @@ public sealed class AuditLogQueries(AuditDatabase database)
 
     /// <summary>One page of events matching a query (at most <see cref="AuditQuery.PageSize"/> events and <see cref="MaxPageChars"/> of JSON).</summary>
     /// <remarks>
-    /// Without a region, and without a filter whose index leads with it (principal, source IP,
-    /// method, resource), the page is read region by region through the (project, region, ...)
-    /// indexes, keys first, and merged: one query over every region would read the project's whole
-    /// log through the primary key (seconds with a million events). The pages are the same.
+    /// Without a region, the page is read region by region through the (project, region, ...)
+    /// indexes, keys first, and merged: every index of the log leads with (project, region)
+    /// (deploy/sql/*/008-query-indexes.sql), so that a filter on a principal, a source IP, a
+    /// method or a status is one seek per region, in the page's order, whatever its value. One
+    /// query over every region would read the project's whole log, or a filter's whole time
+    /// range, when the value is rare (seconds with a million events). The pages are the same.
     /// </remarks>
     public async Task<AuditPage> QueryAsync(AuditQuery query, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
@@ -35,8 +37,7 @@ public sealed class AuditLogQueries(AuditDatabase database)
         var newestFirst = query.Order == SortOrder.NewestFirst;
 
         await using var connection = await database.OpenAsync(cancellationToken);
-        var perRegion = query.Region is null && query.PrincipalId is null && query.SourceIp is null && query.MethodName is null && query.ResourceId is null;
-        if (!perRegion)
+        if (query.Region is not null)
         {
             await using var command = connection.CreateCommand();
             var sql = new StringBuilder("SELECT e.project_id, e.region, e.seq, e.payload, e.ingested_at, e.hash, e.recorded_at FROM audit_events e");

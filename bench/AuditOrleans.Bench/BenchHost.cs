@@ -53,6 +53,8 @@ public sealed class BenchHost : IAsyncDisposable
         var options = Configure(directory, configure);
         var silos = new List<IHost>();
         var gateways = new List<int>();
+        // Every silo of a cluster signs checkpoints with the same key.
+        var checkpointKey = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         try
         {
             for (var i = 0; i < siloCount; i++)
@@ -62,6 +64,7 @@ public sealed class BenchHost : IAsyncDisposable
                 {
                     siloOptions.Cluster.Mode = ClusterMode.AdoNet;
                     siloOptions.Cluster.AdvertisedIPAddress = "127.0.0.1";
+                    siloOptions.CheckpointKey = checkpointKey;
                 }
 
                 var errors = SiloConfiguration.Validate(siloOptions);

@@ -18,9 +18,9 @@ BEGIN;
 
 SELECT pg_advisory_xact_lock(280267491668);
 
-CREATE INDEX IF NOT EXISTS ix_audit_events_region_principal ON audit_events (project_id, region, principal_id, recorded_at, seq);
-CREATE INDEX IF NOT EXISTS ix_audit_events_region_source_ip ON audit_events (project_id, region, source_ip, recorded_at, seq);
-CREATE INDEX IF NOT EXISTS ix_audit_events_region_method    ON audit_events (project_id, region, method_name, recorded_at, seq);
+CREATE INDEX IF NOT EXISTS ix_audit_events_region_principal ON audit_events (project_id, region, principal_id, status_code, recorded_at, seq);
+CREATE INDEX IF NOT EXISTS ix_audit_events_region_source_ip ON audit_events (project_id, region, source_ip, status_code, recorded_at, seq);
+CREATE INDEX IF NOT EXISTS ix_audit_events_region_method    ON audit_events (project_id, region, method_name, status_code, recorded_at, seq);
 CREATE INDEX IF NOT EXISTS ix_audit_events_region_status    ON audit_events (project_id, region, status_code, recorded_at, seq);
 
 DROP INDEX IF EXISTS ix_audit_events_principal;

@@ -12,9 +12,9 @@
 -- On an existing database the first start builds the three indexes (a few seconds per million
 -- events) and drops the three they replace: the number of indexes written per event is unchanged.
 
-CREATE INDEX IF NOT EXISTS ix_audit_events_region_principal ON audit_events (project_id, region, principal_id, recorded_at);
-CREATE INDEX IF NOT EXISTS ix_audit_events_region_source_ip ON audit_events (project_id, region, source_ip, recorded_at);
-CREATE INDEX IF NOT EXISTS ix_audit_events_region_method    ON audit_events (project_id, region, method_name, recorded_at);
+CREATE INDEX IF NOT EXISTS ix_audit_events_region_principal ON audit_events (project_id, region, principal_id, status_code, recorded_at);
+CREATE INDEX IF NOT EXISTS ix_audit_events_region_source_ip ON audit_events (project_id, region, source_ip, status_code, recorded_at);
+CREATE INDEX IF NOT EXISTS ix_audit_events_region_method    ON audit_events (project_id, region, method_name, status_code, recorded_at);
 
 DROP INDEX IF EXISTS ix_audit_events_principal;
 DROP INDEX IF EXISTS ix_audit_events_source_ip;

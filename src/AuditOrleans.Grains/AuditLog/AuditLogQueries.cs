@@ -21,12 +21,15 @@ public sealed class AuditLogQueries(AuditDatabase database)
 
     /// <summary>One page of events matching a query (at most <see cref="AuditQuery.PageSize"/> events and <see cref="MaxPageChars"/> of JSON).</summary>
     /// <remarks>
-    /// Without a region, the page is read region by region through the (project, region, ...)
-    /// indexes, keys first, and merged: every index of the log leads with (project, region)
-    /// (deploy/sql/*/008-query-indexes.sql), so that a filter on a principal, a source IP, a
-    /// method or a status is one seek per region, in the page's order, whatever its value. One
-    /// query over every region would read the project's whole log, or a filter's whole time
-    /// range, when the value is rare (seconds with a million events). The pages are the same.
+    /// The page is read keys first, one index range per region (the query's, or each region of the
+    /// project) and merged in the page's order, then its rows by primary key. Every index of the log
+    /// leads with (project, region) (deploy/sql/*/008-query-indexes.sql), and the indexes of the
+    /// principal, source IP and method go on with the status code before the time: a filter on one
+    /// of them, with or without a status, is an index range already in the page's order, whatever
+    /// the value. Without a status, each status code the region holds (a few, read by skipping
+    /// through the status index) is one more range, merged with the others. One query over every
+    /// region, or over a filter's whole time range, reads the project's whole log when the value is
+    /// rare (seconds with a million events). The pages are the same.
     /// </remarks>
     public async Task<AuditPage> QueryAsync(AuditQuery query, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
@@ -35,36 +38,38 @@ public sealed class AuditLogQueries(AuditDatabase database)
         var after = token?.After ?? DbTime.ToMicros(query.RecordedAfter ?? now.AddHours(-1));
         var before = token?.Before ?? DbTime.ToMicros(query.RecordedBefore ?? now);
         var newestFirst = query.Order == SortOrder.NewestFirst;
+        var direction = newestFirst ? "DESC" : "ASC";
+        var splitByStatus = query.StatusCode is null && (query.PrincipalId is not null || query.SourceIp is not null || query.MethodName is not null);
 
         await using var connection = await database.OpenAsync(cancellationToken);
-        if (query.Region is not null)
-        {
-            await using var command = connection.CreateCommand();
-            var sql = new StringBuilder("SELECT e.project_id, e.region, e.seq, e.payload, e.ingested_at, e.hash, e.recorded_at FROM audit_events e");
-            Where(command, sql, query, query.Region, token, after, before, newestFirst);
-            var direction = newestFirst ? "DESC" : "ASC";
-            sql.Append(CultureInfo.InvariantCulture, $" ORDER BY e.recorded_at {direction}, e.region {direction}, e.seq {direction} LIMIT @limit");
-            AddParameter(command, "@limit", pageSize + 1);
-            command.CommandText = sql.ToString();
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            return await PageAsync(Rows(reader, cancellationToken), pageSize, after, before, cancellationToken);
-        }
+        var regions = query.Region is { } one ? [one] : await RegionsAsync(connection, query.ProjectId, cancellationToken);
 
-        // Keys of the next rows of each region, merged in the page's order.
+        // Keys of the next rows of each range, merged in the page's order.
         var keys = new List<(long RecordedAt, string Region, long Sequence)>();
-        foreach (var region in await RegionsAsync(connection, query.ProjectId, cancellationToken))
+        foreach (var region in regions)
         {
-            await using var command = connection.CreateCommand();
-            var sql = new StringBuilder("SELECT e.recorded_at, e.seq FROM audit_events e");
-            Where(command, sql, query, region, token, after, before, newestFirst);
-            var direction = newestFirst ? "DESC" : "ASC";
-            sql.Append(CultureInfo.InvariantCulture, $" ORDER BY e.recorded_at {direction}, e.seq {direction} LIMIT @limit");
-            AddParameter(command, "@limit", pageSize + 1);
-            command.CommandText = sql.ToString();
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
+            IReadOnlyList<int?> statuses = splitByStatus
+                ? [.. (await StatusesAsync(connection, query.ProjectId, region, query.StatusClass, cancellationToken)).Select(static s => (int?)s)]
+                : [null];
+            foreach (var status in statuses)
             {
-                keys.Add((reader.GetInt64(0), region, reader.GetInt64(1)));
+                await using var command = connection.CreateCommand();
+                var sql = new StringBuilder("SELECT e.recorded_at, e.seq FROM audit_events e");
+                Where(command, sql, query, region, token, after, before, newestFirst);
+                if (status is { } code)
+                {
+                    sql.Append(" AND e.status_code = @split");
+                    AddParameter(command, "@split", code);
+                }
+
+                sql.Append(CultureInfo.InvariantCulture, $" ORDER BY e.recorded_at {direction}, e.seq {direction} LIMIT @limit");
+                AddParameter(command, "@limit", pageSize + 1);
+                command.CommandText = sql.ToString();
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    keys.Add((reader.GetInt64(0), region, reader.GetInt64(1)));
+                }
             }
         }
 
@@ -78,6 +83,29 @@ public sealed class AuditLogQueries(AuditDatabase database)
 
         ordered = ordered.Take(pageSize + 1).ToList();
         return await PageAsync(FetchAsync(connection, query.ProjectId, ordered, cancellationToken), pageSize, after, before, cancellationToken);
+    }
+
+    /// <summary>
+    /// The status codes a project-region holds (within a status class when given), by skipping
+    /// through the status index: one seek per code.
+    /// </summary>
+    internal static async Task<List<int>> StatusesAsync(DbConnection connection, string projectId, string region, int? statusClass, CancellationToken cancellationToken)
+    {
+        var low = statusClass is { } c ? c * 100 : 0;
+        var high = statusClass is { } d ? (d * 100) + 99 : 999;
+        await using var command = Command(connection, null,
+            "WITH RECURSIVE s(code) AS (SELECT MIN(status_code) FROM audit_events WHERE project_id = @p AND region = @r AND status_code >= @lo" +
+            " UNION ALL SELECT (SELECT MIN(e.status_code) FROM audit_events e WHERE e.project_id = @p AND e.region = @r AND e.status_code > s.code) FROM s WHERE s.code IS NOT NULL AND s.code <= @hi)" +
+            " SELECT code FROM s WHERE code IS NOT NULL AND code <= @hi",
+            ("@p", projectId), ("@r", region), ("@lo", low), ("@hi", high));
+        var statuses = new List<int>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            statuses.Add(Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture));
+        }
+
+        return statuses;
     }
 
     /// <summary>Builds a page from rows in order: at most <paramref name="pageSize"/> records and <see cref="MaxPageChars"/> of JSON, with the token of the next.</summary>

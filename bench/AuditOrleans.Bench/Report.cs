@@ -32,10 +32,10 @@ public sealed record Settings(
     /// every phase, at sizes that prove the run works, not figures to quote.
     /// </summary>
     public static Settings For(bool quick) => quick
-        ? new(true, IngestRounds: 2, IngestBatches: 8, IngestBatchSize: 500, IngestProjects: 8, DetectTrials: 10, Detectors: 1_000, DetectorRounds: 3, DetectorEvents: 200_000)
+        ? new(true, IngestRounds: 2, IngestBatches: 8, IngestBatchSize: 500, IngestProjects: 8, DetectTrials: 10, Detectors: 300, DetectorRounds: 3, DetectorEvents: 200_000)
         {
             ConsoleEvents = 10_000,
-            QueryEvents = 20_000,
+            QueryEvents = 10_000,
             QueryRounds = 2,
         }
         : new(false, IngestRounds: 9, IngestBatches: 80, IngestBatchSize: 500, IngestProjects: 20, DetectTrials: 250, Detectors: 100_000, DetectorRounds: 15, DetectorEvents: 4_000_000);

@@ -206,9 +206,9 @@ public sealed class ActivityQueries(AuditDatabase database)
         }
 
         var statuses = new SortedSet<int>();
-        foreach (var region in regions)
+        foreach (var codes in await AuditLogQueries.StatusesAsync(connection, projectId, [.. regions], null, cancellationToken))
         {
-            statuses.UnionWith(await AuditLogQueries.StatusesAsync(connection, projectId, region, null, cancellationToken));
+            statuses.UnionWith(codes);
         }
 
         if (statuses.Count == 0)

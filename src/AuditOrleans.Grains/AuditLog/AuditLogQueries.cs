@@ -42,35 +42,56 @@ public sealed class AuditLogQueries(AuditDatabase database)
         var splitByStatus = query.StatusCode is null && (query.PrincipalId is not null || query.SourceIp is not null || query.MethodName is not null);
 
         await using var connection = await database.OpenAsync(cancellationToken);
-        var regions = query.Region is { } one ? [one] : await RegionsAsync(connection, query.ProjectId, cancellationToken);
-
-        // Keys of the next rows of each range, merged in the page's order.
-        var keys = new List<(long RecordedAt, string Region, long Sequence)>();
-        foreach (var region in regions)
+        IReadOnlyList<string> regions = query.Region is { } one ? [one] : await RegionsAsync(connection, query.ProjectId, cancellationToken);
+        var ranges = new List<(string Region, int? Status)>();
+        if (splitByStatus)
         {
-            IReadOnlyList<int?> statuses = splitByStatus
-                ? [.. (await StatusesAsync(connection, query.ProjectId, region, query.StatusClass, cancellationToken)).Select(static s => (int?)s)]
-                : [null];
-            foreach (var status in statuses)
+            foreach (var (region, statuses) in regions.Zip(await StatusesAsync(connection, query.ProjectId, regions, query.StatusClass, cancellationToken)))
             {
-                await using var command = connection.CreateCommand();
-                var sql = new StringBuilder("SELECT e.recorded_at, e.seq FROM audit_events e");
-                Where(command, sql, query, region, token, after, before, newestFirst);
+                ranges.AddRange(statuses.Select(status => (region, (int?)status)));
+            }
+        }
+        else
+        {
+            ranges.AddRange(regions.Select(static region => (region, (int?)null)));
+        }
+
+        // Keys of the next rows of each range (one statement each, sent together), merged in the page's order.
+        var keys = new List<(long RecordedAt, string Region, long Sequence)>();
+        if (ranges.Count > 0)
+        {
+            await using var command = connection.CreateCommand();
+            var where = new StringBuilder();
+            Where(command, where, query, null, token, after, before, newestFirst);
+            AddParameter(command, "@limit", pageSize + 1);
+            var sql = new StringBuilder();
+            for (var i = 0; i < ranges.Count; i++)
+            {
+                var (region, status) = ranges[i];
+                sql.Append(CultureInfo.InvariantCulture, $"SELECT e.recorded_at, e.seq FROM audit_events e{where} AND e.region = @r{i}");
+                AddParameter(command, string.Create(CultureInfo.InvariantCulture, $"@r{i}"), region);
                 if (status is { } code)
                 {
-                    sql.Append(" AND e.status_code = @split");
-                    AddParameter(command, "@split", code);
+                    sql.Append(CultureInfo.InvariantCulture, $" AND e.status_code = @s{i}");
+                    AddParameter(command, string.Create(CultureInfo.InvariantCulture, $"@s{i}"), code);
                 }
 
-                sql.Append(CultureInfo.InvariantCulture, $" ORDER BY e.recorded_at {direction}, e.seq {direction} LIMIT @limit");
-                AddParameter(command, "@limit", pageSize + 1);
-                command.CommandText = sql.ToString();
-                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                sql.Append(CultureInfo.InvariantCulture, $" ORDER BY e.recorded_at {direction}, e.seq {direction} LIMIT @limit;");
+            }
+
+            command.CommandText = sql.ToString();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var range = 0;
+            do
+            {
                 while (await reader.ReadAsync(cancellationToken))
                 {
-                    keys.Add((reader.GetInt64(0), region, reader.GetInt64(1)));
+                    keys.Add((reader.GetInt64(0), ranges[range].Region, reader.GetInt64(1)));
                 }
+
+                range++;
             }
+            while (await reader.NextResultAsync(cancellationToken));
         }
 
         var ordered = keys
@@ -86,26 +107,47 @@ public sealed class AuditLogQueries(AuditDatabase database)
     }
 
     /// <summary>
-    /// The status codes a project-region holds (within a status class when given), by skipping
-    /// through the status index: one seek per code.
+    /// The status codes each region of a project holds (within a status class when given), by
+    /// skipping through the status index: one seek per code, one statement per region, sent together.
     /// </summary>
-    internal static async Task<List<int>> StatusesAsync(DbConnection connection, string projectId, string region, int? statusClass, CancellationToken cancellationToken)
+    internal static async Task<List<List<int>>> StatusesAsync(DbConnection connection, string projectId, IReadOnlyList<string> regions, int? statusClass, CancellationToken cancellationToken)
     {
-        var low = statusClass is { } c ? c * 100 : 0;
-        var high = statusClass is { } d ? (d * 100) + 99 : 999;
-        await using var command = Command(connection, null,
-            "WITH RECURSIVE s(code) AS (SELECT MIN(status_code) FROM audit_events WHERE project_id = @p AND region = @r AND status_code >= @lo" +
-            " UNION ALL SELECT (SELECT MIN(e.status_code) FROM audit_events e WHERE e.project_id = @p AND e.region = @r AND e.status_code > s.code) FROM s WHERE s.code IS NOT NULL AND s.code <= @hi)" +
-            " SELECT code FROM s WHERE code IS NOT NULL AND code <= @hi",
-            ("@p", projectId), ("@r", region), ("@lo", low), ("@hi", high));
-        var statuses = new List<int>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        var result = new List<List<int>>(regions.Count);
+        if (regions.Count == 0)
         {
-            statuses.Add(Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture));
+            return result;
         }
 
-        return statuses;
+        await using var command = connection.CreateCommand();
+        AddParameter(command, "@p", projectId);
+        AddParameter(command, "@lo", statusClass is { } c ? c * 100 : 0);
+        AddParameter(command, "@hi", statusClass is { } d ? (d * 100) + 99 : 999);
+        var sql = new StringBuilder();
+        for (var i = 0; i < regions.Count; i++)
+        {
+            var r = string.Create(CultureInfo.InvariantCulture, $"@r{i}");
+            sql.Append("WITH RECURSIVE s(code) AS (SELECT MIN(status_code) FROM audit_events WHERE project_id = @p AND region = ").Append(r).Append(" AND status_code >= @lo")
+                .Append(" UNION ALL SELECT (SELECT MIN(e.status_code) FROM audit_events e WHERE e.project_id = @p AND e.region = ").Append(r)
+                .Append(" AND e.status_code > s.code) FROM s WHERE s.code IS NOT NULL AND s.code <= @hi)")
+                .Append(" SELECT code FROM s WHERE code IS NOT NULL AND code <= @hi;");
+            AddParameter(command, r, regions[i]);
+        }
+
+        command.CommandText = sql.ToString();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        do
+        {
+            var statuses = new List<int>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                statuses.Add(Convert.ToInt32(reader.GetValue(0), CultureInfo.InvariantCulture));
+            }
+
+            result.Add(statuses);
+        }
+        while (await reader.NextResultAsync(cancellationToken));
+
+        return result;
     }
 
     /// <summary>Builds a page from rows in order: at most <paramref name="pageSize"/> records and <see cref="MaxPageChars"/> of JSON, with the token of the next.</summary>

@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using AuditOrleans.Bench;
 
-const string Usage = "usage: dotnet run -c Release --project bench/AuditOrleans.Bench -- [--quick] [--json FILE] [--only ingest,detector,detect,loaded,memory,query,postgres,console] [--console-events N] [--query-events N]";
+const string Usage = "usage: dotnet run -c Release --project bench/AuditOrleans.Bench -- [--quick] [--json FILE] [--only ingest,detector,detect,loaded,memory,query,postgres,console] [--console-events N] [--query-events N] [--ingest-rounds N]";
 var quick = false;
 string? jsonPath = null;
 HashSet<string>? only = null;
 string[] phases = ["ingest", "detector", "detect", "loaded", "memory", "query", "postgres", "console"];
 int? consoleEvents = null;
 int? queryEvents = null;
+int? ingestRounds = null;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -35,6 +36,10 @@ for (var i = 0; i < args.Length; i++)
             queryEvents = q;
             i++;
             break;
+        case "--ingest-rounds" when i + 1 < args.Length && int.TryParse(args[i + 1], out var r) && r >= 1:
+            ingestRounds = r;
+            i++;
+            break;
         case "-h" or "--help":
             Console.WriteLine(Usage);
             return 0;
@@ -60,6 +65,11 @@ var settings = Settings.For(quick);
 if (consoleEvents is { } events)
 {
     settings = settings with { ConsoleEvents = events };
+}
+
+if (ingestRounds is { } rounds)
+{
+    settings = settings with { IngestRounds = rounds };
 }
 
 if (queryEvents is { } queried)

@@ -167,7 +167,7 @@ try
 
     total.Stop();
     Console.WriteLine();
-    Console.Write(report.Table(total.Elapsed));
+    Console.Write(report.Table(total.Elapsed, startedAt));
     if (jsonPath is not null)
     {
         var full = Path.GetFullPath(jsonPath);

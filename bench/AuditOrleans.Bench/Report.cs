@@ -104,7 +104,8 @@ public sealed class Report(Settings settings)
         return $"{Environment.ProcessorCount} cores, {os ?? RuntimeInformation.OSDescription}, .NET {Environment.Version}, {RuntimeInformation.ProcessArchitecture}";
     }
 
-    public string Table(TimeSpan duration)
+    /// <summary>The figures as a Markdown table (what the README's Performance table is refreshed from), then the run's date, machine and notes.</summary>
+    public string Table(TimeSpan duration, DateTimeOffset startedAt)
     {
         var rows = new List<string[]> { new[] { "figure", "value", "baseline", "ratio", "target" } };
         foreach (var f in figures)
@@ -130,13 +131,26 @@ public sealed class Report(Settings settings)
             }
         }
 
-        text.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Machine()}. Mode: {(settings.Quick ? "--quick" : "full")}. Duration: {duration.TotalSeconds:0} s.");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Date: {startedAt:yyyy-MM-dd HH:mm} UTC. Machine: {Machine()}; load average at the end: {LoadAverage()}. Mode: {(settings.Quick ? "--quick" : "full")}. Duration: {duration.TotalSeconds:0} s.");
         foreach (var (topic, note) in notes)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"- {topic}: {note}");
         }
 
         return text.ToString();
+    }
+
+    /// <summary>The 1-minute load average (Linux), so that a table says how busy the machine was; "unknown" elsewhere.</summary>
+    public static string LoadAverage()
+    {
+        try
+        {
+            return File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
     }
 
     public string Json(TimeSpan duration, DateTimeOffset startedAt)
@@ -167,6 +181,7 @@ public sealed class Report(Settings settings)
             ["started_at"] = startedAt.ToString("O", CultureInfo.InvariantCulture),
             ["duration_s"] = Math.Round(duration.TotalSeconds, 1),
             ["machine"] = Machine(),
+            ["load_average"] = LoadAverage(),
             ["detectors"] = settings.Detectors,
             ["detect_trials"] = settings.DetectTrials,
         };

@@ -127,6 +127,26 @@ public sealed class AuditLogTests(AuditClusterFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task AFilterOverMoreStatusCodesThanRangesStillPagesInOrder()
+    {
+        // More distinct status codes in a region than AuditLogQueries.MaxStatusRanges: the region is
+        // read as one range sorted by the database instead of one range per code; same pages.
+        var project = AuditClusterFixture.NewProjectId();
+        var t = Now.AddMinutes(-42);
+        var codes = AuditOrleans.Grains.AuditLog.AuditLogQueries.MaxStatusRanges + 12;
+        var events = Enumerable.Range(0, codes * 2)
+            .Select(i => Event(project, t.AddSeconds(i / 3), i, i % 5 == 0 ? "nl-ams" : "fr-par") with { StatusCode = 200 + (i % codes) })
+            .ToList();
+        Assert.Equal(events.Count, (await Ingest.IngestAsync(project, events)).Accepted);
+        var all = await QueryAllAsync(new AuditQuery { ProjectId = project, RecordedAfter = t, RecordedBefore = t.AddMinutes(2), PageSize = 1000 });
+        var expected = all.Where(static r => r.Event.PrincipalId == "principal-2").Select(static r => r.Event.Id!).ToList();
+        Assert.NotEmpty(expected);
+
+        var pages = await QueryAllAsync(new AuditQuery { ProjectId = project, PrincipalId = "principal-2", RecordedAfter = t, RecordedBefore = t.AddMinutes(2), PageSize = 7 });
+        Assert.Equal(expected, pages.Select(static r => r.Event.Id!));
+    }
+
     [Theory]
     [InlineData(12)] // every principal and IP had a 403: the top is read through the status index
     [InlineData(2)] // fewer than asked: every event of the range is read

@@ -62,8 +62,8 @@ public sealed class IngestBench(BenchHost host, Settings settings, TextWriter lo
             Baseline = baselineMedian,
             RatioKey = "ingest.ratio",
             Ratio = engineMedian / baselineMedian,
-            Target = "ratio >= 0.5",
-            Met = engineMedian / baselineMedian >= 0.5,
+            Target = "ratio >= 0.8",
+            Met = engineMedian / baselineMedian >= 0.8,
             Samples = engineRates,
             BaselineSamples = baselineRates,
         });

@@ -10,20 +10,20 @@ using Orleans.Configuration;
 namespace AuditOrleans.Bench;
 
 /// <summary>
-/// One silo wired as the host wires itself (<see cref="SiloWiring.ConfigureAuditOrleans"/>) on a
+/// One silo (or several on PostgreSQL) wired as the host wires itself (<see cref="SiloWiring.ConfigureAuditOrleans"/>) on a
 /// fresh SQLite file in a temporary directory, and an external Orleans client that reaches it
 /// through its gateway over loopback TCP, both in this process.
 /// </summary>
 public sealed class BenchHost : IAsyncDisposable
 {
-    private readonly IHost silo;
+    private readonly IReadOnlyList<IHost> silos;
     private readonly IHost client;
 
-    private BenchHost(string directory, AuditOrleansOptions options, IHost silo, IHost client)
+    private BenchHost(string directory, AuditOrleansOptions options, IReadOnlyList<IHost> silos, IHost client)
     {
         Directory = directory;
         Options = options;
-        this.silo = silo;
+        this.silos = silos;
         this.client = client;
     }
 
@@ -37,11 +37,92 @@ public sealed class BenchHost : IAsyncDisposable
     public IClusterClient Client => client.Services.GetRequiredService<IClusterClient>();
 
     /// <summary>The silo's own services (to read its configuration, never to bypass the client).</summary>
-    public IServiceProvider SiloServices => silo.Services;
+    public IServiceProvider SiloServices => silos[0].Services;
 
-    public static async Task<BenchHost> StartAsync(string directory, Action<AuditOrleansOptions>? configure = null, CancellationToken cancellationToken = default)
+    public static Task<BenchHost> StartAsync(string directory, Action<AuditOrleansOptions>? configure = null, CancellationToken cancellationToken = default) =>
+        StartAsync(directory, 1, configure, cancellationToken);
+
+    /// <summary>
+    /// <paramref name="siloCount"/> silos in this process (more than one: ADO.NET clustering on
+    /// the configured PostgreSQL database, each silo on its own ports of 127.0.0.1) and one client
+    /// that knows every gateway.
+    /// </summary>
+    public static async Task<BenchHost> StartAsync(string directory, int siloCount, Action<AuditOrleansOptions>? configure, CancellationToken cancellationToken = default)
     {
         System.IO.Directory.CreateDirectory(directory);
+        var options = Configure(directory, configure);
+        var silos = new List<IHost>();
+        var gateways = new List<int>();
+        // Every silo of a cluster signs checkpoints with the same key.
+        var checkpointKey = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        try
+        {
+            for (var i = 0; i < siloCount; i++)
+            {
+                var siloOptions = i == 0 ? options : Configure(directory, configure);
+                if (siloCount > 1)
+                {
+                    siloOptions.Cluster.Mode = ClusterMode.AdoNet;
+                    siloOptions.Cluster.AdvertisedIPAddress = "127.0.0.1";
+                    siloOptions.CheckpointKey = checkpointKey;
+                }
+
+                var errors = SiloConfiguration.Validate(siloOptions);
+                if (errors.Count > 0)
+                {
+                    throw new ConfigurationException(errors);
+                }
+
+                var siloBuilder = Host.CreateApplicationBuilder();
+                Quiet(siloBuilder.Logging);
+                siloBuilder.UseOrleans(s =>
+                {
+                    s.ConfigureAuditOrleans(siloOptions);
+                    // Keep idle activations for the whole run: the memory figure counts live detectors,
+                    // and none may be collected while they are counted.
+                    s.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromHours(2));
+                });
+                var siloHost = siloBuilder.Build();
+                silos.Add(siloHost);
+                await siloHost.StartAsync(cancellationToken);
+                gateways.Add(siloOptions.Cluster.GatewayPort);
+            }
+        }
+        catch
+        {
+            foreach (var started in silos)
+            {
+                await StopQuietlyAsync(started);
+            }
+
+            throw;
+        }
+
+        var clientBuilder = Host.CreateApplicationBuilder();
+        Quiet(clientBuilder.Logging);
+        clientBuilder.UseOrleansClient(c => c.UseLocalhostClustering([.. gateways], options.Cluster.ServiceId, options.Cluster.ClusterId));
+        var clientHost = clientBuilder.Build();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        try
+        {
+            await clientHost.StartAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            foreach (var started in silos)
+            {
+                await StopQuietlyAsync(started);
+            }
+
+            throw new InvalidOperationException($"The bench client could not reach the silos' gateways on 127.0.0.1:{string.Join(",", gateways)} within 30 s.");
+        }
+
+        return new BenchHost(directory, options, silos, clientHost);
+    }
+
+    private static AuditOrleansOptions Configure(string directory, Action<AuditOrleansOptions>? configure)
+    {
         var options = new AuditOrleansOptions
         {
             DataDirectory = directory,
@@ -53,49 +134,29 @@ public sealed class BenchHost : IAsyncDisposable
             Retention = { Days = 0 },
         };
         configure?.Invoke(options);
-        var errors = SiloConfiguration.Validate(options);
-        if (errors.Count > 0)
-        {
-            throw new ConfigurationException(errors);
-        }
+        return options;
+    }
 
-        var siloBuilder = Host.CreateApplicationBuilder();
-        Quiet(siloBuilder.Logging);
-        siloBuilder.UseOrleans(s =>
-        {
-            s.ConfigureAuditOrleans(options);
-            // Keep idle activations for the whole run: the memory figure counts live detectors,
-            // and none may be collected while they are counted.
-            s.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromHours(2));
-        });
-        var siloHost = siloBuilder.Build();
-        await siloHost.StartAsync(cancellationToken);
-
-        var clientBuilder = Host.CreateApplicationBuilder();
-        Quiet(clientBuilder.Logging);
-        clientBuilder.UseOrleansClient(c => c.UseLocalhostClustering(options.Cluster.GatewayPort, options.Cluster.ServiceId, options.Cluster.ClusterId));
-        var clientHost = clientBuilder.Build();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+    private static async Task StopQuietlyAsync(IHost host)
+    {
         try
         {
-            await clientHost.StartAsync(timeout.Token);
+            await host.StopAsync(CancellationToken.None);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        finally
         {
-            await siloHost.StopAsync(CancellationToken.None);
-            throw new InvalidOperationException($"The bench client could not reach the silo's gateway on 127.0.0.1:{options.Cluster.GatewayPort} within 30 s.");
+            host.Dispose();
         }
-
-        return new BenchHost(directory, options, siloHost, clientHost);
     }
 
     public async ValueTask DisposeAsync()
     {
         await client.StopAsync(CancellationToken.None);
         client.Dispose();
-        await silo.StopAsync(CancellationToken.None);
-        silo.Dispose();
+        for (var i = silos.Count - 1; i >= 0; i--)
+        {
+            await StopQuietlyAsync(silos[i]);
+        }
     }
 
     /// <summary>A TCP port free on loopback at the time of the call.</summary>

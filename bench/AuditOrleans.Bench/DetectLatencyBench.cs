@@ -103,6 +103,17 @@ public sealed class DetectLatencyBench(BenchHost host, BenchSmtpServer smtp, Set
 
     private async Task<(double Milliseconds, int Size)> TrialAsync(Workload workload, string projectId, CancellationToken cancellationToken)
     {
+        var (fromAcknowledgement, _, size) = await TrialAsync(host, smtp, workload, projectId, cancellationToken);
+        return (fromAcknowledgement, size);
+    }
+
+    /// <summary>
+    /// One trial on a fresh project-region: the milliseconds from the acknowledgement of the 21st
+    /// 403 and from the start of the call carrying it to the SMTP server's 250, and the mail's size.
+    /// </summary>
+    public static async Task<(double FromAcknowledgement, double FromCall, int Size)> TrialAsync(
+        BenchHost host, BenchSmtpServer smtp, Workload workload, string projectId, CancellationToken cancellationToken)
+    {
         const string Region = "fr-par";
         var recipient = $"security@{projectId}.bench.example";
         var grains = host.Client;
@@ -124,7 +135,9 @@ public sealed class DetectLatencyBench(BenchHost host, BenchSmtpServer smtp, Set
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var result = await ingest.IngestAsync(projectId, [workload.Event(projectId, Region, t0.AddSeconds(20), 403)]);
+        var twentyFirst = workload.Event(projectId, Region, t0.AddSeconds(20), 403);
+        var called = Stopwatch.GetTimestamp();
+        var result = await ingest.IngestAsync(projectId, [twentyFirst]);
         var acknowledged = Stopwatch.GetTimestamp();
         if (result.Accepted != 1)
         {
@@ -133,7 +146,7 @@ public sealed class DetectLatencyBench(BenchHost host, BenchSmtpServer smtp, Set
 
         // Negative if the mail were accepted before the acknowledgement reached the client.
         var (at, size) = await mail.WaitAsync(TrialTimeout, cancellationToken);
-        return (Stopwatch.GetElapsedTime(acknowledged, at).TotalMilliseconds, size);
+        return (Stopwatch.GetElapsedTime(acknowledged, at).TotalMilliseconds, Stopwatch.GetElapsedTime(called, at).TotalMilliseconds, size);
     }
 
     private async Task<double> PlainSendAsync(string recipient, int size, CancellationToken cancellationToken, bool noDelay = false)

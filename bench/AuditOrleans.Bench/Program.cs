@@ -1,12 +1,14 @@
 using System.Diagnostics;
 using AuditOrleans.Bench;
 
-const string Usage = "usage: dotnet run -c Release --project bench/AuditOrleans.Bench -- [--quick] [--json FILE] [--only ingest,detector,memory,detect,console] [--console-events N]";
+const string Usage = "usage: dotnet run -c Release --project bench/AuditOrleans.Bench -- [--quick] [--json FILE] [--only ingest,detector,detect,loaded,memory,query,postgres,console] [--console-events N] [--query-events N] [--ingest-rounds N]";
 var quick = false;
 string? jsonPath = null;
 HashSet<string>? only = null;
-string[] phases = ["ingest", "detector", "memory", "detect", "console"];
+string[] phases = ["ingest", "detector", "detect", "loaded", "memory", "query", "postgres", "console"];
 int? consoleEvents = null;
+int? queryEvents = null;
+int? ingestRounds = null;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -28,6 +30,14 @@ for (var i = 0; i < args.Length; i++)
             break;
         case "--console-events" when i + 1 < args.Length && int.TryParse(args[i + 1], out var n) && n >= 1000:
             consoleEvents = n;
+            i++;
+            break;
+        case "--query-events" when i + 1 < args.Length && int.TryParse(args[i + 1], out var q) && q >= 3000:
+            queryEvents = q;
+            i++;
+            break;
+        case "--ingest-rounds" when i + 1 < args.Length && int.TryParse(args[i + 1], out var r) && r >= 1:
+            ingestRounds = r;
             i++;
             break;
         case "-h" or "--help":
@@ -55,6 +65,16 @@ var settings = Settings.For(quick);
 if (consoleEvents is { } events)
 {
     settings = settings with { ConsoleEvents = events };
+}
+
+if (ingestRounds is { } rounds)
+{
+    settings = settings with { IngestRounds = rounds };
+}
+
+if (queryEvents is { } queried)
+{
+    settings = settings with { QueryEvents = queried };
 }
 
 var report = new Report(settings);
@@ -94,10 +114,47 @@ try
             await new DetectLatencyBench(host, smtp, settings, Console.Out).RunAsync(report, cancel.Token);
         }
 
+        if (Runs("loaded"))
+        {
+            Console.WriteLine($"loaded... ({total.Elapsed.TotalSeconds:0} s)");
+            await new LoadedDetectBench(host, smtp, settings, Console.Out).RunAsync(report, cancel.Token);
+        }
+
         if (Runs("memory"))
         {
             Console.WriteLine($"memory... ({total.Elapsed.TotalSeconds:0} s)");
             await new MemoryBench(host, settings, Console.Out).RunAsync(report, cancel.Token);
+        }
+    }
+
+    if (Runs("query"))
+    {
+        // Its own silo on its own SQLite file holding the large log.
+        Console.WriteLine($"query... ({total.Elapsed.TotalSeconds:0} s)");
+        var queryDirectory = Path.Combine(directory, "query");
+        Directory.CreateDirectory(queryDirectory);
+        await new QueryBench(settings, Console.Out).RunAsync(
+            "query", "query on SQLite", queryDirectory,
+            new AuditOrleans.Grains.StorageOptions { ConnectionString = $"Data Source={Path.Combine(queryDirectory, "auditorleans.db")}" }, report, cancel.Token);
+    }
+
+    if (Runs("postgres"))
+    {
+        if (AuditOrleans.Testing.PostgresServer.UnavailableReason is { } problem)
+        {
+            Console.WriteLine($"postgres: skipped ({problem})");
+            report.Note("postgres", $"skipped: {problem}");
+        }
+        else
+        {
+            Console.WriteLine($"postgres... ({total.Elapsed.TotalSeconds:0} s)");
+            await using var server = await AuditOrleans.Testing.PostgresServer.StartAsync(cancel.Token);
+            await new PostgresIngestBench(server, settings, Console.Out).RunAsync(Path.Combine(directory, "postgres"), report, cancel.Token);
+            Console.WriteLine($"query_pg... ({total.Elapsed.TotalSeconds:0} s)");
+            await new QueryBench(settings, Console.Out).RunAsync(
+                "query_pg", "query on PostgreSQL", Path.Combine(directory, "query-pg"),
+                new AuditOrleans.Grains.StorageOptions { Provider = AuditOrleans.Grains.StorageProvider.PostgreSql, ConnectionString = await server.CreateDatabaseAsync("query", cancel.Token) },
+                report, cancel.Token);
         }
     }
 
@@ -110,7 +167,7 @@ try
 
     total.Stop();
     Console.WriteLine();
-    Console.Write(report.Table(total.Elapsed));
+    Console.Write(report.Table(total.Elapsed, startedAt));
     if (jsonPath is not null)
     {
         var full = Path.GetFullPath(jsonPath);

@@ -21,8 +21,23 @@ public sealed record Settings(
     /// <summary>Events in the project whose console pages are timed.</summary>
     public int ConsoleEvents { get; init; } = 1_000_000;
 
+    /// <summary>Events in the queried project-region (and as many again over 100 projects).</summary>
+    public int QueryEvents { get; init; } = 1_000_000;
+
+    /// <summary>Times each query is timed.</summary>
+    public int QueryRounds { get; init; } = 20;
+
+    /// <summary>
+    /// --quick is the smoke test that runs with the tests (well under a minute on 2 busy cores):
+    /// every phase, at sizes that prove the run works, not figures to quote.
+    /// </summary>
     public static Settings For(bool quick) => quick
-        ? new(true, IngestRounds: 5, IngestBatches: 20, IngestBatchSize: 500, IngestProjects: 20, DetectTrials: 100, Detectors: 10_000, DetectorRounds: 7, DetectorEvents: 1_000_000) { ConsoleEvents = 200_000 }
+        ? new(true, IngestRounds: 2, IngestBatches: 8, IngestBatchSize: 500, IngestProjects: 8, DetectTrials: 10, Detectors: 300, DetectorRounds: 3, DetectorEvents: 200_000)
+        {
+            ConsoleEvents = 10_000,
+            QueryEvents = 10_000,
+            QueryRounds = 2,
+        }
         : new(false, IngestRounds: 9, IngestBatches: 80, IngestBatchSize: 500, IngestProjects: 20, DetectTrials: 250, Detectors: 100_000, DetectorRounds: 15, DetectorEvents: 4_000_000);
 }
 
@@ -89,7 +104,8 @@ public sealed class Report(Settings settings)
         return $"{Environment.ProcessorCount} cores, {os ?? RuntimeInformation.OSDescription}, .NET {Environment.Version}, {RuntimeInformation.ProcessArchitecture}";
     }
 
-    public string Table(TimeSpan duration)
+    /// <summary>The figures as a Markdown table (what the README's Performance table is refreshed from), then the run's date, machine and notes.</summary>
+    public string Table(TimeSpan duration, DateTimeOffset startedAt)
     {
         var rows = new List<string[]> { new[] { "figure", "value", "baseline", "ratio", "target" } };
         foreach (var f in figures)
@@ -115,13 +131,26 @@ public sealed class Report(Settings settings)
             }
         }
 
-        text.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Machine()}. Mode: {(settings.Quick ? "--quick" : "full")}. Duration: {duration.TotalSeconds:0} s.");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Date: {startedAt:yyyy-MM-dd HH:mm} UTC. Machine: {Machine()}; load average at the end: {LoadAverage()}. Mode: {(settings.Quick ? "--quick" : "full")}. Duration: {duration.TotalSeconds:0} s.");
         foreach (var (topic, note) in notes)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"- {topic}: {note}");
         }
 
         return text.ToString();
+    }
+
+    /// <summary>The 1-minute load average (Linux), so that a table says how busy the machine was; "unknown" elsewhere.</summary>
+    public static string LoadAverage()
+    {
+        try
+        {
+            return File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
     }
 
     public string Json(TimeSpan duration, DateTimeOffset startedAt)
@@ -152,6 +181,7 @@ public sealed class Report(Settings settings)
             ["started_at"] = startedAt.ToString("O", CultureInfo.InvariantCulture),
             ["duration_s"] = Math.Round(duration.TotalSeconds, 1),
             ["machine"] = Machine(),
+            ["load_average"] = LoadAverage(),
             ["detectors"] = settings.Detectors,
             ["detect_trials"] = settings.DetectTrials,
         };

@@ -48,6 +48,14 @@ public sealed class PostgresLogTests(PostgresClusterFixture fixture)
         var forbidden = await Log.QueryAsync(new AuditQuery { ProjectId = project, RecordedAfter = t0.AddMinutes(-1), StatusCode = 403, Region = "pl-waw" });
         Assert.Single(forbidden.Records);
 
+        // A principal filter reads one range per region and status code, merged (deploy/sql 008).
+        var byPrincipal = await Log.QueryAsync(new AuditQuery { ProjectId = project, RecordedAfter = t0.AddMinutes(-1), PrincipalId = "admin-7", PageSize = 3 });
+        Assert.Equal([events[4].Id, events[3].Id, events[2].Id], byPrincipal.Records.Select(static r => r.Event.Id));
+        var nextByPrincipal = await Log.QueryAsync(new AuditQuery { ProjectId = project, RecordedAfter = t0.AddMinutes(-1), PrincipalId = "admin-7", PageSize = 3, ContinuationToken = byPrincipal.ContinuationToken });
+        Assert.Equal([events[1].Id, events[0].Id], nextByPrincipal.Records.Select(static r => r.Event.Id));
+        var ipForbidden = await Log.QueryAsync(new AuditQuery { ProjectId = project, RecordedAfter = t0.AddMinutes(-1), SourceIp = "198.51.100.7", StatusClass = 4 });
+        Assert.Equal(events[5].Id, Assert.Single(ipForbidden.Records).Event.Id);
+
         var report = await Log.VerifyAsync(project, "fr-par");
         Assert.True(report.IsValid, report.Reason);
         Assert.Equal(5, report.EventsChecked);

@@ -84,6 +84,70 @@ public sealed class AuditLogTests(AuditClusterFixture fixture)
     }
 
     [Theory]
+    [InlineData(SortOrder.NewestFirst)]
+    [InlineData(SortOrder.OldestFirst)]
+    public async Task FilteredPagesMergeEveryRegionAndStatusInOrder(SortOrder order)
+    {
+        // A principal, source IP or method filter reads one range per region and status code it
+        // holds (deploy/sql 008: the status sits before the time in those indexes) and merges them:
+        // the pages must hold exactly the matching events, in the order of the whole log, with ties
+        // on the time, whatever the page size, status, status class or region.
+        var project = AuditClusterFixture.NewProjectId();
+        var t = Now.AddMinutes(-45);
+        string[] regions = ["fr-par", "nl-ams", "pl-waw"];
+        int[] statuses = [200, 200, 403, 404, 500, 201];
+        var random = new Random(19);
+        var events = Enumerable.Range(0, 150)
+            .Select(i => Event(project, t.AddSeconds(i / 5), i, regions[(i * 11) % 3]) with { StatusCode = statuses[random.Next(statuses.Length)] })
+            .ToList();
+        Assert.Equal(150, (await Ingest.IngestAsync(project, events)).Accepted);
+        var byId = events.ToDictionary(static e => e.Id!);
+        var all = await QueryAllAsync(new AuditQuery { ProjectId = project, RecordedAfter = t, RecordedBefore = t.AddMinutes(1), Order = order, PageSize = 1000 });
+        Assert.Equal(150, all.Count);
+
+        var filters = new (string Name, AuditQuery Query, Func<AuditEvent, bool> Match)[]
+        {
+            ("principal", new() { ProjectId = project, PrincipalId = "principal-1" }, static e => e.PrincipalId == "principal-1"),
+            ("principal 403", new() { ProjectId = project, PrincipalId = "principal-1", StatusCode = 403 }, static e => e.PrincipalId == "principal-1" && e.StatusCode == 403),
+            ("principal 4xx", new() { ProjectId = project, PrincipalId = "principal-2", StatusClass = 4 }, static e => e.PrincipalId == "principal-2" && e.StatusCode is >= 400 and < 500),
+            ("ip in a region", new() { ProjectId = project, SourceIp = "192.0.2.3", Region = "nl-ams" }, static e => e.SourceIp == "192.0.2.3" && e.Locality == "nl-ams"),
+            ("method 5xx", new() { ProjectId = project, MethodName = "DeleteServer", StatusClass = 5 }, static e => e.MethodName == "DeleteServer" && e.StatusCode >= 500),
+            ("method and ip", new() { ProjectId = project, MethodName = "ListServers", SourceIp = "192.0.2.0" }, static e => e.MethodName == "ListServers" && e.SourceIp == "192.0.2.0"),
+            ("nobody", new() { ProjectId = project, PrincipalId = "principal-9" }, static _ => false),
+        };
+        foreach (var (name, filter, match) in filters)
+        {
+            var expected = all.Where(r => match(byId[r.Event.Id!])).Select(static r => r.Event.Id!).ToList();
+            Assert.True(name == "nobody" || expected.Count > 0, $"{name}: the test's events match nothing.");
+            foreach (var size in new[] { 1, 4, 1000 })
+            {
+                var pages = await QueryAllAsync(filter with { RecordedAfter = t, RecordedBefore = t.AddMinutes(1), Order = order, PageSize = size });
+                Assert.True(expected.SequenceEqual(pages.Select(static r => r.Event.Id!)), $"{name}, pages of {size}: got {string.Join(",", pages.Select(static r => r.Event.Id))}, expected {string.Join(",", expected)}");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task AFilterOverMoreStatusCodesThanRangesStillPagesInOrder()
+    {
+        // More distinct status codes in a region than AuditLogQueries.MaxStatusRanges: the region is
+        // read as one range sorted by the database instead of one range per code; same pages.
+        var project = AuditClusterFixture.NewProjectId();
+        var t = Now.AddMinutes(-42);
+        var codes = AuditOrleans.Grains.AuditLog.AuditLogQueries.MaxStatusRanges + 12;
+        var events = Enumerable.Range(0, codes * 2)
+            .Select(i => Event(project, t.AddSeconds(i / 3), i, i % 5 == 0 ? "nl-ams" : "fr-par") with { StatusCode = 200 + (i % codes) })
+            .ToList();
+        Assert.Equal(events.Count, (await Ingest.IngestAsync(project, events)).Accepted);
+        var all = await QueryAllAsync(new AuditQuery { ProjectId = project, RecordedAfter = t, RecordedBefore = t.AddMinutes(2), PageSize = 1000 });
+        var expected = all.Where(static r => r.Event.PrincipalId == "principal-2").Select(static r => r.Event.Id!).ToList();
+        Assert.NotEmpty(expected);
+
+        var pages = await QueryAllAsync(new AuditQuery { ProjectId = project, PrincipalId = "principal-2", RecordedAfter = t, RecordedBefore = t.AddMinutes(2), PageSize = 7 });
+        Assert.Equal(expected, pages.Select(static r => r.Event.Id!));
+    }
+
+    [Theory]
     [InlineData(12)] // every principal and IP had a 403: the top is read through the status index
     [InlineData(2)] // fewer than asked: every event of the range is read
     public async Task ActivityCountsBucketsAndTopsAsTheEventsSay(int withForbidden)

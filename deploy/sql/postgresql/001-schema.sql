@@ -310,11 +310,8 @@ CREATE TABLE IF NOT EXISTS audit_events (
 
 -- Idempotency: an event id is stored once per project.
 CREATE UNIQUE INDEX IF NOT EXISTS ux_audit_events_event_id ON audit_events (project_id, event_id);
+-- The indexes for the query filters (principal, source IP, method, status) are in 008-query-indexes.sql.
 CREATE INDEX IF NOT EXISTS ix_audit_events_time      ON audit_events (project_id, region, recorded_at, seq);
-CREATE INDEX IF NOT EXISTS ix_audit_events_status    ON audit_events (project_id, region, status_code, recorded_at);
-CREATE INDEX IF NOT EXISTS ix_audit_events_principal ON audit_events (project_id, principal_id, recorded_at);
-CREATE INDEX IF NOT EXISTS ix_audit_events_source_ip ON audit_events (project_id, source_ip, recorded_at);
-CREATE INDEX IF NOT EXISTS ix_audit_events_method    ON audit_events (project_id, method_name, recorded_at);
 
 -- Resource ids of each event, for "everything that touched this resource".
 CREATE TABLE IF NOT EXISTS audit_event_resources (

@@ -46,7 +46,7 @@ public sealed class ActivityQueries(AuditDatabase database)
             buckets[i] = new ActivityBucket(DbTime.FromMicros(from + (i * width)), events[i], forbidden[i], client[i], server[i]);
         }
 
-        var (principals, sources) = query.Top == 0 ? ([], []) : await TopAsync(connection, query.ProjectId, query.Region, regions, from, to, query.Top, cancellationToken);
+        var (principals, sources) = query.Top == 0 ? ([], []) : await TopAsync(connection, query.ProjectId, regions, from, to, query.Top, cancellationToken);
         return new ActivitySummary(buckets, principals, sources);
     }
 
@@ -116,7 +116,7 @@ public sealed class ActivityQueries(AuditDatabase database)
     /// primary key.
     /// </summary>
     private static async Task<(IReadOnlyList<ActivityCount> Principals, IReadOnlyList<ActivityCount> Sources)> TopAsync(
-        DbConnection connection, string projectId, string? region, IReadOnlyCollection<string> regions, long from, long to, int top, CancellationToken cancellationToken)
+        DbConnection connection, string projectId, IReadOnlyCollection<string> regions, long from, long to, int top, CancellationToken cancellationToken)
     {
         const int maxCandidates = 200;
         var (principals, sources) = await GroupAsync(connection, projectId, regions, from, to, forbiddenOnly: true, cancellationToken);
@@ -124,8 +124,8 @@ public sealed class ActivityQueries(AuditDatabase database)
         var sourceCandidates = Candidates(sources, top);
         if (principalCandidates is { Count: <= maxCandidates } && sourceCandidates is { Count: <= maxCandidates })
         {
-            await CountEventsAsync(connection, "principal_id", projectId, region, from, to, principalCandidates, principals, cancellationToken);
-            await CountEventsAsync(connection, "source_ip", projectId, region, from, to, sourceCandidates, sources, cancellationToken);
+            await CountEventsAsync(connection, "principal_id", projectId, regions, from, to, principalCandidates, principals, cancellationToken);
+            await CountEventsAsync(connection, "source_ip", projectId, regions, from, to, sourceCandidates, sources, cancellationToken);
             return (Best(principals, principalCandidates, top), Best(sources, sourceCandidates, top));
         }
 
@@ -192,8 +192,12 @@ public sealed class ActivityQueries(AuditDatabase database)
         return (principals, sources);
     }
 
-    /// <summary>Sets the events of each candidate in the range, through the (project, column, recorded_at) index.</summary>
-    private static async Task CountEventsAsync(DbConnection connection, string column, string projectId, string? region, long from, long to,
+    /// <summary>
+    /// Sets the events of each candidate in the range, through the (project, region, column,
+    /// status_code, recorded_at) index: every status code the regions hold is listed, so that each
+    /// (region, value, status) is one seek to the range rather than a scan of the value's events.
+    /// </summary>
+    private static async Task CountEventsAsync(DbConnection connection, string column, string projectId, IReadOnlyCollection<string> regions, long from, long to,
         List<string> candidates, Dictionary<string, (long Events, long Forbidden)> counts, CancellationToken cancellationToken)
     {
         if (candidates.Count == 0)
@@ -201,8 +205,32 @@ public sealed class ActivityQueries(AuditDatabase database)
             return;
         }
 
+        var statuses = new SortedSet<int>();
+        foreach (var codes in await AuditLogQueries.StatusesAsync(connection, projectId, [.. regions], null, cancellationToken))
+        {
+            statuses.UnionWith(codes);
+        }
+
+        if (statuses.Count == 0)
+        {
+            return;
+        }
+
         await using var command = connection.CreateCommand();
-        var sql = new StringBuilder().Append(CultureInfo.InvariantCulture, $"SELECT {column}, COUNT(*) FROM audit_events WHERE project_id = @p AND {column} IN (");
+        var sql = new StringBuilder().Append(CultureInfo.InvariantCulture, $"SELECT {column}, COUNT(*) FROM audit_events WHERE project_id = @p");
+        Regions(command, sql, regions);
+        sql.Append(" AND status_code IN (");
+        var n = 0;
+        foreach (var status in statuses)
+        {
+            var name = string.Create(CultureInfo.InvariantCulture, $"@st{n}");
+            sql.Append(n == 0 ? name : ", " + name);
+            AddParameter(command, name, status);
+            n++;
+        }
+
+        sql.Append(')');
+        sql.Append(CultureInfo.InvariantCulture, $" AND {column} IN (");
         for (var i = 0; i < candidates.Count; i++)
         {
             var name = string.Create(CultureInfo.InvariantCulture, $"@v{i}");
@@ -211,11 +239,6 @@ public sealed class ActivityQueries(AuditDatabase database)
         }
 
         sql.Append(") AND recorded_at >= @from AND recorded_at < @to");
-        if (region is not null)
-        {
-            sql.Append(" AND region = @r");
-            AddParameter(command, "@r", region);
-        }
 
         sql.Append(CultureInfo.InvariantCulture, $" GROUP BY {column}");
         AddParameter(command, "@p", projectId);

@@ -205,6 +205,13 @@ public sealed class AuditLogWriter(AuditDatabase database, IFiringRecorder outbo
         return stored;
     }
 
+    private const string InsertEventSql =
+        "INSERT INTO audit_events (project_id, region, seq, event_id, recorded_at, ingested_at, principal_id, source_ip, product_name, method_name, status_code, payload, prev_hash, hash) " +
+        "VALUES (@p, @r, @s, @id, @at, @in, @pr, @ip, @prod, @m, @st, @pl, @ph, @h)";
+
+    private const string InsertResourceSql =
+        "INSERT INTO audit_event_resources (project_id, resource_id, region, seq) VALUES (@p, @x, @r, @s) ON CONFLICT DO NOTHING";
+
     private static async Task InsertRecordsAsync(
         DbConnection connection, DbTransaction transaction, string projectId, string region, IReadOnlyList<NewRecord> records, CancellationToken cancellationToken)
     {
@@ -213,9 +220,13 @@ public sealed class AuditLogWriter(AuditDatabase database, IFiringRecorder outbo
             return;
         }
 
-        await using var insert = Command(connection, transaction,
-            "INSERT INTO audit_events (project_id, region, seq, event_id, recorded_at, ingested_at, principal_id, source_ip, product_name, method_name, status_code, payload, prev_hash, hash) " +
-            "VALUES (@p, @r, @s, @id, @at, @in, @pr, @ip, @prod, @m, @st, @pl, @ph, @h)");
+        if (connection.CanCreateBatch)
+        {
+            await InsertBatchedAsync(connection, transaction, projectId, region, records, cancellationToken);
+            return;
+        }
+
+        await using var insert = Command(connection, transaction, InsertEventSql);
         var p = new Dictionary<string, DbParameter>(StringComparer.Ordinal);
         foreach (var name in new[] { "@p", "@r", "@s", "@id", "@at", "@in", "@pr", "@ip", "@prod", "@m", "@st", "@pl", "@ph", "@h" })
         {
@@ -246,9 +257,7 @@ public sealed class AuditLogWriter(AuditDatabase database, IFiringRecorder outbo
 
                 foreach (var resourceId in (e.Resources ?? []).Select(static r => r.Id).Where(static id => !string.IsNullOrEmpty(id)).Distinct(StringComparer.Ordinal))
                 {
-                    resourceInsert ??= Command(connection, transaction,
-                        "INSERT INTO audit_event_resources (project_id, resource_id, region, seq) VALUES (@p, @x, @r, @s) ON CONFLICT DO NOTHING",
-                        ("@p", projectId), ("@x", null), ("@r", region), ("@s", null));
+                    resourceInsert ??= Command(connection, transaction, InsertResourceSql, ("@p", projectId), ("@x", null), ("@r", region), ("@s", null));
                     resourceInsert.Parameters["@x"].Value = resourceId!;
                     resourceInsert.Parameters["@s"].Value = record.Sequence;
                     await resourceInsert.ExecuteNonQueryAsync(cancellationToken);
@@ -261,6 +270,67 @@ public sealed class AuditLogWriter(AuditDatabase database, IFiringRecorder outbo
             {
                 await resourceInsert.DisposeAsync();
             }
+        }
+    }
+
+    /// <summary>
+    /// The same inserts sent as one batch (PostgreSQL: one round trip for the whole append instead
+    /// of one per row, which left the engine at a third of a plain batched insert; README,
+    /// Performance). SQLite runs in process and has no batches: it takes the loop above.
+    /// </summary>
+    private static async Task InsertBatchedAsync(
+        DbConnection connection, DbTransaction transaction, string projectId, string region, IReadOnlyList<NewRecord> records, CancellationToken cancellationToken)
+    {
+        // Bounded so that one statement batch stays far below the server's message limits.
+        const int maxCommands = 2000;
+        var batch = connection.CreateBatch();
+        try
+        {
+            batch.Transaction = transaction;
+            foreach (var record in records)
+            {
+                var e = record.Event;
+                Add(batch, InsertEventSql,
+                    ("@p", projectId), ("@r", region), ("@s", record.Sequence), ("@id", e.Id!), ("@at", DbTime.ToMicros(e.RecordedAt!.Value)),
+                    ("@in", DbTime.ToMicros(record.IngestedAt)), ("@pr", e.PrincipalId), ("@ip", e.SourceIp), ("@prod", e.ProductName), ("@m", e.MethodName),
+                    ("@st", e.StatusCode!.Value), ("@pl", record.Payload), ("@ph", record.PreviousHash), ("@h", record.Hash));
+                foreach (var resourceId in (e.Resources ?? []).Select(static r => r.Id).Where(static id => !string.IsNullOrEmpty(id)).Distinct(StringComparer.Ordinal))
+                {
+                    Add(batch, InsertResourceSql, ("@p", projectId), ("@x", resourceId), ("@r", region), ("@s", record.Sequence));
+                }
+
+                if (batch.BatchCommands.Count >= maxCommands)
+                {
+                    await batch.ExecuteNonQueryAsync(cancellationToken);
+                    await batch.DisposeAsync();
+                    batch = connection.CreateBatch();
+                    batch.Transaction = transaction;
+                }
+            }
+
+            if (batch.BatchCommands.Count > 0)
+            {
+                await batch.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+        finally
+        {
+            await batch.DisposeAsync();
+        }
+
+        static void Add(DbBatch batch, string sql, params (string Name, object? Value)[] parameters)
+        {
+            var command = batch.CreateBatchCommand();
+            command.CommandText = sql;
+            foreach (var (name, value) in parameters)
+            {
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = name;
+                parameter.Value = value ?? DBNull.Value;
+                command.Parameters.Add(parameter);
+            }
+
+            batch.BatchCommands.Add(command);
         }
     }
 

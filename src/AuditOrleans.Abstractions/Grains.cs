@@ -176,9 +176,10 @@ public interface INotificationContactsGrain : IGrainWithStringKey
     /// <summary>
     /// Gives a webhook contact (URL or id) a new secret, returned once; the current one keeps
     /// signing too for <paramref name="gracePeriod"/> (null: Notifications:Webhooks:RotationGracePeriod).
+    /// Null when the project has no such webhook contact.
     /// </summary>
     [Alias("ResetWebhookSecretAsync")]
-    Task<WebhookSecretIssued> ResetWebhookSecretAsync(string urlOrId, TimeSpan? gracePeriod);
+    Task<WebhookSecretIssued?> ResetWebhookSecretAsync(string urlOrId, TimeSpan? gracePeriod);
 }
 
 /// <summary>

@@ -74,7 +74,7 @@ public sealed partial class NotificationContactsGrain(
         return removed;
     }
 
-    public async Task<WebhookSecretIssued> ResetWebhookSecretAsync(string urlOrId, TimeSpan? gracePeriod)
+    public async Task<WebhookSecretIssued?> ResetWebhookSecretAsync(string urlOrId, TimeSpan? gracePeriod)
     {
         var grace = gracePeriod ?? options.Value.Notifications.Webhooks.RotationGracePeriod;
         if (grace < TimeSpan.Zero || grace > WebhookSecretLimits.MaxGracePeriod)
@@ -84,8 +84,12 @@ public sealed partial class NotificationContactsGrain(
 
         var id = ResolveId(urlOrId);
         var secret = WebhookKeys.NewSecret();
-        var contact = await webhooks.RotateAsync(projectId, id, secret, grace, time.GetUtcNow())
-            ?? throw new KeyNotFoundException($"Project {projectId} has no webhook contact '{Scope.Printable(urlOrId, 200)}': list them with Get-AuditNotificationContact.");
+        var contact = await webhooks.RotateAsync(projectId, id, secret, grace, time.GetUtcNow());
+        if (contact is null)
+        {
+            return null;
+        }
+
         LogSecretRotated(logger, id, projectId, grace);
         return new WebhookSecretIssued(contact, secret, Created: false);
     }

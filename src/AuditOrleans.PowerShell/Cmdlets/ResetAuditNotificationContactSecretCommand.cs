@@ -70,6 +70,13 @@ public sealed class ResetAuditNotificationContactSecretCommand : AuditCmdlet
                 continue;
             }
 
+            if (issued is null)
+            {
+                WriteAuditError($"Project '{projectId}' has no webhook contact '{shown}'.", "NotificationContactNotFound",
+                    ErrorCategory.ObjectNotFound, key, "Run Get-AuditNotificationContact -Kind Webhook to list the project's webhooks and their ids.");
+                continue;
+            }
+
             WriteVerbose($"New secret for the webhook {issued.Contact.DisplayUrl} of project '{projectId}'; it is shown this once.");
             WriteObject(AuditWebhookSecret.From(issued));
         }

@@ -164,10 +164,11 @@ public interface INotificationContactsGrain : IGrainWithStringKey
     /// <summary>
     /// Adds a webhook contact after checking its URL (docs/webhooks.md: https, no private
     /// target), with a new signing secret returned once; for a URL already there, adds the types
-    /// and sets the format, and returns no secret (the existing one stays).
+    /// and sets the format when one is given, and returns no secret (the existing one stays).
+    /// A new contact without a format gets Json.
     /// </summary>
     [Alias("AddWebhookAsync")]
-    Task<WebhookSecretIssued> AddWebhookAsync(string url, WebhookFormat format, NotificationType types);
+    Task<WebhookSecretIssued> AddWebhookAsync(string url, WebhookFormat? format, NotificationType types);
 
     /// <summary>Removes a webhook contact given by its URL or its id (wh_...); false when there was none.</summary>
     [Alias("RemoveWebhookAsync")]

@@ -72,6 +72,7 @@ public sealed class WebhookTargetTests(WebhookCollection.Fixture fixture)
         Assert.Equal(NotificationType.Security | NotificationType.Incident, again.Contact.Types);
         Assert.Equal(WebhookFormat.Json, again.Contact.Format);
         Assert.Equal(publicTarget.Contact.SecretFingerprint, again.Contact.SecretFingerprint);
+        Assert.Equal(WebhookFormat.Json, (await contacts.AddWebhookAsync("https://8.8.8.8/Hooks/Secret-Part", null, NotificationType.Security)).Contact.Format);
         Assert.Equal(3, (await contacts.GetWebhooksAsync()).Count);
 
         Assert.True(await contacts.RemoveWebhookAsync("https://8.8.8.8/Hooks/Secret-Part"));

@@ -47,10 +47,10 @@ public sealed partial class NotificationContactsGrain(
 
     public Task<IReadOnlyList<WebhookContact>> GetWebhooksAsync() => webhooks.GetAsync(projectId, time.GetUtcNow());
 
-    public async Task<WebhookSecretIssued> AddWebhookAsync(string url, WebhookFormat format, NotificationType types)
+    public async Task<WebhookSecretIssued> AddWebhookAsync(string url, WebhookFormat? format, NotificationType types)
     {
         CheckTypes(types);
-        if (!Enum.IsDefined(format))
+        if (format is { } given && !Enum.IsDefined(given))
         {
             throw new ArgumentException($"'{format}' is not a webhook format: use Json, Slack or Teams.");
         }
@@ -58,7 +58,7 @@ public sealed partial class NotificationContactsGrain(
         var uri = await targets.CheckNewAsync(url);
         var secret = WebhookKeys.NewSecret();
         var (contact, created) = await webhooks.UpsertAsync(projectId, uri, format, types, secret, time.GetUtcNow());
-        LogWebhookAdded(logger, contact.Id, contact.DisplayUrl, format, projectId, created);
+        LogWebhookAdded(logger, contact.Id, contact.DisplayUrl, contact.Format, projectId, created);
         return new WebhookSecretIssued(contact, created ? secret : null, created);
     }
 

@@ -29,18 +29,19 @@ public sealed class WebhookStore(AuditDatabase database, WebhookKeys keys)
     }
 
     /// <summary>
-    /// Adds the contact with <paramref name="secret"/>, or for one already there adds the types
-    /// and sets the format (its secret stays). Returns the stored contact and whether it is new.
+    /// Adds the contact with <paramref name="secret"/> (format Json unless given), or for one
+    /// already there adds the types and sets the format when given (its secret stays). Returns
+    /// the stored contact and whether it is new.
     /// </summary>
-    public Task<(WebhookContact Contact, bool Created)> UpsertAsync(string projectId, Uri url, WebhookFormat format, NotificationType types, string secret, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public Task<(WebhookContact Contact, bool Created)> UpsertAsync(string projectId, Uri url, WebhookFormat? format, NotificationType types, string secret, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         var id = keys.ContactId(projectId, url.AbsoluteUri);
         return database.WriteAsync(async (connection, transaction) =>
         {
             bool created;
             await using (var update = Command(connection, transaction,
-                "UPDATE notification_webhooks SET types = types | @t, format = @f WHERE id = @id AND project_id = @p",
-                ("@t", (int)types), ("@f", (int)format), ("@id", id), ("@p", projectId)))
+                "UPDATE notification_webhooks SET types = types | @t, format = COALESCE(@f, format) WHERE id = @id AND project_id = @p",
+                ("@t", (int)types), ("@f", format is { } f ? (int)f : null), ("@id", id), ("@p", projectId)))
             {
                 created = await update.ExecuteNonQueryAsync(cancellationToken) == 0;
             }
@@ -51,7 +52,7 @@ public sealed class WebhookStore(AuditDatabase database, WebhookKeys keys)
                     "INSERT INTO notification_webhooks (id, project_id, url_sealed, display_url, format, types, created_at, secret_sealed, secret_fingerprint, secret_created_at, previous_secret, previous_expires_at) " +
                     "VALUES (@id, @p, @url, @display, @f, @t, @now, @secret, @fp, @now, NULL, NULL)",
                     ("@id", id), ("@p", projectId), ("@url", keys.Seal(url.AbsoluteUri, id, "url")), ("@display", WebhookTargetPolicy.Display(url)),
-                    ("@f", (int)format), ("@t", (int)types), ("@now", DbTime.ToMicros(now)),
+                    ("@f", (int)(format ?? WebhookFormat.Json)), ("@t", (int)types), ("@now", DbTime.ToMicros(now)),
                     ("@secret", keys.Seal(secret, id, "secret")), ("@fp", WebhookKeys.Fingerprint(secret)));
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }

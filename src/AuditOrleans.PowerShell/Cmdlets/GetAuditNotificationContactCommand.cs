@@ -5,7 +5,7 @@ namespace AuditOrleans.PowerShell.Cmdlets;
 
 /// <summary>Lists the notification contacts of a project: email addresses, then webhooks (never their secrets).</summary>
 [Cmdlet(VerbsCommon.Get, "AuditNotificationContact")]
-[OutputType(typeof(AuditNotificationContact))]
+[OutputType(typeof(AuditNotificationContact), typeof(AuditWebhookContact))]
 public sealed class GetAuditNotificationContactCommand : AuditCmdlet
 {
     /// <summary>Only these addresses (wildcards allowed); webhooks are then left out.</summary>
@@ -58,7 +58,7 @@ public sealed class GetAuditNotificationContactCommand : AuditCmdlet
         {
             foreach (var webhook in webhooks.Where(w => types is null || (w.Types & types.Value) != 0))
             {
-                WriteObject(AuditNotificationContact.From(webhook));
+                WriteObject(AuditWebhookContact.From(webhook));
             }
         }
     }

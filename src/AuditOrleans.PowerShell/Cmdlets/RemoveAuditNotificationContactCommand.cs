@@ -6,6 +6,8 @@ namespace AuditOrleans.PowerShell.Cmdlets;
 /// <summary>
 /// Removes notification contacts from a project: email addresses, or webhooks by URL or id.
 /// Asks for confirmation unless -Force. Notices not yet delivered to a removed webhook fail.
+/// A piped webhook contact reaches -Email as text, which is its id (wh_...): an id there removes
+/// the webhook (an email address always has an @).
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "AuditNotificationContact", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = EmailSet)]
 public sealed class RemoveAuditNotificationContactCommand : AuditCmdlet
@@ -25,11 +27,11 @@ public sealed class RemoveAuditNotificationContactCommand : AuditCmdlet
     [ValidateNotNullOrEmpty]
     public Uri[] WebhookUrl { get; set; } = [];
 
-    /// <summary>The ids (wh_...) of webhooks to remove, as Get-AuditNotificationContact shows them.</summary>
+    /// <summary>The id (wh_...) of a webhook to remove, as Get-AuditNotificationContact shows it.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(WebhookIdCompleter))]
-    public string[] WebhookId { get; set; } = [];
+    public string WebhookId { get; set; } = "";
 
     /// <summary>Project; default: the project of Connect-AuditCluster.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -48,8 +50,8 @@ public sealed class RemoveAuditNotificationContactCommand : AuditCmdlet
         var items = ParameterSetName switch
         {
             UrlSet => WebhookUrl.Select(static u => (Key: u.IsAbsoluteUri ? u.AbsoluteUri : u.OriginalString, Shown: u.IsAbsoluteUri ? $"webhook {u.Scheme}://{u.Authority}/…" : Scope.Printable(u.OriginalString, 100), Webhook: true)),
-            IdSet => WebhookId.Select(static id => (Key: id, Shown: $"webhook {Scope.Printable(id, 100)}", Webhook: true)),
-            _ => Email.Select(static e => (Key: e, Shown: e, Webhook: false)),
+            IdSet => [(Key: WebhookId, Shown: $"webhook {Scope.Printable(WebhookId, 100)}", Webhook: true)],
+            _ => Email.Select(static e => WebhookSecretLimits.IsWebhookId(e.Trim()) ? (Key: e.Trim(), Shown: $"webhook {Scope.Printable(e, 100)}", Webhook: true) : (Key: e, Shown: e, Webhook: false)),
         };
         foreach (var (key, shown, webhook) in items)
         {

@@ -47,6 +47,16 @@ public sealed class WebhookCmdletTests(PowerShellClusterFixture fixture)
         var first = Assert.Single(await receiver.WaitForAsync(path));
         Assert.Null(first.Rejection);
 
+        // The README's receiver check, as printed there, accepts the request and rejects a replay or a change.
+        ps.Run(ReadmeVerificationBlock()).ThrowOnError();
+        bool Verify(string key, byte[] body, DateTimeOffset now) => (bool)ps.Run(
+            "Test-AuditWebhook -Secret $secret -Headers @{ 'webhook-id' = $id; 'webhook-timestamp' = $ts; 'webhook-signature' = $sig } -Body $body -Now $now",
+            ("secret", key), ("id", first.Id), ("ts", first.Timestamp), ("sig", first.Signature), ("body", body), ("now", now)).ThrowOnError().Output[0].BaseObject;
+        Assert.True(Verify(secret, first.Body, fixture.Clock.GetUtcNow()));
+        Assert.False(Verify(secret, first.Body, fixture.Clock.GetUtcNow().AddMinutes(6)));
+        Assert.False(Verify(secret, [.. first.Body, (byte)' '], fixture.Clock.GetUtcNow()));
+        Assert.False(Verify(Grains.Notifications.WebhookKeys.NewSecret(), first.Body, fixture.Clock.GetUtcNow()));
+
         // Rotation: a new secret, shown once; both sign for the grace period.
         var rotated = Assert.Single(ps.Run("Get-AuditNotificationContact -Kind Webhook | Reset-AuditNotificationContactSecret -GracePeriod 01:00:00 -Force").ThrowOnError().Output);
         var newSecret = (string)rotated.Properties["Secret"].Value;
@@ -85,5 +95,14 @@ public sealed class WebhookCmdletTests(PowerShellClusterFixture fixture)
         Assert.StartsWith("AddNotificationContactFailed,", refused.FullyQualifiedErrorId, StringComparison.Ordinal);
         Assert.Contains(expected, refused.Exception.Message, StringComparison.Ordinal);
         Assert.Empty(ps.Run("Get-AuditNotificationContact -Kind Webhook").ThrowOnError().Output);
+    }
+
+    /// <summary>The PowerShell block that follows the verify-webhook marker in the README.</summary>
+    private static string ReadmeVerificationBlock()
+    {
+        var readme = File.ReadAllText(Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(PowerShellSession.ModuleManifest))))!, "README.md"));
+        var marker = readme.IndexOf("<!-- verify-webhook:", StringComparison.Ordinal);
+        var start = readme.IndexOf("```powershell\n", marker, StringComparison.Ordinal) + "```powershell\n".Length;
+        return readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
     }
 }

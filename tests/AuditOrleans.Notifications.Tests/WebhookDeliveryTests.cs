@@ -112,6 +112,7 @@ public sealed class WebhookDeliveryTests(WebhookCollection.Fixture fixture)
         var scenario = new Scenario(fixture);
         var (path, _) = await AddWebhookAsync(scenario, WebhookFormat.Json);
         Receiver.Script(path, 410);
+        using var outcomes = new DeliveryOutcomes();
         await scenario.EnableAsync(AlertName.ApiKeyDeleted);
         await scenario.SendAsync(scenario.ApiKey(fixture.Clock.GetUtcNow().AddMinutes(-1), "DeleteAPIKey", 200));
 
@@ -123,6 +124,8 @@ public sealed class WebhookDeliveryTests(WebhookCollection.Fixture fixture)
         fixture.Clock.Advance(TimeSpan.FromMinutes(5));
         await Scenario.CompleteRoundAsync(fixture);
         Assert.Single(Receiver.RequestsTo(path));
+        Assert.Equal(1, outcomes.Count("webhook", "failed"));
+        Assert.Equal(0, outcomes.Count("webhook", "retrying"));
     }
 
     [Fact]

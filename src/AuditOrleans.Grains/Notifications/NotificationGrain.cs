@@ -126,27 +126,6 @@ public sealed partial class NotificationGrain(
         return delay < max ? delay : max;
     }
 
-    /// <summary>The retry policy of a recipient's channel: webhook contacts have their own (Notifications:Webhooks).</summary>
-    private RetryPolicy PolicyFor(string recipient)
-    {
-        var settings = options.Value;
-        if (WebhookSecretLimits.IsWebhookId(recipient))
-        {
-            var w = settings.Notifications.Webhooks;
-            return new RetryPolicy("webhook", w.InitialRetryDelay, w.MaxRetryDelay, w.MaxAttempts, "Notifications:Webhooks:MaxAttempts");
-        }
-
-        var smtp = settings.Smtp;
-        return new RetryPolicy("email", smtp.InitialRetryDelay, smtp.MaxRetryDelay, smtp.MaxAttempts, "Smtp:MaxAttempts");
-    }
-
-    /// <summary>When the next attempt is due: the back-off, or later when the receiver asked for a longer wait (Retry-After).</summary>
-    private static DateTimeOffset NextAttempt(DateTimeOffset now, RetryPolicy policy, int attempts, SendOutcome outcome)
-    {
-        var delay = RetryDelay(policy.Initial, policy.Max, attempts);
-        return now + (outcome.RetryAfter is { } asked && asked > delay ? asked : delay);
-    }
-
     /// <summary>
     /// Asks for a round that starts after this call; the task completes when that round is
     /// over. Rounds never overlap: a request made during a round is served by the next one.
@@ -300,7 +279,7 @@ public sealed partial class NotificationGrain(
         var outcome = WebhookSecretLimits.IsWebhookId(digest.Recipient)
             ? await SendWebhookAsync(digest.Recipient, format => WebhookPayloads.Digest(format, DigestMessage.For(digest, firings, total, options.Value), digest.MessageId), digest.MessageId, cancellationToken)
             : await SendAsync(session, () => composer.ComposeDigest(digest, firings, total), cancellationToken);
-        var policy = PolicyFor(digest.Recipient);
+        var policy = RetryPolicy.For(options.Value, digest.Recipient);
         var attempts = digest.Attempts + 1;
         var now = time.GetUtcNow();
         var alert = digest.Alert ?? firings[0].Alert;
@@ -327,7 +306,7 @@ public sealed partial class NotificationGrain(
                 AuditMetrics.RecordDeliveryOutcome(policy.Channel, AuditMetrics.Failed);
                 break;
             default:
-                var next = NextAttempt(now, policy, attempts, outcome);
+                var next = policy.NextAttempt(now, attempts, outcome);
                 await store.UpdateDigestAsync(digest, DeliveryState.Retrying, attempts, outcome.Error, next, null, CancellationToken.None);
                 LogRetrying(logger, digest.Id, digest.Recipient, attempts, next, outcome.Error);
                 AuditMetrics.RecordDeliveryFailed(alert, region, final: false);
@@ -338,7 +317,7 @@ public sealed partial class NotificationGrain(
 
     private async Task RecordAsync(DueDelivery delivery, SendOutcome outcome)
     {
-        var policy = PolicyFor(delivery.Recipient);
+        var policy = RetryPolicy.For(options.Value, delivery.Recipient);
         var attempts = delivery.Attempts + 1;
         var now = time.GetUtcNow();
         var (alertId, recipient) = (delivery.Alert.Id, delivery.Recipient);
@@ -366,7 +345,7 @@ public sealed partial class NotificationGrain(
                 AuditMetrics.RecordDeliveryOutcome(policy.Channel, AuditMetrics.Failed);
                 break;
             default:
-                var next = NextAttempt(now, policy, attempts, outcome);
+                var next = policy.NextAttempt(now, attempts, outcome);
                 await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Retrying, attempts, outcome.Error, next, null, CancellationToken.None);
                 LogRetrying(logger, alertId, recipient, attempts, next, outcome.Error);
                 AuditMetrics.RecordDeliveryFailed(delivery.Alert.Alert, delivery.Alert.Region, final: false);
@@ -473,7 +452,4 @@ public sealed partial class NotificationGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Notification round failed; the outbox tries again at its next round")]
     private static partial void LogRoundFailed(ILogger logger, Exception exception);
-
-    /// <summary>How a channel's failed deliveries are retried.</summary>
-    private readonly record struct RetryPolicy(string Channel, TimeSpan Initial, TimeSpan Max, int MaxAttempts, string MaxAttemptsKey);
 }

@@ -62,8 +62,8 @@ public sealed class WebhookTargetPolicy(IOptions<AuditOrleansOptions> options)
         var segments = uri.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries);
         var first = segments.Length > 0 ? "/" + segments[0] : "/";
         var more = segments.Length > 1 || uri.Query.Length > 0 ? (segments.Length > 0 ? "/…" : "…") : "";
-        var first24 = first.Length > 41 ? first[..40] + "…" : first;
-        return $"{uri.Scheme}://{uri.Authority}{first24}{more}";
+        var shown = first.Length > 41 ? first[..40] + "…" : first;
+        return $"{uri.Scheme}://{uri.Authority}{shown}{more}";
     }
 
     /// <summary>

@@ -21,6 +21,9 @@ public sealed partial class NotificationContactsGrain(
 {
     public const int MaxEmailLength = 254;
 
+    /// <summary>The longest a new webhook's host name may take to resolve.</summary>
+    public static readonly TimeSpan ResolveTimeout = TimeSpan.FromSeconds(10);
+
     private string projectId = "";
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -55,7 +58,18 @@ public sealed partial class NotificationContactsGrain(
             throw new ArgumentException($"'{format}' is not a webhook format: use Json, Slack or Teams.");
         }
 
-        var uri = await targets.CheckNewAsync(url);
+        // A name that takes long to resolve must not hold the project's contacts grain.
+        using var resolving = new CancellationTokenSource(ResolveTimeout);
+        Uri uri;
+        try
+        {
+            uri = await targets.CheckNewAsync(url, resolving.Token);
+        }
+        catch (OperationCanceledException) when (resolving.IsCancellationRequested)
+        {
+            throw new ArgumentException($"The webhook host could not be resolved within {ResolveTimeout.TotalSeconds} s: check the name, or try again.");
+        }
+
         var secret = WebhookKeys.NewSecret();
         var (contact, created) = await webhooks.UpsertAsync(projectId, uri, format, types, secret, time.GetUtcNow());
         LogWebhookAdded(logger, contact.Id, contact.DisplayUrl, contact.Format, projectId, created);

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
-using System.Text;
 using Microsoft.Extensions.Options;
 
 namespace AuditOrleans.Grains.Notifications;
@@ -18,8 +17,6 @@ namespace AuditOrleans.Grains.Notifications;
 public sealed class WebhookSender : IDisposable
 {
     public const string UserAgent = "AuditOrleans-Webhooks/1";
-
-    private const int MaxErrorBodyBytes = 300;
 
     private readonly WebhookTargetPolicy policy;
     private readonly IOptions<AuditOrleansOptions> options;
@@ -70,8 +67,10 @@ public sealed class WebhookSender : IDisposable
         try
         {
             using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+            // Only the status code is reported, with its standard name: neither the receiver's reason
+            // phrase nor its body is read, so a contact cannot be used to read what a service answers.
             var code = (int)response.StatusCode;
-            var status = $"{code.ToString(CultureInfo.InvariantCulture)} {Scope.Printable(response.ReasonPhrase ?? "", 100)}".TrimEnd();
+            var status = Enum.IsDefined(response.StatusCode) ? $"{code.ToString(CultureInfo.InvariantCulture)} ({response.StatusCode})" : code.ToString(CultureInfo.InvariantCulture);
             if (code is >= 200 and < 300)
             {
                 return SendOutcome.Delivered;
@@ -83,13 +82,12 @@ public sealed class WebhookSender : IDisposable
                 return SendOutcome.Permanent($"The {shown} answered {status}, a redirect{location}; redirects are not followed: give the final URL (Add-AuditNotificationContact -WebhookUrl).");
             }
 
-            var said = await ReadSomeAsync(response, deadline.Token);
             if (code is 408 or 429 or >= 500)
             {
-                return SendOutcome.Transient($"The {shown} answered {status}{said}.") with { RetryAfter = RetryAfter(response, settings.MaxRetryAfter) };
+                return SendOutcome.Transient($"The {shown} answered {status}.") with { RetryAfter = RetryAfter(response, settings.MaxRetryAfter) };
             }
 
-            return SendOutcome.Permanent($"The {shown} refused the request for good: {status}{said}. Fix the receiver or the contact; it is not retried.");
+            return SendOutcome.Permanent($"The {shown} refused the request for good: {status}. Fix the receiver or the contact; it is not retried.");
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -118,28 +116,6 @@ public sealed class WebhookSender : IDisposable
             _ => (TimeSpan?)null,
         };
         return wait is null ? null : wait < TimeSpan.Zero ? TimeSpan.Zero : wait > max ? max : wait;
-    }
-
-    private static async Task<string> ReadSomeAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-            var buffer = new byte[MaxErrorBodyBytes];
-            var read = 0;
-            int n;
-            while (read < buffer.Length && (n = await stream.ReadAsync(buffer.AsMemory(read), cancellationToken)) > 0)
-            {
-                read += n;
-            }
-
-            var text = Scope.Printable(Encoding.UTF8.GetString(buffer, 0, read).Trim(), 200);
-            return text.Length == 0 ? "" : $" ({text})";
-        }
-        catch (Exception ex) when (ex is IOException or HttpRequestException)
-        {
-            return "";
-        }
     }
 
     private static T? Find<T>(Exception? ex)

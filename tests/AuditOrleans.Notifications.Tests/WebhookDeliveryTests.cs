@@ -107,6 +107,30 @@ public sealed class WebhookDeliveryTests(WebhookCollection.Fixture fixture)
     }
 
     [Fact]
+    public async Task RetryAfterAsAnHttpDateIsHonouredAndALongOneIsCappedAt429()
+    {
+        var scenario = new Scenario(fixture);
+        var (path, _) = await AddWebhookAsync(scenario, WebhookFormat.Json);
+        var asked = fixture.Clock.GetUtcNow().AddSeconds(45);
+        Receiver.Script(path, 429, ("Retry-After", asked.ToString("r", System.Globalization.CultureInfo.InvariantCulture)));
+        Receiver.Script(path, 503, ("Retry-After", "86400"));
+        await scenario.EnableAsync(AlertName.ApiKeyDeleted);
+        await scenario.SendAsync(scenario.ApiKey(fixture.Clock.GetUtcNow().AddMinutes(-1), "DeleteAPIKey", 200));
+
+        var first = Assert.Single((await scenario.WaitForFiringAsync(static f => f.Deliveries.Single().Attempts == 1)).Deliveries);
+        Assert.Equal(asked, first.NextAttemptAt);
+        Assert.Contains("429 (TooManyRequests)", first.LastError, StringComparison.Ordinal);
+
+        fixture.Clock.Advance(TimeSpan.FromSeconds(45));
+        var second = Assert.Single((await scenario.WaitForFiringAsync(static f => f.Deliveries.Single().Attempts == 2)).Deliveries);
+        Assert.Equal(fixture.Clock.GetUtcNow() + TimeSpan.FromMinutes(2), second.NextAttemptAt); // Notifications:Webhooks:MaxRetryAfter of this cluster
+
+        fixture.Clock.Advance(TimeSpan.FromMinutes(2));
+        await scenario.WaitForFiringAsync(static f => f.Deliveries.Single().State == DeliveryState.Delivered);
+        Assert.Equal([429, 503, 200], Receiver.RequestsTo(path).Select(static r => r.AnsweredStatus));
+    }
+
+    [Fact]
     public async Task A410IsFinalAndShownAsFailedWithoutAnotherAttempt()
     {
         var scenario = new Scenario(fixture);

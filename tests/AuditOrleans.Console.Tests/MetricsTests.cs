@@ -54,7 +54,7 @@ public sealed class MetricsTests(ConsoleHostFixture fixture)
         var dashboard = File.ReadAllText(Path.Combine(RepositoryRoot(), "deploy", "grafana", "auditorleans-dashboard.json"));
         using var json = System.Text.Json.JsonDocument.Parse(dashboard);
         var names = System.Text.RegularExpressions.Regex.Matches(dashboard, "auditorleans_[a-z_]+").Select(static m => m.Value).ToHashSet();
-        Assert.Equal(9, names.Count);
+        Assert.Equal(10, names.Count);
 
         var project = ConsoleHostFixture.NewProjectId();
         await fixture.Client.GetGrain<INotificationContactsGrain>(project).AddAsync("dashboard@example.com", NotificationType.Security);

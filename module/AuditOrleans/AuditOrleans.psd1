@@ -32,6 +32,7 @@
         'Add-AuditNotificationContact'
         'Get-AuditNotificationContact'
         'Remove-AuditNotificationContact'
+        'Reset-AuditNotificationContactSecret'
         'Test-AuditAlert'
         'New-AuditAlertSilence'
         'Get-AuditAlertSilence'

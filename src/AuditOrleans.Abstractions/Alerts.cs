@@ -315,4 +315,14 @@ public sealed record AlertDelivery(
     /// null when it has an email of its own. The state, attempts and times are then the digest's.
     /// </summary>
     [Id(40)] public string? DigestId { get; init; }
+
+    /// <summary>
+    /// For a webhook contact (<see cref="Recipient"/> is its id, wh_...): its format and URL as far
+    /// as the first path segment, e.g. "Slack https://hooks.slack.com/services/…"; null for an
+    /// email, and for a webhook removed since.
+    /// </summary>
+    [Id(41)] public string? Target { get; init; }
+
+    /// <summary>email or webhook.</summary>
+    public string Channel => WebhookSecretLimits.IsWebhookId(Recipient) ? "webhook" : "email";
 }

@@ -156,10 +156,35 @@ public interface INotificationContactsGrain : IGrainWithStringKey
     /// <summary>Removes a contact; false when there was none with that address.</summary>
     [Alias("RemoveAsync")]
     Task<bool> RemoveAsync(string email);
+
+    /// <summary>The webhook contacts of the project (never their secrets).</summary>
+    [Alias("GetWebhooksAsync")]
+    Task<IReadOnlyList<WebhookContact>> GetWebhooksAsync();
+
+    /// <summary>
+    /// Adds a webhook contact after checking its URL (docs/webhooks.md: https, no private
+    /// target), with a new signing secret returned once; for a URL already there, adds the types
+    /// and sets the format when one is given, and returns no secret (the existing one stays).
+    /// A new contact without a format gets Json.
+    /// </summary>
+    [Alias("AddWebhookAsync")]
+    Task<WebhookSecretIssued> AddWebhookAsync(string url, WebhookFormat? format, NotificationType types);
+
+    /// <summary>Removes a webhook contact given by its URL or its id (wh_...); false when there was none.</summary>
+    [Alias("RemoveWebhookAsync")]
+    Task<bool> RemoveWebhookAsync(string urlOrId);
+
+    /// <summary>
+    /// Gives a webhook contact (URL or id) a new secret, returned once; the current one keeps
+    /// signing too for <paramref name="gracePeriod"/> (null: Notifications:Webhooks:RotationGracePeriod).
+    /// Null when the project has no such webhook contact.
+    /// </summary>
+    [Alias("ResetWebhookSecretAsync")]
+    Task<WebhookSecretIssued?> ResetWebhookSecretAsync(string urlOrId, TimeSpan? gracePeriod);
 }
 
 /// <summary>
-/// Delivers recorded firings by email (the outbox). One activation in the cluster (key 0).
+/// Delivers recorded firings by email and webhook (the outbox). One activation in the cluster (key 0).
 /// </summary>
 [Alias("AuditOrleans.INotificationGrain")]
 public interface INotificationGrain : IGrainWithIntegerKey

@@ -11,6 +11,9 @@ public sealed class AuditOrleansOptions
 
     public SmtpOptions Smtp { get; set; } = new();
 
+    /// <summary>Channels besides email: webhooks (docs/webhooks.md).</summary>
+    public NotificationsOptions Notifications { get; set; } = new();
+
     /// <summary>The alert lifecycle: episodes, lateness, grouping of emails and the cap per contact.</summary>
     public AlertsOptions Alerts { get; set; } = new();
 

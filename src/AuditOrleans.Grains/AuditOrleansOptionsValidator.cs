@@ -182,12 +182,44 @@ public sealed class AuditOrleansOptionsValidator : IValidateOptions<AuditOrleans
             errors.Add($"{p}:Alerts:GroupInterval is {o.Alerts.GroupInterval}: use 00:00:00 (no grouping: one email per match) up to 1.00:00:00 (default 00:05:00).");
         }
 
+        CheckWebhooks(errors, o.Notifications.Webhooks);
+
         if (o.Alerts.MaxEmailsPerContactPerHour < 0)
         {
             errors.Add($"{p}:Alerts:MaxEmailsPerContactPerHour is {o.Alerts.MaxEmailsPerContactPerHour}: use 0 (no cap) or the most emails a contact may receive in an hour (default 20).");
         }
 
         return errors;
+    }
+
+    /// <summary>Webhook delivery settings (docs/webhooks.md).</summary>
+    private static void CheckWebhooks(List<string> errors, WebhookOptions webhooks)
+    {
+        const string p = AuditOrleansOptions.SectionName + ":Notifications:Webhooks";
+        if (webhooks.Timeout <= TimeSpan.Zero || webhooks.Timeout > TimeSpan.FromMinutes(5))
+        {
+            errors.Add($"{p}:Timeout is {webhooks.Timeout}: use a positive time up to 00:05:00 (default 00:00:10).");
+        }
+
+        if (webhooks.InitialRetryDelay <= TimeSpan.Zero || webhooks.MaxRetryDelay < webhooks.InitialRetryDelay)
+        {
+            errors.Add($"{p}:InitialRetryDelay must be positive and MaxRetryDelay at least as long (e.g. 00:00:05 and 00:10:00).");
+        }
+
+        if (webhooks.MaxRetryAfter < TimeSpan.Zero || webhooks.MaxRetryAfter > TimeSpan.FromDays(1))
+        {
+            errors.Add($"{p}:MaxRetryAfter is {webhooks.MaxRetryAfter}: use 00:00:00 (ignore Retry-After) up to 1.00:00:00 (default 01:00:00).");
+        }
+
+        if (webhooks.MaxAttempts < 1)
+        {
+            errors.Add($"{p}:MaxAttempts must be at least 1 (default 50).");
+        }
+
+        if (webhooks.RotationGracePeriod < TimeSpan.Zero || webhooks.RotationGracePeriod > WebhookSecretLimits.MaxGracePeriod)
+        {
+            errors.Add($"{p}:RotationGracePeriod is {webhooks.RotationGracePeriod}: use 00:00:00 (the old secret stops at once) up to 7.00:00:00 (default 1.00:00:00).");
+        }
     }
 
     /// <summary>TLS settings that contradict each other (the certificate files themselves are read by the host at start).</summary>

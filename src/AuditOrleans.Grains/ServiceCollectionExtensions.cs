@@ -37,6 +37,10 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<LogMaintenanceService>();
         services.TryAddSingleton<AlertEmailComposer>();
         services.TryAddSingleton<MailSender>();
+        services.TryAddSingleton<WebhookKeys>();
+        services.TryAddSingleton<WebhookStore>();
+        services.TryAddSingleton<WebhookTargetPolicy>();
+        services.TryAddSingleton<WebhookSender>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, OutboxStartup>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, EpisodeWatch>();
         if (runMaintenance)

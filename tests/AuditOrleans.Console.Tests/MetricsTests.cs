@@ -39,6 +39,7 @@ public sealed class MetricsTests(ConsoleHostFixture fixture)
         Assert.Equal(2, Delta("auditorleans_ingest_duration_seconds_count"));
         Assert.Equal(2, Delta("auditorleans_ingest_duration_seconds_bucket", "le=\"+Inf\""));
         Assert.Equal(1, Delta("auditorleans_notifications_delivered_total", "alert=\"ApiKeyCreated\"", "region=\"fr-par\""));
+        Assert.Equal(1, Delta("auditorleans_notifications_deliveries_total", "channel=\"email\"", "outcome=\"delivered\""));
         Assert.Contains("# TYPE auditorleans_ingest_duration_seconds histogram", after.Text, StringComparison.Ordinal);
         // The series name the service: auditorleans, not OpenTelemetry's unknown_service:<process>.
         Assert.Contains("service_name=\"auditorleans\"", after.Text, StringComparison.Ordinal);
@@ -53,7 +54,7 @@ public sealed class MetricsTests(ConsoleHostFixture fixture)
         var dashboard = File.ReadAllText(Path.Combine(RepositoryRoot(), "deploy", "grafana", "auditorleans-dashboard.json"));
         using var json = System.Text.Json.JsonDocument.Parse(dashboard);
         var names = System.Text.RegularExpressions.Regex.Matches(dashboard, "auditorleans_[a-z_]+").Select(static m => m.Value).ToHashSet();
-        Assert.Equal(9, names.Count);
+        Assert.Equal(10, names.Count);
 
         var project = ConsoleHostFixture.NewProjectId();
         await fixture.Client.GetGrain<INotificationContactsGrain>(project).AddAsync("dashboard@example.com", NotificationType.Security);

@@ -69,3 +69,46 @@ public sealed class DaylightSavingCollection : ICollectionFixture<DaylightSaving
         }
     }
 }
+
+/// <summary>
+/// A cluster whose contacts include webhooks that point at a <see cref="WebhookTestReceiver"/> on
+/// 127.0.0.1; restarted by some of its tests. Webhook retries start at 5 s and double, five attempts.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class WebhookCollection : ICollectionFixture<WebhookCollection.Fixture>
+{
+    public const string Name = "webhooks";
+
+    public const int MaxAttempts = 5;
+
+    public static readonly TimeSpan InitialRetryDelay = TimeSpan.FromSeconds(5);
+
+    public sealed class Fixture : SmtpClusterFixture
+    {
+        public Fixture() => Receiver = new WebhookTestReceiver(() => Clock.GetUtcNow());
+
+        public WebhookTestReceiver Receiver { get; }
+
+        protected override IEnumerable<KeyValuePair<string, string>> Settings =>
+        [
+            .. base.Settings,
+            new("Notifications:Webhooks:InitialRetryDelay", InitialRetryDelay.ToString()),
+            new("Notifications:Webhooks:MaxRetryDelay", "00:01:00"),
+            new("Notifications:Webhooks:MaxRetryAfter", "00:02:00"),
+            new("Notifications:Webhooks:MaxAttempts", MaxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new("Notifications:Webhooks:Timeout", "00:00:10"),
+        ];
+
+        public override async Task InitializeAsync()
+        {
+            Receiver.Start();
+            await base.InitializeAsync();
+        }
+
+        public override async Task DisposeAsync()
+        {
+            await base.DisposeAsync();
+            await Receiver.DisposeAsync();
+        }
+    }
+}

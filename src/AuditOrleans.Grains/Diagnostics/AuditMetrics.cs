@@ -7,7 +7,7 @@ namespace AuditOrleans.Grains.Diagnostics;
 /// The engine's metrics: one <see cref="Meter"/> named <c>AuditOrleans</c>, exported by the silo
 /// host on <c>/metrics</c> in Prometheus text format (names there: dots become underscores,
 /// counters end in <c>_total</c>, the histogram in <c>_seconds_bucket/_sum/_count</c>).
-/// Tags are low-cardinality only: region, alert, outcome. Never a project id or a principal.
+/// Tags are low-cardinality only: region, alert, channel, outcome. Never a project id or a principal.
 /// </summary>
 public static class AuditMetrics
 {
@@ -42,6 +42,10 @@ public static class AuditMetrics
     private static readonly Counter<long> NotificationsFailed = Meter.CreateCounter<long>(
         "auditorleans.notifications.failed", "{attempt}", "Failed delivery attempts of alert emails (each retry counts).");
 
+    private static readonly Counter<long> NotificationDeliveries = Meter.CreateCounter<long>(
+        "auditorleans.notifications.deliveries", "{attempt}",
+        "Delivery attempts of notices per channel (email, webhook) and outcome (delivered, retrying, failed: failed for good).");
+
     private static readonly Counter<long> DetectorActivations = Meter.CreateCounter<long>(
         "auditorleans.detector.activations", "{activation}", "Detector grain activations (each rebuilds its window from the log).");
 
@@ -71,6 +75,19 @@ public static class AuditMetrics
             new KeyValuePair<string, object?>("alert", alert.ToString()),
             new KeyValuePair<string, object?>("region", region),
             new KeyValuePair<string, object?>("final", final ? "true" : "false"));
+
+    /// <summary>Outcome tag: the notice reached its recipient.</summary>
+    public const string Delivered = "delivered";
+
+    /// <summary>Outcome tag: the attempt failed and another follows.</summary>
+    public const string Retrying = "retrying";
+
+    /// <summary>Outcome tag: the delivery failed for good (refused, or out of attempts).</summary>
+    public const string Failed = "failed";
+
+    /// <summary>One delivery attempt of a notice on <paramref name="channel"/> (email or webhook).</summary>
+    public static void RecordDeliveryOutcome(string channel, string outcome) =>
+        NotificationDeliveries.Add(1, new KeyValuePair<string, object?>("channel", channel), new KeyValuePair<string, object?>("outcome", outcome));
 
     public static void RecordDetectorActivation(string region) => Add(DetectorActivations, 1, "region", region);
 

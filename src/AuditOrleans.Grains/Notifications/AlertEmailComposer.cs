@@ -137,7 +137,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
             message.Importance = MessageImportance.High;
         }
 
-        var content = Content.For(alert, AuditTrailLink.For(settings.Console.BaseUrl, alert), IncidentLink.For(settings.Console.BaseUrl, alert));
+        var content = AlertMessage.For(alert, settings.Console.BaseUrl);
         var body = new BodyBuilder { TextBody = Text(content), HtmlBody = Html(content) };
         message.Body = body.ToMessageBody();
         return message;
@@ -190,7 +190,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
             message.Importance = MessageImportance.High;
         }
 
-        var content = DigestContent.For(digest, firings, total, settings);
+        var content = DigestMessage.For(digest, firings, total, settings);
         message.Body = new BodyBuilder { TextBody = DigestText(content), HtmlBody = DigestHtml(content) }.ToMessageBody();
         return message;
     }
@@ -199,7 +199,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
     public static string FormatTime(DateTimeOffset value) =>
         value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
 
-    private static string Text(Content c)
+    private static string Text(AlertMessage c)
     {
         var text = new StringBuilder();
         if (c.Alert.IsTest)
@@ -251,7 +251,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
         return text.ToString();
     }
 
-    private static string Html(Content c)
+    private static string Html(AlertMessage c)
     {
         static string E(string? value) => WebUtility.HtmlEncode(value ?? "");
         var color = c.Alert.Severity switch
@@ -311,7 +311,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
                 .Append("</td><td style=\"padding:2px 0\">").Append(valueHtml).Append("</td></tr>\n");
     }
 
-    private static string DigestText(DigestContent c)
+    private static string DigestText(DigestMessage c)
     {
         var text = new StringBuilder();
         text.AppendLine(c.Intro).AppendLine();
@@ -358,7 +358,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
         return text.ToString();
     }
 
-    private static string DigestHtml(DigestContent c)
+    private static string DigestHtml(DigestMessage c)
     {
         static string E(string? value) => WebUtility.HtmlEncode(value ?? "");
         var html = new StringBuilder();
@@ -413,127 +413,5 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
     }
 
     /// <summary>A value from an event made safe for a text line: no control characters, bounded length.</summary>
-    private static string Plain(string value) => Scope.Printable(value, MaxValueLength);
-
-    /// <summary>What both parts say, computed once.</summary>
-    private sealed record Content(FiredAlert Alert, AlertDefinition Definition, IReadOnlyList<(string Label, string Value)> Facts, string Link, string TimelineLink)
-    {
-        public static Content For(FiredAlert alert, string link, string timelineLink)
-        {
-            var f = alert.Facts;
-            var facts = new List<(string, string)>();
-            if (alert.Alert == AlertName.HttpForbiddenErrorRateHigh && alert.Kind != AlertKind.Firing)
-            {
-                var first = f.FirstEventTime ?? alert.WindowStart;
-                var whole = alert.Kind == AlertKind.Resolved ? "the whole episode" : "the episode so far";
-                if (f.ForbiddenCount is { } total)
-                {
-                    facts.Add(($"HTTP 403 responses in {whole}", total.ToString(CultureInfo.InvariantCulture)));
-                }
-
-                facts.Add(("First 403", FormatTime(first)));
-                facts.Add(("Last 403", FormatTime(alert.WindowEnd)));
-                facts.Add((alert.Kind == AlertKind.Resolved ? "Duration" : "Duration so far", FormatDuration(alert.WindowEnd - first)));
-                facts.Add(($"Top principals ({whole})", Counted(f.TopPrincipals)));
-                facts.Add(($"Top source IPs ({whole})", Counted(f.TopSourceIps)));
-                if (f.Change is { Length: > 0 } change)
-                {
-                    facts.Add(("What changed", change));
-                }
-
-                if (alert.EpisodeId is { } episode)
-                {
-                    facts.Add(("Episode opened by firing", episode));
-                }
-            }
-            else if (alert.Alert == AlertName.HttpForbiddenErrorRateHigh)
-            {
-                if (f.ForbiddenCount is { } count)
-                {
-                    facts.Add(("HTTP 403 responses in the window", count.ToString(CultureInfo.InvariantCulture)));
-                }
-
-                facts.Add(("Window", $"{FormatTime(alert.WindowStart)} to {FormatTime(alert.WindowEnd)}"));
-                facts.Add(("Top principals", Counted(f.TopPrincipals)));
-                facts.Add(("Top source IPs", Counted(f.TopSourceIps)));
-                facts.Add(("Newest 403 event", $"{Or(f.EventId)} at {FormatTime(alert.EventTime)}" + (alert.IsLate ? $" (late: received {FormatTime(alert.TriggeredAt)})" : "")));
-            }
-            else
-            {
-                facts.Add(("API key (access key)", Or(f.ApiKeyId)));
-                facts.Add(("Principal", Or(f.PrincipalId, "(anonymous)")));
-                facts.Add(("Source IP", Or(f.SourceIp)));
-                facts.Add(("Method", Or(f.MethodName)));
-                facts.Add(("HTTP status", f.StatusCode?.ToString(CultureInfo.InvariantCulture) ?? "(unknown)"));
-                facts.Add(("Event time", FormatTime(alert.EventTime) + (alert.IsLate ? $" (late: received {FormatTime(alert.TriggeredAt)})" : "")));
-                facts.Add(("Event id", Or(f.EventId)));
-                if (f.UserAgent is { Length: > 0 } agent)
-                {
-                    facts.Add(("User agent", agent));
-                }
-            }
-
-            return new Content(alert, AlertCatalog.Get(alert.Alert), facts, link, timelineLink);
-        }
-
-        private static string Or(string? value, string missing = "(unknown)") => string.IsNullOrEmpty(value) ? missing : value;
-
-        private static string Counted(IReadOnlyList<CountedValue> values) =>
-            values.Count == 0 ? "(none)" : string.Join(", ", values.Select(static v => $"{v.Value} ({v.Count.ToString(CultureInfo.InvariantCulture)})"));
-    }
-
-    /// <summary>What both parts of a digest say, computed once.</summary>
-    private sealed record DigestContent(
-        DueDigest Digest,
-        string Subject,
-        string Intro,
-        int Total,
-        IReadOnlyList<IReadOnlyList<(string Label, string Value)>> Rows,
-        IReadOnlyList<AlertDefinition> Definitions,
-        IReadOnlyList<string> Links)
-    {
-        public static DigestContent For(DueDigest digest, IReadOnlyList<FiredAlert> firings, int total, AuditOrleansOptions settings)
-        {
-            var interval = settings.Alerts.GroupInterval;
-            var intro = digest.Alert is { } alert
-                ? $"{alert} matched {total.ToString(CultureInfo.InvariantCulture)} more time(s) in {digest.ProjectId}/{digest.Region} within {Describe(interval)} of the previous email " +
-                  $"about it (Alerts:GroupInterval). Each match is below and in the alert history."
-                : $"Your email limit ({settings.Alerts.MaxEmailsPerContactPerHour.ToString(CultureInfo.InvariantCulture)} an hour, Alerts:MaxEmailsPerContactPerHour) was reached, " +
-                  $"so these {total.ToString(CultureInfo.InvariantCulture)} alerts of project {digest.ProjectId} waited and come together. Each is below and in the alert history.";
-            var merged = digest.Alert is null;
-            var rows = firings.Select(f =>
-            {
-                var facts = f.Facts;
-                var row = new List<(string, string)> { ("Time", FormatTime(f.EventTime)) };
-                if (merged)
-                {
-                    row.Add(("Alert", f.Alert.ToString()));
-                    row.Add(("Region", f.Region));
-                }
-
-                row.Add(("Principal", Or(facts.PrincipalId, "(anonymous)")));
-                row.Add(("API key", Or(facts.ApiKeyId)));
-                row.Add(("Source IP", Or(facts.SourceIp)));
-                row.Add(("Call", $"{Or(facts.MethodName)} {facts.StatusCode?.ToString(CultureInfo.InvariantCulture) ?? "?"}"));
-                row.Add(("Event id", Or(facts.EventId)));
-                return (IReadOnlyList<(string, string)>)row;
-            }).ToList();
-            var definitions = firings.Select(static f => f.Alert).Append(digest.Alert ?? default).Where(static a => a != default).Distinct().Order().Select(AlertCatalog.Get).ToList();
-            var links = firings.GroupBy(static f => (f.Alert, f.Region)).OrderBy(static g => g.Key.Alert).ThenBy(static g => g.Key.Region, StringComparer.Ordinal).Take(10)
-                .Select(g => AuditTrailLink.For(settings.Console.BaseUrl, g.First() with
-                {
-                    WindowStart = g.Min(static f => f.WindowStart),
-                    WindowEnd = g.Max(static f => f.WindowEnd),
-                }))
-                .ToList();
-            return new DigestContent(digest, DigestSubject(digest, firings, total), intro, total, rows, definitions, links);
-        }
-
-        private static string Or(string? value, string missing = "(unknown)") => string.IsNullOrEmpty(value) ? missing : value;
-
-        private static string Describe(TimeSpan interval) =>
-            interval.TotalMinutes >= 1 && interval.Seconds == 0 && interval.Milliseconds == 0
-                ? $"{interval.TotalMinutes.ToString(CultureInfo.InvariantCulture)} minute(s)"
-                : $"{interval.TotalSeconds.ToString(CultureInfo.InvariantCulture)} second(s)";
-    }
+    internal static string Plain(string value) => Scope.Printable(value, MaxValueLength);
 }

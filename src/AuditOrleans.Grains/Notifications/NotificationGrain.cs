@@ -7,7 +7,8 @@ using Orleans.Concurrency;
 namespace AuditOrleans.Grains.Notifications;
 
 /// <summary>
-/// The outbox: delivers the recorded firings (one delivery row per recipient) by email. One
+/// The outbox: delivers the recorded firings (one delivery row per recipient) by email, and to
+/// webhook contacts as signed HTTP requests (docs/webhooks.md). One
 /// activation in the cluster (key 0). Rounds run one at a time in the background, so
 /// <see cref="WakeAsync"/> returns at once and a slow SMTP server never holds up a detector.
 /// What is due lives in the database, not in this activation: a timer re-runs a round when
@@ -20,6 +21,8 @@ public sealed partial class NotificationGrain(
     NotificationStore store,
     AlertEmailComposer composer,
     MailSender sender,
+    WebhookStore webhookStore,
+    WebhookSender webhooks,
     IOptions<AuditOrleansOptions> options,
     TimeProvider time,
     ILogger<NotificationGrain> logger) : Grain, INotificationGrain
@@ -90,10 +93,12 @@ public sealed partial class NotificationGrain(
         }
 
         var contacts = await store.GetContactsAsync(projectId);
-        if (!contacts.Any(static c => c.Types.HasFlag(NotificationType.Security)))
+        if (!contacts.Any(static c => c.Types.HasFlag(NotificationType.Security))
+            && !(await webhookStore.GetAsync(projectId, time.GetUtcNow())).Any(static w => w.Types.HasFlag(NotificationType.Security)))
         {
             throw new InvalidOperationException(
-                $"Project {projectId} has no Security contact, so an alert would reach nobody: add one with Add-AuditNotificationContact -Email <address> -Type Security -ProjectId {projectId}, then test again.");
+                $"Project {projectId} has no Security contact, so an alert would reach nobody: add one with Add-AuditNotificationContact -Email <address> " +
+                $"(or -WebhookUrl <https URL>) -Type Security -ProjectId {projectId}, then test again.");
         }
 
         var recorded = await store.RecordFiringAsync(TestAlerts.Sample(projectId, knownRegion, alert, time.GetUtcNow()));
@@ -105,13 +110,20 @@ public sealed partial class NotificationGrain(
     /// <summary>The delay before the next attempt after <paramref name="attempts"/> failed ones: doubling from InitialRetryDelay, capped at MaxRetryDelay.</summary>
     public static TimeSpan RetryDelay(SmtpOptions smtp, int attempts)
     {
-        var delay = smtp.InitialRetryDelay;
-        for (var i = 1; i < attempts && delay < smtp.MaxRetryDelay; i++)
+        ArgumentNullException.ThrowIfNull(smtp);
+        return RetryDelay(smtp.InitialRetryDelay, smtp.MaxRetryDelay, attempts);
+    }
+
+    /// <summary>The delay before the next attempt after <paramref name="attempts"/> failed ones: doubling from <paramref name="initial"/>, capped at <paramref name="max"/>.</summary>
+    public static TimeSpan RetryDelay(TimeSpan initial, TimeSpan max, int attempts)
+    {
+        var delay = initial;
+        for (var i = 1; i < attempts && delay < max; i++)
         {
             delay += delay;
         }
 
-        return delay < smtp.MaxRetryDelay ? delay : smtp.MaxRetryDelay;
+        return delay < max ? delay : max;
     }
 
     /// <summary>
@@ -190,7 +202,10 @@ public sealed partial class NotificationGrain(
                     continue;
                 }
 
-                var outcome = await SendAsync(session, () => composer.Compose(delivery.Alert, delivery.Recipient, delivery.MessageId), cancellationToken);
+                var outcome = WebhookSecretLimits.IsWebhookId(delivery.Recipient)
+                    ? await SendWebhookAsync(delivery.Recipient, format => WebhookPayloads.Alert(format, AlertMessage.For(delivery.Alert, options.Value.Console.BaseUrl), delivery.MessageId),
+                        delivery.MessageId, cancellationToken)
+                    : await SendAsync(session, () => composer.Compose(delivery.Alert, delivery.Recipient, delivery.MessageId), cancellationToken);
                 await RecordAsync(delivery, outcome);
             }
 
@@ -261,8 +276,10 @@ public sealed partial class NotificationGrain(
             return;
         }
 
-        var outcome = await SendAsync(session, () => composer.ComposeDigest(digest, firings, total), cancellationToken);
-        var smtp = options.Value.Smtp;
+        var outcome = WebhookSecretLimits.IsWebhookId(digest.Recipient)
+            ? await SendWebhookAsync(digest.Recipient, format => WebhookPayloads.Digest(format, DigestMessage.For(digest, firings, total, options.Value), digest.MessageId), digest.MessageId, cancellationToken)
+            : await SendAsync(session, () => composer.ComposeDigest(digest, firings, total), cancellationToken);
+        var policy = RetryPolicy.For(options.Value, digest.Recipient);
         var attempts = digest.Attempts + 1;
         var now = time.GetUtcNow();
         var alert = digest.Alert ?? firings[0].Alert;
@@ -273,30 +290,34 @@ public sealed partial class NotificationGrain(
                 await store.UpdateDigestAsync(digest, DeliveryState.Delivered, attempts, null, now, now, CancellationToken.None);
                 LogDigestDelivered(logger, digest.Id, total, digest.Recipient, attempts);
                 AuditMetrics.RecordDelivered(alert, region);
+                AuditMetrics.RecordDeliveryOutcome(policy.Channel, AuditMetrics.Delivered);
                 break;
             case SendStatus.Permanent:
                 await store.UpdateDigestAsync(digest, DeliveryState.Failed, attempts, outcome.Error, now, null, CancellationToken.None);
                 LogRefused(logger, digest.Id, digest.Recipient, outcome.Error);
                 AuditMetrics.RecordDeliveryFailed(alert, region, final: true);
+                AuditMetrics.RecordDeliveryOutcome(policy.Channel, AuditMetrics.Failed);
                 break;
-            case SendStatus.Transient when attempts >= smtp.MaxAttempts:
-                var error = $"Gave up after {attempts} attempts (Smtp:MaxAttempts). Last error: {outcome.Error}";
+            case SendStatus.Transient when attempts >= policy.MaxAttempts:
+                var error = $"Gave up after {attempts} attempts ({policy.MaxAttemptsKey}). Last error: {outcome.Error}";
                 await store.UpdateDigestAsync(digest, DeliveryState.Failed, attempts, error, now, null, CancellationToken.None);
                 LogGaveUp(logger, digest.Id, digest.Recipient, attempts, outcome.Error);
                 AuditMetrics.RecordDeliveryFailed(alert, region, final: true);
+                AuditMetrics.RecordDeliveryOutcome(policy.Channel, AuditMetrics.Failed);
                 break;
             default:
-                var next = now + RetryDelay(smtp, attempts);
+                var next = policy.NextAttempt(now, attempts, outcome);
                 await store.UpdateDigestAsync(digest, DeliveryState.Retrying, attempts, outcome.Error, next, null, CancellationToken.None);
                 LogRetrying(logger, digest.Id, digest.Recipient, attempts, next, outcome.Error);
                 AuditMetrics.RecordDeliveryFailed(alert, region, final: false);
+                AuditMetrics.RecordDeliveryOutcome(policy.Channel, AuditMetrics.Retrying);
                 break;
         }
     }
 
     private async Task RecordAsync(DueDelivery delivery, SendOutcome outcome)
     {
-        var smtp = options.Value.Smtp;
+        var policy = RetryPolicy.For(options.Value, delivery.Recipient);
         var attempts = delivery.Attempts + 1;
         var now = time.GetUtcNow();
         var (alertId, recipient) = (delivery.Alert.Id, delivery.Recipient);
@@ -308,23 +329,27 @@ public sealed partial class NotificationGrain(
                 await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Delivered, attempts, null, now, now, counted, CancellationToken.None);
                 LogDelivered(logger, delivery.Alert.Alert, alertId, recipient, attempts);
                 AuditMetrics.RecordDelivered(delivery.Alert.Alert, delivery.Alert.Region);
+                AuditMetrics.RecordDeliveryOutcome(policy.Channel, AuditMetrics.Delivered);
                 break;
             case SendStatus.Permanent:
                 await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Failed, attempts, outcome.Error, now, null, CancellationToken.None);
                 LogRefused(logger, alertId, recipient, outcome.Error);
                 AuditMetrics.RecordDeliveryFailed(delivery.Alert.Alert, delivery.Alert.Region, final: true);
+                AuditMetrics.RecordDeliveryOutcome(policy.Channel, AuditMetrics.Failed);
                 break;
-            case SendStatus.Transient when attempts >= smtp.MaxAttempts:
-                var error = $"Gave up after {attempts} attempts (Smtp:MaxAttempts). Last error: {outcome.Error}";
+            case SendStatus.Transient when attempts >= policy.MaxAttempts:
+                var error = $"Gave up after {attempts} attempts ({policy.MaxAttemptsKey}). Last error: {outcome.Error}";
                 await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Failed, attempts, error, now, null, CancellationToken.None);
                 LogGaveUp(logger, alertId, recipient, attempts, outcome.Error);
                 AuditMetrics.RecordDeliveryFailed(delivery.Alert.Alert, delivery.Alert.Region, final: true);
+                AuditMetrics.RecordDeliveryOutcome(policy.Channel, AuditMetrics.Failed);
                 break;
             default:
-                var next = now + RetryDelay(smtp, attempts);
+                var next = policy.NextAttempt(now, attempts, outcome);
                 await store.UpdateDeliveryAsync(alertId, recipient, DeliveryState.Retrying, attempts, outcome.Error, next, null, CancellationToken.None);
                 LogRetrying(logger, alertId, recipient, attempts, next, outcome.Error);
                 AuditMetrics.RecordDeliveryFailed(delivery.Alert.Alert, delivery.Alert.Region, final: false);
+                AuditMetrics.RecordDeliveryOutcome(policy.Channel, AuditMetrics.Retrying);
                 break;
         }
     }
@@ -343,6 +368,32 @@ public sealed partial class NotificationGrain(
         }
 
         return await session.SendAsync(message, cancellationToken);
+    }
+
+    /// <summary>
+    /// One attempt to a webhook contact: its URL, format and secrets read now (a contact removed
+    /// since the firing is a permanent failure; a rotated secret signs from now on), the body
+    /// rendered in its format, signed and posted with the delivery's stable webhook id.
+    /// </summary>
+    private async Task<SendOutcome> SendWebhookAsync(string contactId, Func<WebhookFormat, byte[]> render, string webhookId, CancellationToken cancellationToken)
+    {
+        WebhookTarget? target;
+        try
+        {
+            target = await webhookStore.GetTargetAsync(contactId, time.GetUtcNow(), cancellationToken);
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return SendOutcome.Permanent(
+                $"The webhook contact {contactId} cannot be opened with this installation's key (the database was copied without it, or the row was altered): remove it and add it again.");
+        }
+
+        if (target is null)
+        {
+            return SendOutcome.Permanent($"The webhook contact {contactId} was removed before this notice could be delivered.");
+        }
+
+        return await webhooks.SendAsync(target, webhookId, render(target.Format), cancellationToken);
     }
 
     private async Task ScheduleNextAsync()

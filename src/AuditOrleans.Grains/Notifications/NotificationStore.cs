@@ -111,8 +111,10 @@ public sealed class NotificationStore(AuditDatabase database, IOptions<AuditOrle
         }
 
         var recipients = new List<string>();
+        // Email addresses and webhook contacts (their id, wh_...) alike: each gets its own delivery.
         await using (var select = Command(connection, transaction,
-            "SELECT email FROM notification_contacts WHERE project_id = @p AND (types & @security) <> 0 ORDER BY email",
+            "SELECT email FROM notification_contacts WHERE project_id = @p AND (types & @security) <> 0 " +
+            "UNION ALL SELECT id FROM notification_webhooks WHERE project_id = @p AND (types & @security) <> 0 ORDER BY 1",
             ("@p", alert.ProjectId), ("@security", (int)NotificationType.Security)))
         await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
         {
@@ -246,11 +248,15 @@ public sealed class NotificationStore(AuditDatabase database, IOptions<AuditOrle
     public Task<FiredAlert> RecordFiringAsync(FiredAlert alert, CancellationToken cancellationToken = default) =>
         database.WriteAsync((connection, transaction) => InsertFiringAsync(connection, transaction, alert, cancellationToken), cancellationToken);
 
-    /// <summary>The stable Message-Id of one firing's email to one recipient (receivers can dedupe on it).</summary>
+    /// <summary>
+    /// The stable id of one firing's (or digest's) message to one recipient, the same at every
+    /// attempt so that receivers can dedupe on it: the email's Message-Id, or for a webhook
+    /// contact the webhook-id header (msg_...).
+    /// </summary>
     public static string MessageId(string alertId, string recipient)
     {
         var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(recipient.ToLowerInvariant())))[..12];
-        return $"{alertId}.{digest}@auditorleans";
+        return WebhookSecretLimits.IsWebhookId(recipient) ? $"msg_{alertId}_{digest}" : $"{alertId}.{digest}@auditorleans";
     }
 
     /// <summary>Fired alerts with their deliveries, silences and acknowledgements, newest first.</summary>
@@ -606,6 +612,7 @@ public sealed class NotificationStore(AuditDatabase database, IOptions<AuditOrle
 
         var ids = alerts.Select(static a => a.Id).ToList();
         var deliveries = await GetDeliveriesAsync(connection, ids, cancellationToken);
+        var targets = await WebhookStore.GetTargetsAsync(connection, deliveries.Values.SelectMany(static d => d).Select(static d => d.Recipient), cancellationToken);
         var silences = new Dictionary<string, string>(StringComparer.Ordinal);
         var acknowledgements = new Dictionary<string, List<FiringAcknowledgement>>(StringComparer.Ordinal);
         foreach (var chunk in ids.Chunk(500))
@@ -644,7 +651,9 @@ public sealed class NotificationStore(AuditDatabase database, IOptions<AuditOrle
 
         return [.. alerts.Select(a => a with
         {
-            Deliveries = deliveries.TryGetValue(a.Id, out var d) ? d : [],
+            Deliveries = deliveries.TryGetValue(a.Id, out var d)
+                ? [.. d.Select(x => targets.TryGetValue(x.Recipient, out var target) ? x with { Target = target } : x)]
+                : [],
             SilenceId = silences.GetValueOrDefault(a.Id),
             Acknowledgements = acknowledgements.TryGetValue(a.Id, out var k) ? k : [],
         })];

@@ -33,6 +33,10 @@ public static class GrainPermissions
         [(typeof(INotificationContactsGrain), nameof(INotificationContactsGrain.GetAsync))] = new(Permission.ViewContacts, ProjectSource.GrainKey),
         [(typeof(INotificationContactsGrain), nameof(INotificationContactsGrain.AddAsync))] = new(Permission.ManageContacts, ProjectSource.GrainKey),
         [(typeof(INotificationContactsGrain), nameof(INotificationContactsGrain.RemoveAsync))] = new(Permission.ManageContacts, ProjectSource.GrainKey),
+        [(typeof(INotificationContactsGrain), nameof(INotificationContactsGrain.GetWebhooksAsync))] = new(Permission.ViewContacts, ProjectSource.GrainKey),
+        [(typeof(INotificationContactsGrain), nameof(INotificationContactsGrain.AddWebhookAsync))] = new(Permission.ManageContacts, ProjectSource.GrainKey),
+        [(typeof(INotificationContactsGrain), nameof(INotificationContactsGrain.RemoveWebhookAsync))] = new(Permission.ManageContacts, ProjectSource.GrainKey),
+        [(typeof(INotificationContactsGrain), nameof(INotificationContactsGrain.ResetWebhookSecretAsync))] = new(Permission.ManageContacts, ProjectSource.GrainKey),
 
         [(typeof(IAlertSilenceGrain), nameof(IAlertSilenceGrain.ListAsync))] = new(Permission.ViewAlerts, ProjectSource.GrainKey),
         [(typeof(IAlertSilenceGrain), nameof(IAlertSilenceGrain.CreateAsync))] = new(Permission.ManageAlerts, ProjectSource.GrainKey),

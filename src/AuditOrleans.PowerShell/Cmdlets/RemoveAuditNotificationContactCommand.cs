@@ -3,15 +3,35 @@ using AuditOrleans.PowerShell.Internal;
 
 namespace AuditOrleans.PowerShell.Cmdlets;
 
-/// <summary>Removes notification contacts from a project. Asks for confirmation unless -Force.</summary>
-[Cmdlet(VerbsCommon.Remove, "AuditNotificationContact", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+/// <summary>
+/// Removes notification contacts from a project: email addresses, or webhooks by URL or id.
+/// Asks for confirmation unless -Force. Notices not yet delivered to a removed webhook fail.
+/// A piped webhook contact reaches -Email as text, which is its id (wh_...): an id there removes
+/// the webhook (an email address always has an @).
+/// </summary>
+[Cmdlet(VerbsCommon.Remove, "AuditNotificationContact", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = EmailSet)]
 public sealed class RemoveAuditNotificationContactCommand : AuditCmdlet
 {
+    private const string EmailSet = "Email";
+    private const string UrlSet = "WebhookUrl";
+    private const string IdSet = "WebhookId";
+
     /// <summary>Email addresses to remove.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = EmailSet)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(ContactEmailCompleter))]
     public string[] Email { get; set; } = [];
+
+    /// <summary>The full URLs of webhooks to remove.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = UrlSet)]
+    [ValidateNotNullOrEmpty]
+    public Uri[] WebhookUrl { get; set; } = [];
+
+    /// <summary>The id (wh_...) of a webhook to remove, as Get-AuditNotificationContact shows it.</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(WebhookIdCompleter))]
+    public string WebhookId { get; set; } = "";
 
     /// <summary>Project; default: the project of Connect-AuditCluster.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -27,23 +47,29 @@ public sealed class RemoveAuditNotificationContactCommand : AuditCmdlet
         var projectId = ResolveProjectId(ProjectId);
         var grain = Grains.GetGrain<INotificationContactsGrain>(projectId);
         var whatIf = MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter { IsPresent: true };
-        foreach (var email in Email)
+        var items = ParameterSetName switch
         {
-            var target = $"{email} in project '{projectId}'";
+            UrlSet => WebhookUrl.Select(static u => (Key: u.IsAbsoluteUri ? u.AbsoluteUri : u.OriginalString, Shown: u.IsAbsoluteUri ? $"webhook {u.Scheme}://{u.Authority}/…" : Scope.Printable(u.OriginalString, 100), Webhook: true)),
+            IdSet => [(Key: WebhookId, Shown: $"webhook {Scope.Printable(WebhookId, 100)}", Webhook: true)],
+            _ => Email.Select(static e => WebhookSecretLimits.IsWebhookId(e.Trim()) ? (Key: e.Trim(), Shown: $"webhook {Scope.Printable(e, 100)}", Webhook: true) : (Key: e, Shown: e, Webhook: false)),
+        };
+        foreach (var (key, shown, webhook) in items)
+        {
+            var target = $"{shown} in project '{projectId}'";
             if (!(Force && !whatIf) && !ShouldProcess(target, "Remove notification contact"))
             {
                 continue;
             }
 
-            if (!TryCall(() => grain.RemoveAsync(email), "RemoveNotificationContactFailed", email, out var removed))
+            if (!TryCall(() => webhook ? grain.RemoveWebhookAsync(key) : grain.RemoveAsync(key), "RemoveNotificationContactFailed", shown, out var removed))
             {
                 continue;
             }
 
             if (!removed)
             {
-                WriteAuditError($"Project '{projectId}' has no notification contact '{Scope.Printable(email)}'.", "NotificationContactNotFound",
-                    ErrorCategory.ObjectNotFound, email, "Run Get-AuditNotificationContact to list the project's contacts.");
+                WriteAuditError($"Project '{projectId}' has no notification contact '{Scope.Printable(shown)}'.", "NotificationContactNotFound",
+                    ErrorCategory.ObjectNotFound, key, "Run Get-AuditNotificationContact to list the project's contacts.");
             }
             else
             {

@@ -52,13 +52,13 @@ public sealed class TestAuditAlertCommand : AuditCmdlet
         var result = AuditAlertFiring.From(fired, Connection.Settings.ConsoleUrl);
         if (result.DeliveryStatus == "NoRecipients")
         {
-            WriteWarning($"Project '{projectId}' has no Security contact: nobody was notified. Add one with Add-AuditNotificationContact -Email <address>.");
+            WriteWarning($"Project '{projectId}' has no Security contact: nobody was notified. Add one with Add-AuditNotificationContact -Email <address> or -WebhookUrl <https URL>.");
         }
         else if (result.DeliveryStatus != nameof(DeliveryState.Delivered))
         {
             var problems = string.Join("; ", result.Deliveries.Where(static d => d.State != DeliveryState.Delivered)
-                .Select(static d => d.LastError is null ? $"{d.Recipient}: {d.State}" : $"{d.Recipient}: {d.State} ({d.LastError})"));
-            WriteWarning($"The test notification is not delivered to every contact yet: {problems}. The outbox retries; check the silo's SMTP settings and Get-AuditAlertHistory.");
+                .Select(static d => d.LastError is null ? $"{d.Target ?? d.Recipient}: {d.State}" : $"{d.Target ?? d.Recipient}: {d.State} ({d.LastError})"));
+            WriteWarning($"The test notification is not delivered to every contact yet: {problems}. The outbox retries; check the silo's SMTP settings, the webhook receivers and Get-AuditAlertHistory.");
         }
 
         WriteObject(result);

@@ -57,6 +57,7 @@ internal static class AuditErrors
             BatchRejectedException => Create(Describe(e), errorId, ErrorCategory.LimitsExceeded, target, null),
             ArgumentException => Create(Describe(e), errorId, ErrorCategory.InvalidArgument, target, null),
             FormatException => Create(Describe(e), errorId, ErrorCategory.InvalidData, target, null),
+            KeyNotFoundException => Create(Describe(e), errorId, ErrorCategory.ObjectNotFound, target, null),
             InvalidOperationException => Create(Describe(e), errorId, ErrorCategory.InvalidOperation, target, null),
             NotImplementedException or NotSupportedException => Create(
                 $"The AuditOrleans cluster does not support this operation: {Describe(e)}", errorId, ErrorCategory.NotImplemented, target,

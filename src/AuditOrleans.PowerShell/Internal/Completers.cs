@@ -203,3 +203,33 @@ public sealed class TimeZoneCompleter : IArgumentCompleter
         return Completion.MatchingOrTyped(zones.DistinctBy(static z => z.Item1), wordToComplete, "An IANA time zone, e.g. Europe/Paris");
     }
 }
+
+/// <summary>
+/// Tab completion of webhook contacts: the ids (wh_...) of the project's webhooks, each with its
+/// format and shortened URL, when the session is connected; else what was typed.
+/// </summary>
+public sealed class WebhookIdCompleter : IArgumentCompleter
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
+
+    public IEnumerable<CompletionResult> CompleteArgument(
+        string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var known = new List<(string, string)>();
+        if (AuditSession.Current is { } connection)
+        {
+            var projectId = fakeBoundParameters["ProjectId"] is string given && Scope.IsValidProjectId(given.Trim()) ? given.Trim() : connection.Settings.ProjectId;
+            try
+            {
+                var webhooks = connection.Grains.GetGrain<INotificationContactsGrain>(projectId).GetWebhooksAsync().WaitAsync(Timeout).GetAwaiter().GetResult();
+                known.AddRange(webhooks.Select(w => (w.Id, $"{w.Format} {w.DisplayUrl} ({w.Types})")));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // No answer, or no permission to list contacts: complete nothing rather than fail.
+            }
+        }
+
+        return Completion.MatchingOrTyped(known, wordToComplete, "A webhook contact's id, wh_ and 24 hex digits (Get-AuditNotificationContact)");
+    }
+}

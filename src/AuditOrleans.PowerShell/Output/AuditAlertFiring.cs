@@ -126,7 +126,7 @@ public sealed class AuditAlertFiring
             IsLate = fired.IsLate,
             Change = facts.Change,
             FirstEventTime = facts.FirstEventTime,
-            Recipients = [.. fired.Deliveries.Select(static d => d.Recipient)],
+            Recipients = [.. fired.Deliveries.Select(static d => d.Target ?? d.Recipient)],
             Link = AuditTrailLink.For(consoleUrl, fired),
             TimelineLink = IncidentLink.For(consoleUrl, fired),
             IsTest = fired.IsTest,
@@ -225,7 +225,14 @@ public sealed class AuditAlertFiring
 /// <summary>Delivery of a fired alert to one recipient.</summary>
 public sealed class AuditAlertDelivery
 {
+    /// <summary>The email address, or the webhook contact's id (wh_...).</summary>
     public required string Recipient { get; init; }
+
+    /// <summary>email or webhook.</summary>
+    public required string Channel { get; init; }
+
+    /// <summary>A webhook's format and shortened URL; null for an email or a webhook removed since.</summary>
+    public string? Target { get; init; }
 
     public required DeliveryState State { get; init; }
 
@@ -244,6 +251,8 @@ public sealed class AuditAlertDelivery
     {
         DigestId = d.DigestId,
         Recipient = d.Recipient,
+        Channel = d.Channel,
+        Target = d.Target,
         State = d.State,
         Attempts = d.Attempts,
         LastError = d.LastError,
@@ -251,5 +260,5 @@ public sealed class AuditAlertDelivery
         NextAttemptAt = d.NextAttemptAt,
     };
 
-    public override string ToString() => DigestId is null ? $"{Recipient}: {State}" : $"{Recipient}: {State} (digest {DigestId})";
+    public override string ToString() => DigestId is null ? $"{Target ?? Recipient}: {State}" : $"{Target ?? Recipient}: {State} (digest {DigestId})";
 }

@@ -24,6 +24,7 @@ public static class ConsoleEndpoints
         AlertsPage.Map(app, options);
         HistoryPage.Map(app, options);
         SilencesPage.Map(app, options);
+        ContactsPage.Map(app);
         return app;
     }
 }

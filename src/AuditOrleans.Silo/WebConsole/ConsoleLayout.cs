@@ -19,6 +19,7 @@ public static class ConsoleLayout
                   {Tab("Alerting Management", Link("/alerts", ("project_id", projectId), ("region", region)), tab == ConsoleTab.Alerts)}
                   {Tab("Alert history", Link("/alerts/history", ("project_id", projectId), ("region", region)), tab == ConsoleTab.History)}
                   {Tab("Silences", Link("/alerts/silences", ("project_id", projectId)), tab == ConsoleTab.Silences)}
+                  {Tab("Contacts", Link("/contacts", ("project_id", projectId)), tab == ConsoleTab.Contacts)}
                 </nav>
                 """);
         var who = page.User switch

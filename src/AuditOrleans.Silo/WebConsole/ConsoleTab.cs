@@ -12,4 +12,5 @@ public enum ConsoleTab
     History,
     Overview,
     Silences,
+    Contacts,
 }

@@ -315,7 +315,7 @@ public static class HistoryPage
                 _ => d.NextAttemptAt is { } next ? $"due {ConsoleLayout.Time(next)}" : "due",
             } + (d.DigestId is { } digest ? $" (in digest {digest})" : "");
             return Html.Of($"""
-                <li><span class="recipient">{d.Recipient}</span> <span class="delivery {d.State.ToString().ToLowerInvariant()}">{d.State}</span> <span class="detail">{detail}</span>{(d.LastError is null || d.State == DeliveryState.Delivered ? Html.Empty : Html.Of($"<div class=\"last-error\">{d.LastError}</div>"))}</li>
+                <li><span class="recipient">{(d.Channel == "webhook" ? $"webhook {d.Target ?? d.Recipient + " (removed)"}" : d.Recipient)}</span> <span class="delivery {d.State.ToString().ToLowerInvariant()}">{d.State}</span> <span class="detail">{detail}</span>{(d.LastError is null || d.State == DeliveryState.Delivered ? Html.Empty : Html.Of($"<div class=\"last-error\">{d.LastError}</div>"))}</li>
                 """);
         });
         return Html.Of($"<ul class=\"deliveries\">{items}</ul>");

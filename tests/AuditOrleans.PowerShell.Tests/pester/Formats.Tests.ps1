@@ -14,6 +14,7 @@ BeforeAll {
     $connection = Connect-AuditCluster -ProjectId $project -ApiKey (ConvertTo-SecureString (Get-TestOwnerKey) -AsPlainText -Force) -PassThru
     Enable-AuditAlert -Name HttpForbiddenErrorRateHigh -Region fr-par
     Add-AuditNotificationContact -Email 'security-operations-center@example.com'
+    $webhook = Add-AuditNotificationContact -WebhookUrl 'http://127.0.0.1:9/hooks/made-by-the-format-tests' -Format Teams -Type Security, Incident
     $summary = New-ForbiddenEvent -Count 25 -ProjectId $project | Send-AuditEvent -PassThru
     $firing = Test-AuditAlert -Name ApiKeyDeletionUnauthorized -Region fr-par
     $secret = New-AuditApiKey -Role AlertsManager -ProjectId $project -Description 'a key made by the format tests' 3>$null
@@ -31,7 +32,9 @@ BeforeAll {
         'AuditOrleans.PowerShell.AuditEventEntry'           = Get-AuditEvent -First 5
         'AuditOrleans.PowerShell.AuditAlertFiring'          = @(Get-AuditAlertHistory) + $firing
         'AuditOrleans.PowerShell.AuditAlertDelivery'        = $firing.Deliveries
-        'AuditOrleans.PowerShell.AuditNotificationContact'  = Get-AuditNotificationContact
+        'AuditOrleans.PowerShell.AuditNotificationContact'  = Get-AuditNotificationContact -Kind Email
+        'AuditOrleans.PowerShell.AuditWebhookContact'       = Get-AuditNotificationContact -Kind Webhook
+        'AuditOrleans.PowerShell.AuditWebhookSecret'        = $webhook
         'AuditOrleans.PowerShell.AuditTrailIntegrityResult' = Test-AuditTrailIntegrity
         'AuditOrleans.PowerShell.AuditApiKey'               = Get-AuditApiKey -ProjectId $project
         'AuditOrleans.PowerShell.AuditApiKeySecret'         = $secret
@@ -68,6 +71,16 @@ Describe 'Formats' {
         }
         $lines[$rule - 2].Trim() | Should -BeNullOrEmpty -Because 'the header is one line'
         ($lines[($rule + 1)..($lines.Count - 1)] | Where-Object { $_.Trim() }).Count | Should -BeGreaterOrEqual @($samples[$TypeName]).Count
+    }
+
+    It 'shows a new webhook''s secret whole at 80 columns' {
+        Show $webhook 80 | Where-Object { $_ -match '^Secret\s*: ' } | Should -Match ([regex]::Escape($webhook.Secret))
+    }
+
+    It 'shows email and webhook contacts in one table' {
+        $lines = Show (Get-AuditNotificationContact) 80
+        @($lines | Where-Object { $_ -match '^\s*-+( +-+)*\s*$' }).Count | Should -Be 1
+        $lines | Where-Object { $_ -match '^Webhook +Teams http://127\.0\.0\.1:9/hooks/' } | Should -Not -BeNullOrEmpty
     }
 
     It 'shows a new key''s secret whole at 80 columns' {

@@ -47,6 +47,9 @@ BeforeDiscovery {
         'Confirm-AuditAlertFiring #2' = 'the firing id exists only in the example'
         'Close-AuditAlertFiring #2'   = 'the firing id exists only in the example'
         'Send-AuditEvent #2'          = 'reads export-2025.jsonl, a file of last year''s events the test machine does not have'
+        'Add-AuditNotificationContact #3' = 'soc.example.com is the example''s receiver, which the silo resolves and the test machine cannot'
+        'Add-AuditNotificationContact #4' = '$env:SLACK_WEBHOOK_URL holds a Slack webhook URL only in the example'
+        'Reset-AuditNotificationContactSecret #2' = 'the webhook exists only in the example'
     }
     foreach ($example in $examples) {
         $example.Reason = $needMore["$($example.Command) #$($example.Number)"]

@@ -39,7 +39,10 @@ function Get-TableView {
     [xml] $formats = Get-Content -Raw -LiteralPath (Join-Path (Split-Path $env:AUDITORLEANS_TEST_MODULE) 'AuditOrleans.Format.ps1xml')
     foreach ($view in $formats.Configuration.ViewDefinitions.View) {
         if ($view.TableControl) {
-            @{ TypeName = $view.ViewSelectedBy.TypeName; Labels = @($view.TableControl.TableHeaders.TableColumnHeader.Label) }
+            # A view may serve several types (the email and webhook contacts share one table): each is checked.
+            foreach ($typeName in @($view.ViewSelectedBy.TypeName)) {
+                @{ TypeName = $typeName; Labels = @($view.TableControl.TableHeaders.TableColumnHeader.Label) }
+            }
         }
     }
 }

@@ -61,6 +61,7 @@ public sealed class WebhookDeliveryTests(WebhookCollection.Fixture fixture)
         Assert.Contains(root.GetProperty("fact_lines").EnumerateArray(), l => l.GetProperty("value").GetString() == "SCWWEBHOOKKEY0000001");
         Assert.Equal(AlertCatalog.Get(AlertName.ApiKeyCreated).RecommendedActions, root.GetProperty("recommended_actions").EnumerateArray().Select(static a => a.GetString()));
         Assert.Equal(AuditTrailLink.For(SmtpClusterFixture.ConsoleBaseUrl, firing), root.GetProperty("audit_log_url").GetString());
+        Assert.Equal(IncidentLink.For(SmtpClusterFixture.ConsoleBaseUrl, firing), root.GetProperty("timeline_url").GetString());
     }
 
     [Fact]

@@ -14,7 +14,7 @@ namespace AuditOrleans.Grains.AuditLog;
 /// in one transaction; plus what the detector reads back to rebuild its state (chain head, the
 /// newest 403s, the open episode) and the idempotency lookup by event id.
 /// </summary>
-public sealed class AuditLogWriter(AuditDatabase database, IFiringRecorder outbox)
+public sealed partial class AuditLogWriter(AuditDatabase database, IFiringRecorder outbox)
 {
     /// <summary>How many principals and source IPs an alert lists.</summary>
     public const int TopCount = 5;
@@ -214,10 +214,10 @@ public sealed class AuditLogWriter(AuditDatabase database, IFiringRecorder outbo
         }
 
         await using var insert = Command(connection, transaction,
-            "INSERT INTO audit_events (project_id, region, seq, event_id, recorded_at, ingested_at, principal_id, source_ip, product_name, method_name, status_code, payload, prev_hash, hash) " +
-            "VALUES (@p, @r, @s, @id, @at, @in, @pr, @ip, @prod, @m, @st, @pl, @ph, @h)");
+            "INSERT INTO audit_events (project_id, region, seq, event_id, recorded_at, ingested_at, principal_id, source_ip, product_name, method_name, status_code, payload, prev_hash, hash, kind) " +
+            "VALUES (@p, @r, @s, @id, @at, @in, @pr, @ip, @prod, @m, @st, @pl, @ph, @h, @k)");
         var p = new Dictionary<string, DbParameter>(StringComparer.Ordinal);
-        foreach (var name in new[] { "@p", "@r", "@s", "@id", "@at", "@in", "@pr", "@ip", "@prod", "@m", "@st", "@pl", "@ph", "@h" })
+        foreach (var name in new[] { "@p", "@r", "@s", "@id", "@at", "@in", "@pr", "@ip", "@prod", "@m", "@st", "@pl", "@ph", "@h", "@k" })
         {
             p[name] = AddParameter(insert, name, null);
         }
@@ -238,7 +238,8 @@ public sealed class AuditLogWriter(AuditDatabase database, IFiringRecorder outbo
                 p["@ip"].Value = (object?)e.SourceIp ?? DBNull.Value;
                 p["@prod"].Value = (object?)e.ProductName ?? DBNull.Value;
                 p["@m"].Value = (object?)e.MethodName ?? DBNull.Value;
-                p["@st"].Value = e.StatusCode!.Value;
+                p["@st"].Value = e.StatusCode ?? 0;
+                p["@k"].Value = EventKinds.ToColumn(e.Kind);
                 p["@pl"].Value = record.Payload;
                 p["@ph"].Value = record.PreviousHash;
                 p["@h"].Value = record.Hash;

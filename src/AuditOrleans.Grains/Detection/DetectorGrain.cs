@@ -151,7 +151,7 @@ public sealed partial class DetectorGrain(
     {
         foreach (var e in events)
         {
-            if (e.ProjectId != projectId || e.Region != region || e.Id is null || e.RecordedAt is null || e.StatusCode is null)
+            if (e.ProjectId != projectId || e.Region != region || e.Id is null || e.RecordedAt is null || (e.Kind == EventKind.Api && e.StatusCode is null))
             {
                 throw new ArgumentException("Events must be validated and routed by the ingestion grain before they reach a detector.", nameof(events));
             }

@@ -40,7 +40,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
         {
             AlertKind.Update => $"{prefix}[AuditOrleans] {alert.Severity}: {alert.Alert} in {alert.ProjectId}/{alert.Region} goes on (update)",
             AlertKind.Resolved => $"{prefix}[AuditOrleans] Resolved: {alert.Alert} in {alert.ProjectId}/{alert.Region}",
-            _ => $"{prefix}[AuditOrleans] {alert.Severity}: {alert.Alert} in {alert.ProjectId}/{alert.Region}{(alert.IsLate ? " (late event)" : "")}",
+            _ => $"{prefix}[AuditOrleans] {alert.Severity}: {AlertCatalog.DisplayName(alert)} in {alert.ProjectId}/{alert.Region}{(alert.IsLate ? " (late event)" : "")}",
         };
     }
 
@@ -212,7 +212,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
             text.AppendLine(line).AppendLine();
         }
 
-        text.AppendLine(CultureInfo.InvariantCulture, $"Alert:        {c.Alert.Alert}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Alert:        {AlertCatalog.DisplayName(c.Alert)}");
         if (c.Alert.Kind != AlertKind.Firing)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"Notice:       {c.Alert.Kind}");
@@ -270,7 +270,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
             html.Append("<p style=\"padding:8px;background:#fff8e1;border:1px solid #cb9\">").Append(E(line)).Append("</p>\n");
         }
 
-        html.Append("<h2 style=\"margin:0 0 8px 0\">").Append(E(c.Alert.Alert.ToString())).Append("</h2>\n");
+        html.Append("<h2 style=\"margin:0 0 8px 0\">").Append(E(AlertCatalog.DisplayName(c.Alert))).Append("</h2>\n");
         html.Append("<table style=\"border-collapse:collapse\">");
         if (c.Alert.Kind != AlertKind.Firing)
         {
@@ -453,6 +453,16 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
                 facts.Add(("Top source IPs", Counted(f.TopSourceIps)));
                 facts.Add(("Newest 403 event", $"{Or(f.EventId)} at {FormatTime(alert.EventTime)}" + (alert.IsLate ? $" (late: received {FormatTime(alert.TriggeredAt)})" : "")));
             }
+            else if (f.Rule is { } rule)
+            {
+                facts.Add(("Rule", rule.Name));
+                facts.Add(("Query", rule.Query));
+                facts.Add(("Matches", $"{f.MatchCount?.ToString(CultureInfo.InvariantCulture) ?? "?"} within {FormatDuration(rule.EvaluationWindow)} (the rule fires at {rule.Occurrences.ToString(CultureInfo.InvariantCulture)})"));
+                facts.Add(("Rule severity", rule.Severity.ToString().ToLowerInvariant()));
+                facts.Add(("Principal", Or(f.PrincipalId, "(none)")));
+                facts.Add(("Source IP", Or(f.SourceIp)));
+                facts.Add(("Newest matching event", $"{Or(f.EventId)} at {FormatTime(alert.EventTime)}" + (alert.IsLate ? $" (late: received {FormatTime(alert.TriggeredAt)})" : "")));
+            }
             else
             {
                 facts.Add(("API key (access key)", Or(f.ApiKeyId)));
@@ -468,7 +478,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
                 }
             }
 
-            return new Content(alert, AlertCatalog.Get(alert.Alert), facts, link);
+            return new Content(alert, AlertCatalog.Describe(alert), facts, link);
         }
 
         private static string Or(string? value, string missing = "(unknown)") => string.IsNullOrEmpty(value) ? missing : value;
@@ -502,7 +512,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
                 var row = new List<(string, string)> { ("Time", FormatTime(f.EventTime)) };
                 if (merged)
                 {
-                    row.Add(("Alert", f.Alert.ToString()));
+                    row.Add(("Alert", AlertCatalog.DisplayName(f)));
                     row.Add(("Region", f.Region));
                 }
 

@@ -12,7 +12,7 @@ public static class RuleReplay
     /// <summary>Most matches and errors listed in one answer (the count of evaluated events is exact).</summary>
     public const int MaxListed = 5000;
 
-    public static RuleTestResult Run(CompiledRule compiled, TimeSpan window, int occurrences, IEnumerable<AuditEvent> events, RuleWindowState? state, int firstIndex = 0)
+    public static RuleTestResult Run(CompiledRule compiled, TimeSpan window, int occurrences, IEnumerable<AuditEvent?> events, RuleWindowState? state, int firstIndex = 0)
     {
         ArgumentNullException.ThrowIfNull(compiled);
         ArgumentNullException.ThrowIfNull(events);

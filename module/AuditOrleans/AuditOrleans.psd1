@@ -43,6 +43,11 @@
         'New-AuditApiKey'
         'Get-AuditApiKey'
         'Remove-AuditApiKey'
+        'New-AuditAlertRule'
+        'Get-AuditAlertRule'
+        'Set-AuditAlertRule'
+        'Remove-AuditAlertRule'
+        'Test-AuditAlertRule'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

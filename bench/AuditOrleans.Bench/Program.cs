@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using AuditOrleans.Bench;
 
-const string Usage = "usage: dotnet run -c Release --project bench/AuditOrleans.Bench -- [--quick] [--json FILE] [--only ingest,detector,memory,detect,console] [--console-events N]";
+const string Usage = "usage: dotnet run -c Release --project bench/AuditOrleans.Bench -- [--quick] [--json FILE] [--only ingest,detector,memory,detect,console,rules] [--console-events N]";
 var quick = false;
 string? jsonPath = null;
 HashSet<string>? only = null;
-string[] phases = ["ingest", "detector", "memory", "detect", "console"];
+string[] phases = ["ingest", "detector", "memory", "detect", "console", "rules"];
 int? consoleEvents = null;
 for (var i = 0; i < args.Length; i++)
 {
@@ -98,6 +98,12 @@ try
         {
             Console.WriteLine($"memory... ({total.Elapsed.TotalSeconds:0} s)");
             await new MemoryBench(host, settings, Console.Out).RunAsync(report, cancel.Token);
+        }
+
+        if (Runs("rules"))
+        {
+            Console.WriteLine($"rules... ({total.Elapsed.TotalSeconds:0} s)");
+            await new RulesBench(host, settings, Console.Out).RunAsync(report, cancel.Token);
         }
     }
 

@@ -105,8 +105,20 @@ public static class RuleEvent
         "source" => e.Source ?? "",
         "locality" => e.Locality ?? "",
         "region" => e.Region ?? "",
+        "source_ip" => e.SourceIp ?? "",
+        "country_code" => e.CountryCode ?? "",
+        "mfa_type" => e.MfaType ?? "",
+        "organization_id" => e.OrganizationId ?? "",
+        "project_id" => e.ProjectId ?? "",
+        "request_id" => e.RequestId ?? "",
+        "principal.id" => e.PrincipalId ?? "",
+        "status_code" => StatusText(e.StatusCode ?? 0),
         _ => null,
     };
+
+    private static readonly string[] StatusTexts = [.. Enumerable.Range(0, 600).Select(static i => i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+
+    private static string StatusText(int status) => status is >= 0 and < 600 ? StatusTexts[status] : status.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static object? Body(string json)
     {

@@ -110,37 +110,63 @@ internal sealed class RuleQueryScanner
     private RuleFilter? Term(int from, int to)
     {
         var n = to - from;
-        bool Is(int i, TokenKind kind, string? text = null) => tokens[from + i].Kind == kind && (text is null || tokens[from + i].Text == text);
-        string? Field(int at) => Is(at, TokenKind.Identifier, "event") && Is(at + 1, TokenKind.Operator, ".") && Is(at + 2, TokenKind.Identifier)
-            && RuleEvent.Text(new AuditEvent(), tokens[from + at + 2].Text) is not null ? tokens[from + at + 2].Text : null;
+        bool Is(int i, TokenKind kind, string? text = null) => i < n && tokens[from + i].Kind == kind && (text is null || tokens[from + i].Text == text);
 
-        if (n == 5 && Is(3, TokenKind.Operator, "==") && Is(4, TokenKind.String) && Field(0) is { } f1 && tokens[from + 4].Value is { } v1)
+        // event.x (length 3) or event.principal.id (length 5), for a field the pre-filter reads.
+        (string Name, int Length)? Field(int at)
         {
-            return new RuleFilter(f1, [v1]);
+            if (!(Is(at, TokenKind.Identifier, "event") && Is(at + 1, TokenKind.Operator, ".") && Is(at + 2, TokenKind.Identifier)))
+            {
+                return null;
+            }
+
+            if (Is(at + 3, TokenKind.Operator, ".") && Is(at + 4, TokenKind.Identifier))
+            {
+                var path = $"{tokens[from + at + 2].Text}.{tokens[from + at + 4].Text}";
+                return RuleEvent.Text(new AuditEvent(), path) is not null ? (path, 5) : null;
+            }
+
+            var name = tokens[from + at + 2].Text;
+            return RuleEvent.Text(new AuditEvent(), name) is not null ? (name, 3) : null;
         }
 
-        if (n == 5 && Is(1, TokenKind.Operator, "==") && Is(0, TokenKind.String) && Field(2) is { } f2 && tokens[from].Value is { } v2)
+        // A literal of the field's type: text for text fields, a decimal integer for status_code.
+        string? Literal(int i, string field) =>
+            field == "status_code"
+                ? Is(i, TokenKind.Number) && tokens[from + i].Text.All(char.IsAsciiDigit) && tokens[from + i].Text.Length <= 9
+                    ? int.Parse(tokens[from + i].Text, System.Globalization.CultureInfo.InvariantCulture).ToString(System.Globalization.CultureInfo.InvariantCulture)
+                    : null
+                : Is(i, TokenKind.String) ? tokens[from + i].Value : null;
+
+        if (Field(0) is { } left && n == left.Length + 2 && Is(left.Length, TokenKind.Operator, "==") && Literal(left.Length + 1, left.Name) is { } v1)
         {
-            return new RuleFilter(f2, [v2]);
+            return new RuleFilter(left.Name, [v1]);
         }
 
-        if (n >= 7 && Field(0) is { } f3 && Is(3, TokenKind.Identifier, "in") && Is(4, TokenKind.Operator, "[") && Is(n - 1, TokenKind.Operator, "]"))
+        if (n >= 5 && Is(1, TokenKind.Operator, "==") && Field(2) is { } right && n == right.Length + 2 && Literal(0, right.Name) is { } v2)
+        {
+            return new RuleFilter(right.Name, [v2]);
+        }
+
+        if (Field(0) is { } list && n >= list.Length + 4 && Is(list.Length, TokenKind.Identifier, "in") && Is(list.Length + 1, TokenKind.Operator, "[") && Is(n - 1, TokenKind.Operator, "]"))
         {
             var values = new List<string>();
-            for (var i = 5; i < n - 1; i++)
+            var first = list.Length + 2;
+            for (var i = first; i < n - 1; i++)
             {
-                if ((i - 5) % 2 == 0 ? !(Is(i, TokenKind.String) && tokens[from + i].Value is not null) : !Is(i, TokenKind.Operator, ","))
+                var value = (i - first) % 2 == 0 ? Literal(i, list.Name) : null;
+                if ((i - first) % 2 == 0 ? value is null : !Is(i, TokenKind.Operator, ","))
                 {
                     return null;
                 }
 
-                if ((i - 5) % 2 == 0)
+                if (value is not null)
                 {
-                    values.Add(tokens[from + i].Value!);
+                    values.Add(value);
                 }
             }
 
-            return values.Count > 0 ? new RuleFilter(f3, [.. values]) : null;
+            return values.Count > 0 ? new RuleFilter(list.Name, [.. values]) : null;
         }
 
         return null;

@@ -38,6 +38,7 @@ public sealed class RuleCmdletTests(PowerShellClusterFixture fixture)
 
         var live = ps.Run("Get-AuditAlertHistory -Region fr-par | Where-Object Name -eq 'failed-sign-ins' | Where-Object Kind -eq 'Firing'").ThrowOnError().Output;
         var wouldFire = tested.Output.Where(static m => (bool)m.Properties["Fires"].Value).ToList();
+        Assert.Equal(live.Count + 1, ps.Run("Get-AuditAlertHistory -Name failed-sign-ins").ThrowOnError().Output.Count); // and its creation
         Assert.NotEmpty(live);
         Assert.Equal(live.Count, wouldFire.Count);
         Assert.Equal(9, tested.Output.Count);

@@ -10,8 +10,8 @@ public sealed class AuditEventEntry
 {
     public required string Id { get; init; }
 
-    /// <summary>Api, Authentication or System (docs/events.md, Event kinds).</summary>
-    public EventKind Kind { get; init; }
+    /// <summary>Api, Authentication or System (docs/events.md, Event kinds); text, like every property here, for Export-Csv.</summary>
+    public string Kind { get; init; } = nameof(EventKind.Api);
 
     public DateTimeOffset? RecordedAt { get; init; }
 
@@ -78,8 +78,8 @@ public sealed class AuditEventEntry
     /// <summary>What happened, in a few words, whatever the kind: the method and status, the sign-in result, the system action.</summary>
     public string Action => Kind switch
     {
-        EventKind.Authentication => string.Join(' ', new[] { "sign-in", Result, FailureReason }.Where(static p => !string.IsNullOrEmpty(p))),
-        EventKind.System => string.Join(' ', new[] { SystemKind, SystemName }.Where(static p => !string.IsNullOrEmpty(p))),
+        nameof(EventKind.Authentication) => string.Join(' ', new[] { "sign-in", Result, FailureReason }.Where(static p => !string.IsNullOrEmpty(p))),
+        nameof(EventKind.System) => string.Join(' ', new[] { SystemKind, SystemName }.Where(static p => !string.IsNullOrEmpty(p))),
         _ => string.Create(CultureInfo.InvariantCulture, $"{MethodName} {StatusCode}"),
     };
 
@@ -98,7 +98,7 @@ public sealed class AuditEventEntry
         return new AuditEventEntry
         {
             Id = e.Id ?? "",
-            Kind = e.Kind,
+            Kind = e.Kind.ToString(),
             Result = e.Result,
             FailureReason = e.FailureReason,
             Method = e.Method,

@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using AuditOrleans.Bench;
 
-const string Usage = "usage: dotnet run -c Release --project bench/AuditOrleans.Bench -- [--quick] [--json FILE] [--only ingest,detector,detect,loaded,memory,query,postgres,console] [--console-events N] [--query-events N] [--ingest-rounds N]";
+const string Usage = "usage: dotnet run -c Release --project bench/AuditOrleans.Bench -- [--quick] [--json FILE] [--only ingest,detector,detect,loaded,memory,query,postgres,console,rules] [--console-events N] [--query-events N] [--ingest-rounds N]";
 var quick = false;
 string? jsonPath = null;
 HashSet<string>? only = null;
-string[] phases = ["ingest", "detector", "detect", "loaded", "memory", "query", "postgres", "console"];
+string[] phases = ["ingest", "detector", "detect", "loaded", "memory", "query", "postgres", "console", "rules"];
 int? consoleEvents = null;
 int? queryEvents = null;
 int? ingestRounds = null;
@@ -124,6 +124,12 @@ try
         {
             Console.WriteLine($"memory... ({total.Elapsed.TotalSeconds:0} s)");
             await new MemoryBench(host, settings, Console.Out).RunAsync(report, cancel.Token);
+        }
+
+        if (Runs("rules"))
+        {
+            Console.WriteLine($"rules... ({total.Elapsed.TotalSeconds:0} s)");
+            await new RulesBench(host, settings, Console.Out).RunAsync(report, cancel.Token);
         }
     }
 

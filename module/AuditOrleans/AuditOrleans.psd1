@@ -44,6 +44,11 @@
         'New-AuditApiKey'
         'Get-AuditApiKey'
         'Remove-AuditApiKey'
+        'New-AuditAlertRule'
+        'Get-AuditAlertRule'
+        'Set-AuditAlertRule'
+        'Remove-AuditAlertRule'
+        'Test-AuditAlertRule'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

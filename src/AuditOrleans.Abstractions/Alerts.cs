@@ -8,6 +8,13 @@ public enum AlertName
     ApiKeyDeleted = 3,
     ApiKeyDeletionUnauthorized = 4,
     HttpForbiddenErrorRateHigh = 5,
+
+    /// <summary>
+    /// A custom alert rule of the project-region (docs/rules.md): its firings and changes carry the
+    /// rule in <see cref="AlertFacts.Rule"/>. Not one of the preconfigured alerts (not in
+    /// <see cref="AlertCatalog.All"/>); a silence of <c>CustomRule</c> holds the firings of every rule.
+    /// </summary>
+    CustomRule = 6,
 }
 
 /// <summary>Severity of an alert.</summary>
@@ -16,6 +23,9 @@ public enum AlertSeverity
     Low = 1,
     Medium = 2,
     High = 3,
+
+    /// <summary>The <c>critical</c> severity of custom rules (docs/rules.md).</summary>
+    Critical = 4,
 }
 
 /// <summary>A preconfigured alert: what it detects, how bad it is and what to do about it.</summary>
@@ -77,7 +87,34 @@ public static class AlertCatalog
             ]),
     ];
 
-    public static AlertDefinition Get(AlertName name) => All[(int)name - 1];
+    /// <summary>What the history and emails say of a custom rule's entries when the rule itself says nothing more.</summary>
+    public static AlertDefinition CustomRule { get; } = new(
+        AlertName.CustomRule,
+        "A custom alert rule matched its number of events within its evaluation window.",
+        AlertSeverity.Medium,
+        [
+            "Read the rule's description and query, and the events it matched in the Audit Trail.",
+            "If the activity is not expected, act on the principals and source IPs involved.",
+            "If the rule fires on expected activity, narrow its query (a new rule: queries cannot be edited) or run it in dry-run mode.",
+        ]);
+
+    public static AlertDefinition Get(AlertName name) => name == AlertName.CustomRule ? CustomRule : All[(int)name - 1];
+
+    /// <summary>The definition of a firing's alert: for a custom rule, its own name, description and severity.</summary>
+    public static AlertDefinition Describe(FiredAlert firing)
+    {
+        ArgumentNullException.ThrowIfNull(firing);
+        return firing.Facts.Rule is { } rule
+            ? CustomRule with { Description = string.IsNullOrWhiteSpace(rule.Description) ? $"Custom rule {rule.Name}: {rule.Query}" : $"Custom rule {rule.Name}: {rule.Description}", Severity = firing.Severity }
+            : Get(firing.Alert);
+    }
+
+    /// <summary>The name a firing is shown under: the alert's, or the custom rule's.</summary>
+    public static string DisplayName(FiredAlert firing)
+    {
+        ArgumentNullException.ThrowIfNull(firing);
+        return firing.Facts.Rule is { } rule ? rule.Name : firing.Alert.ToString();
+    }
 
     /// <summary>The valid names, for error messages and completion.</summary>
     public static string ValidNames { get; } = string.Join(", ", All.Select(static a => a.Name));
@@ -108,7 +145,7 @@ public static class AlertCatalog
         };
     }
 
-    /// <summary>Parses an alert name (case-insensitive); false for anything that is not one of the five.</summary>
+    /// <summary>Parses an alert name (case-insensitive); false for anything that is not one of the five or <c>CustomRule</c> (every custom rule, for silences and the history).</summary>
     public static bool TryParse(string? text, out AlertName name)
     {
         name = default;
@@ -131,6 +168,9 @@ public sealed record AlertConfiguration(
     [property: Id(3)] long Version,
     [property: Id(4)] DateTimeOffset? UpdatedAt)
 {
+    /// <summary>The custom alert rules of the project-region, enabled or not (docs/rules.md).</summary>
+    [Id(5)] public IReadOnlyList<AlertRule> Rules { get; init; } = [];
+
     public bool IsActive(AlertName name) => Active.Contains(name);
 }
 
@@ -211,6 +251,9 @@ public enum AlertKind
 
     /// <summary>A HttpForbiddenErrorRateHigh episode is over: the 403 rate fell back to 20 or fewer in 5 minutes.</summary>
     Resolved = 2,
+
+    /// <summary>A custom rule was created, renamed, described, enabled, disabled or removed (who and what in the facts); never emailed.</summary>
+    RuleChanged = 3,
 }
 
 /// <summary>Where a firing stands in incident response (docs/alerts.md, Acknowledgement).</summary>
@@ -278,8 +321,40 @@ public sealed record AlertFacts
     /// <summary>recorded_at of the first 403 of the episode (HttpForbiddenErrorRateHigh updates and resolved notices).</summary>
     [Id(20)] public DateTimeOffset? FirstEventTime { get; init; }
 
-    /// <summary>Why an update was sent: what changed since the episode's last notice.</summary>
+    /// <summary>Why an update was sent: what changed since the episode's last notice; for a rule change, what changed.</summary>
     [Id(21)] public string? Change { get; init; }
+
+    /// <summary>The custom rule of a <see cref="AlertName.CustomRule"/> entry, as it was when the entry was recorded.</summary>
+    [Id(30)] public RuleFacts? Rule { get; init; }
+
+    /// <summary>Custom rules: the matches counted in the window when it fired.</summary>
+    [Id(31)] public int? MatchCount { get; init; }
+
+    /// <summary>A rule change: the public id of the API key that made it ("silo" without access control).</summary>
+    [Id(32)] public string? ChangedBy { get; init; }
+}
+
+/// <summary>A custom rule as a history entry records it.</summary>
+[GenerateSerializer, Immutable]
+[Alias("AuditOrleans.RuleFacts")]
+public sealed record RuleFacts
+{
+    [Id(0)] public string Id { get; init; } = "";
+
+    [Id(1)] public string Name { get; init; } = "";
+
+    [Id(2)] public string? Description { get; init; }
+
+    [Id(3)] public string Query { get; init; } = "";
+
+    [Id(4)] public int Occurrences { get; init; }
+
+    [Id(5)] public TimeSpan EvaluationWindow { get; init; }
+
+    [Id(6)] public RuleSeverity Severity { get; init; }
+
+    /// <summary>True when the rule ran in dry-run mode: the firing is history only, nobody is emailed.</summary>
+    [Id(7)] public bool DryRun { get; init; }
 }
 
 /// <summary>A value and how many times it occurred.</summary>

@@ -49,6 +49,54 @@ public sealed record AuditEvent
 
     /// <summary>The region the event was routed to (set by the silo).</summary>
     [Id(15)] public string? Region { get; init; }
+
+    // Ids 16 to 29: the authentication and system events of the provider (docs/events.md, Event kinds).
+
+    /// <summary>What the event records: an API call (the default), a console sign-in or a system action.</summary>
+    [Id(16)] public EventKind Kind { get; init; }
+
+    /// <summary>Authentication: <c>success</c> or <c>failure</c>.</summary>
+    [Id(17)] public string? Result { get; init; }
+
+    /// <summary>Authentication: why a sign-in failed (<c>invalid_password</c>, <c>invalid_mfa</c>...).</summary>
+    [Id(18)] public string? FailureReason { get; init; }
+
+    /// <summary>Authentication: how the user signed in (<c>password</c>, <c>authentication_code</c>, <c>oauth2</c>...).</summary>
+    [Id(19)] public string? Method { get; init; }
+
+    /// <summary>Authentication: where the sign-in came from (<c>public_api</c>, <c>admin_api</c>...).</summary>
+    [Id(20)] public string? Origin { get; init; }
+
+    /// <summary>Authentication: the second factor used (<c>totp</c>...).</summary>
+    [Id(21)] public string? MfaType { get; init; }
+
+    /// <summary>Authentication: the ISO 3166-1 alpha-2 country of the source address.</summary>
+    [Id(22)] public string? CountryCode { get; init; }
+
+    /// <summary>System: the provider's own <c>kind</c> of a system event, <c>cron</c> or <c>notification</c>.</summary>
+    [Id(23)] public string? SystemKind { get; init; }
+
+    /// <summary>System: what produced the event.</summary>
+    [Id(24)] public string? Source { get; init; }
+
+    /// <summary>System: the name of the system that acted.</summary>
+    [Id(25)] public string? SystemName { get; init; }
+}
+
+/// <summary>
+/// The kinds of events the provider records (docs/events.md, Event kinds). In the provider's
+/// combined listing each is wrapped as <c>{"api": ...}</c>, <c>{"auth": ...}</c> or <c>{"system": ...}</c>.
+/// </summary>
+public enum EventKind
+{
+    /// <summary>An API call: method, status code, principal.</summary>
+    Api = 0,
+
+    /// <summary>A console sign-in: result, failure reason, method, country. Organization-level.</summary>
+    Authentication = 1,
+
+    /// <summary>An action of the provider's own systems: cron jobs and notifications.</summary>
+    System = 2,
 }
 
 /// <summary>A resource touched by an audited call.</summary>

@@ -42,8 +42,37 @@ public static class AuditEventJson
         return Serialize(record.Event with { Region = record.Region, ProjectId = record.Event.ProjectId ?? record.ProjectId });
     }
 
-    /// <summary>Writes one event to a JSON writer.</summary>
+    /// <summary>
+    /// Writes one event to a JSON writer. An API event is the plain object (as before event kinds
+    /// existed, byte for byte); an authentication or system event is wrapped as the provider's
+    /// combined listing wraps it, <c>{"auth": {...}}</c> or <c>{"system": {...}}</c>, so that the
+    /// stored and exported form says its kind (docs/events.md, Event kinds).
+    /// </summary>
     public static void Write(Utf8JsonWriter w, AuditEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(e);
+        if (e.Kind == EventKind.Api)
+        {
+            WriteBody(w, e);
+            return;
+        }
+
+        w.WriteStartObject();
+        w.WritePropertyName(EnvelopeName(e.Kind));
+        WriteBody(w, e);
+        w.WriteEndObject();
+    }
+
+    /// <summary>The key of the provider's combined envelope for a kind: <c>api</c>, <c>auth</c> or <c>system</c>.</summary>
+    public static string EnvelopeName(EventKind kind) => kind switch
+    {
+        EventKind.Authentication => "auth",
+        EventKind.System => "system",
+        _ => "api",
+    };
+
+    private static void WriteBody(Utf8JsonWriter w, AuditEvent e)
     {
         w.WriteStartObject();
         WriteString(w, "id", e.Id);
@@ -80,6 +109,15 @@ public static class AuditEventJson
             w.WriteNumber("status_code", status);
         }
 
+        WriteString(w, "result", e.Result);
+        WriteString(w, "failure_reason", e.FailureReason);
+        WriteString(w, "method", e.Method);
+        WriteString(w, "origin", e.Origin);
+        WriteString(w, "mfa_type", e.MfaType);
+        WriteString(w, "country_code", e.CountryCode);
+        WriteString(w, "kind", e.SystemKind);
+        WriteString(w, "source", e.Source);
+        WriteString(w, "system_name", e.SystemName);
         if (e.Resources is { } resources)
         {
             w.WritePropertyName("resources");
@@ -181,6 +219,61 @@ public static class AuditEventJson
             throw new FormatException("An event must be a JSON object.");
         }
 
+        if (Envelope(o) is { } wrapped)
+        {
+            if (wrapped.Body.ValueKind != JsonValueKind.Object)
+            {
+                throw new FormatException($"The {EnvelopeName(wrapped.Kind)} member of the combined envelope must be an event object.");
+            }
+
+            return ReadEvent(wrapped.Body, wrapped.Kind);
+        }
+
+        return ReadEvent(o, null);
+    }
+
+    /// <summary>
+    /// The kind and body of an event in the provider's combined envelope (an object whose only
+    /// member is <c>api</c>, <c>auth</c> or <c>system</c>), or null for a plain event.
+    /// </summary>
+    private static (EventKind Kind, JsonElement Body)? Envelope(JsonElement o)
+    {
+        using var members = o.EnumerateObject();
+        if (!members.MoveNext())
+        {
+            return null;
+        }
+
+        var first = members.Current;
+        if (members.MoveNext())
+        {
+            return null;
+        }
+
+        return first.Name switch
+        {
+            "api" => (EventKind.Api, first.Value),
+            "auth" => (EventKind.Authentication, first.Value),
+            "system" => (EventKind.System, first.Value),
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// The kind of a plain (unwrapped) event from its fields: a status code makes an API event;
+    /// otherwise the provider's system kinds (<c>kind</c> cron or notification), <c>system_name</c>
+    /// or <c>source</c> make a system event, and <c>result</c>, <c>failure_reason</c>,
+    /// <c>mfa_type</c> or <c>country_code</c> an authentication event (docs/events.md, Event kinds).
+    /// </summary>
+    public static EventKind InferKind(bool hasStatusCode, string? systemKind, bool hasSystemFields, bool hasAuthenticationFields) =>
+        hasStatusCode ? EventKind.Api
+        : hasSystemFields || systemKind is not null ? EventKind.System
+        : hasAuthenticationFields ? EventKind.Authentication
+        : EventKind.Api;
+
+    private static AuditEvent ReadEvent(JsonElement o, EventKind? kind)
+    {
+
         string? principal = null;
         if (o.TryGetProperty("principal", out var p) && p.ValueKind == JsonValueKind.Object)
         {
@@ -223,8 +316,32 @@ public static class AuditEventJson
         }
 
         var sourceIp = GetString(o, "source_ip");
+        var systemKind = GetString(o, "kind");
+        var result = GetString(o, "result");
+        var failureReason = GetString(o, "failure_reason");
+        var method = GetString(o, "method");
+        var origin = GetString(o, "origin");
+        var mfaType = GetString(o, "mfa_type");
+        var countryCode = GetString(o, "country_code");
+        var source = GetString(o, "source");
+        var systemName = GetString(o, "system_name");
+        kind ??= InferKind(status is not null, systemKind, source is not null || systemName is not null,
+            result is not null || failureReason is not null || mfaType is not null || countryCode is not null);
+
+        // Before event kinds these keys were no event fields and were ignored on API events: they still are.
+        var other = kind != EventKind.Api;
         return new AuditEvent
         {
+            Kind = kind.Value,
+            Result = other ? result : null,
+            FailureReason = other ? failureReason : null,
+            Method = other ? method : null,
+            Origin = other ? origin : null,
+            MfaType = other ? mfaType : null,
+            CountryCode = other ? countryCode : null,
+            SystemKind = other ? systemKind : null,
+            Source = other ? source : null,
+            SystemName = other ? systemName : null,
             Id = GetString(o, "id"),
             RecordedAt = recordedAt,
             Locality = GetString(o, "locality"),

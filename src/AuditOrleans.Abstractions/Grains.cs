@@ -39,6 +39,37 @@ public interface IAlertConfigGrain : IGrainWithStringKey
     /// <summary>Sets several alerts active or inactive in one atomic, persisted change.</summary>
     [Alias("SetActiveAsync")]
     Task<AlertConfiguration> SetActiveAsync(IReadOnlyDictionary<AlertName, bool> changes);
+
+    /// <summary>
+    /// Creates a custom alert rule (docs/rules.md). The query is compiled and checked first: a bad
+    /// one is refused with a <see cref="RuleQueryException"/> that gives its position and reason.
+    /// The change is recorded in the alert history with the acting key.
+    /// </summary>
+    [Alias("CreateRuleAsync")]
+    Task<AlertRule> CreateRuleAsync(AlertRuleDraft draft);
+
+    /// <summary>Renames a rule and/or changes its description (its query cannot change); null leaves a value as it is.</summary>
+    [Alias("UpdateRuleAsync")]
+    Task<AlertRule> UpdateRuleAsync(string name, string? newName, string? description);
+
+    /// <summary>Removes a rule; false when there is none of that name. Its history stays.</summary>
+    [Alias("RemoveRuleAsync")]
+    Task<bool> RemoveRuleAsync(string name);
+
+    /// <summary>Enables or disables rules by name in one persisted change.</summary>
+    [Alias("SetRulesEnabledAsync")]
+    Task<AlertConfiguration> SetRulesEnabledAsync(IReadOnlyDictionary<string, bool> changes);
+
+    /// <summary>
+    /// Replays the events given (a JSON lines file) through a query as the live rule of this
+    /// project-region would run them; records nothing, notifies nobody.
+    /// </summary>
+    [Alias("TestRuleOnEventsAsync")]
+    Task<RuleTestResult> TestRuleOnEventsAsync(RuleTestRequest request);
+
+    /// <summary>As <see cref="TestRuleOnEventsAsync"/>, over the stored events of this project-region between the request's Start and End.</summary>
+    [Alias("TestRuleOnStoredAsync")]
+    Task<RuleTestResult> TestRuleOnStoredAsync(RuleTestRequest request);
 }
 
 /// <summary>
@@ -96,6 +127,12 @@ public sealed record DetectorStatus(
 
     /// <summary>The open HttpForbiddenErrorRateHigh episode (the id of the firing that opened it), or null.</summary>
     [Id(6)] public string? OpenEpisodeId { get; init; }
+
+    /// <summary>Custom rules the detector evaluates (enabled and compiled).</summary>
+    [Id(7)] public int EnabledRules { get; init; }
+
+    /// <summary>Evaluations of custom rules that failed on an event since the detector activated (those events did not match).</summary>
+    [Id(8)] public long RuleErrors { get; init; }
 }
 
 /// <summary>Read side of the audit log and alert history. A stateless worker: call it with key 0.</summary>

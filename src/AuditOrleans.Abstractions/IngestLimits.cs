@@ -109,7 +109,9 @@ public static class IngestLimits
 
         var size = Bytes(e.Id) + Bytes(e.Locality) + Bytes(e.OrganizationId) + Bytes(e.ProjectId) + Bytes(e.PrincipalId)
             + Bytes(e.SourceIp) + Bytes(e.UserAgent) + Bytes(e.ProductName) + Bytes(e.ServiceName) + Bytes(e.MethodName)
-            + Bytes(e.RequestId) + Bytes(e.RequestBody) + Bytes(e.Region);
+            + Bytes(e.RequestId) + Bytes(e.RequestBody) + Bytes(e.Region)
+            + Bytes(e.Result) + Bytes(e.FailureReason) + Bytes(e.Method) + Bytes(e.Origin) + Bytes(e.MfaType) + Bytes(e.CountryCode)
+            + Bytes(e.SystemKind) + Bytes(e.Source) + Bytes(e.SystemName);
         if (e.Resources is { } resources)
         {
             foreach (var r in resources)
@@ -137,6 +139,9 @@ public static class IngestLimits
             ("principal_id", Bytes(e.PrincipalId)), ("source_ip", Bytes(e.SourceIp)), ("user_agent", Bytes(e.UserAgent)),
             ("product_name", Bytes(e.ProductName)), ("service_name", Bytes(e.ServiceName)), ("method_name", Bytes(e.MethodName)),
             ("request_id", Bytes(e.RequestId)), ("request_body", Bytes(e.RequestBody)), ("region", Bytes(e.Region)), ("resources", resources),
+            ("result", Bytes(e.Result)), ("failure_reason", Bytes(e.FailureReason)), ("method", Bytes(e.Method)), ("origin", Bytes(e.Origin)),
+            ("mfa_type", Bytes(e.MfaType)), ("country_code", Bytes(e.CountryCode)), ("kind", Bytes(e.SystemKind)), ("source", Bytes(e.Source)),
+            ("system_name", Bytes(e.SystemName)),
         ];
         return fields.MaxBy(static f => f.Item2);
     }

@@ -45,6 +45,9 @@ public sealed record AuditQuery
 
     /// <summary>Status class: 1 to 5 for 1xx to 5xx (with <see cref="StatusCode"/>, both apply); null for any.</summary>
     [Id(13)] public int? StatusClass { get; init; }
+
+    /// <summary>Only events of this kind (docs/events.md, Event kinds); null for every kind.</summary>
+    [Id(14)] public EventKind? Kind { get; init; }
 }
 
 /// <summary>One page of query results.</summary>

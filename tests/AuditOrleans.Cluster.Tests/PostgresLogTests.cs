@@ -91,6 +91,43 @@ public sealed class PostgresLogTests(PostgresClusterFixture fixture)
     }
 
     [PostgresFact]
+    public async Task SignInsAndCustomRulesOnPostgreSqlOutliveARestart()
+    {
+        var organization = AuditClusterFixture.NewProjectId();
+        var key = Scope.Key(organization, "fr-par");
+        await fixture.Grains.GetGrain<IAlertConfigGrain>(key).CreateRuleAsync(new AlertRuleDraft
+        {
+            Name = "failed-sign-ins", Query = "event.kind == 'authentication' && event.result == 'failure'",
+            EvaluationWindow = TimeSpan.FromMinutes(5), Occurrences = 3, Severity = RuleSeverity.Critical,
+        });
+        var t0 = fixture.Clock.GetUtcNow().AddMinutes(-4);
+        AuditEvent SignIn(int i) => AuditEventJson.Parse(
+            $$$"""{"auth":{"id":"{{{organization}}}-{{{i}}}","recorded_at":"{{{AuditEventJson.FormatTime(t0.AddSeconds(i * 20))}}}","organization_id":"{{{organization}}}","source_ip":"203.0.113.9","result":"failure","failure_reason":"invalid_password","method":"password","country_code":"FR"}}""");
+        Assert.Equal(2, (await Ingest.IngestAsync("default", [SignIn(0), SignIn(1)])).Accepted);
+
+        await fixture.RestartAsync();
+        Assert.Equal("failed-sign-ins", Assert.Single((await fixture.Grains.GetGrain<IAlertConfigGrain>(key).GetAsync()).Rules).Name);
+        await Ingest.IngestAsync("default", [SignIn(2)]);
+
+        var fired = Assert.Single(await Log.GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = organization }), static f => f.Kind == AlertKind.Firing);
+        Assert.Equal((AlertName.CustomRule, AlertSeverity.Critical, $"{organization}-2"), (fired.Alert, fired.Severity, fired.Facts.EventId));
+        var page = await Log.QueryAsync(new AuditQuery { ProjectId = organization, Kind = EventKind.Authentication, RecordedAfter = t0.AddMinutes(-1) });
+        Assert.Equal(3, page.Records.Count);
+        Assert.True((await Log.VerifyAsync(organization, "fr-par")).IsValid);
+        Assert.Equal("authentication", await ScalarTextAsync("SELECT DISTINCT kind FROM audit_events WHERE project_id = @p", organization));
+        Assert.Equal("0", await ScalarTextAsync("SELECT CAST(MAX(status_code) AS text) FROM audit_events WHERE project_id = @p", organization));
+    }
+
+    private async Task<string?> ScalarTextAsync(string sql, string project)
+    {
+        await using var connection = new NpgsqlConnection(fixture.PostgresConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddWithValue("p", project);
+        return (string?)await command.ExecuteScalarAsync();
+    }
+
+    [PostgresFact]
     public async Task AnEpisodeOutlivesARestartAndIsResolvedOnce()
     {
         var project = AuditClusterFixture.NewProjectId();

@@ -50,11 +50,19 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
             await grains.GetGrain<IAlertConfigGrain>(key).SetActiveAsync(new Dictionary<AlertName, bool> { [AlertName.HttpForbiddenErrorRateHigh] = true });
             await grains.GetGrain<INotificationContactsGrain>(project).AddAsync("soc@example.com", NotificationType.Security);
 
+            // A custom rule (docs/rules.md) whose fourth match comes after the failover: the survivor's
+            // detector must read the rule from grain storage and rebuild its window from the log.
+            await grains.GetGrain<IAlertConfigGrain>(key).CreateRuleAsync(new AlertRuleDraft
+            {
+                Name = "user-1-refused", Query = "event.status_code == 403 && event.principal.id == 'user-1'",
+                EvaluationWindow = TimeSpan.FromMinutes(5), Occurrences = 4, Severity = RuleSeverity.Error, DryRun = true,
+            });
+
             var t0 = DateTimeOffset.UtcNow.AddMinutes(-3);
             var events = IngestRetry.WithIds([.. Enumerable.Range(0, 21).Select(i => EventFactory.Forbidden(project, t0.AddSeconds(i), principal: $"user-{i % 4}"))]);
             var first = await grains.IngestWithRetryAsync(project, events.Take(12).ToList());
             Assert.Equal((12, 0), (first.Accepted, first.Duplicates));
-            Assert.Empty(await HistoryAsync(grains, project));
+            Assert.DoesNotContain(await HistoryAsync(grains, project), static f => f.Kind != AlertKind.RuleChanged);
 
             // Kill -9 the silo that hosts the project-region's detector (the grain that appends
             // and detects), so that the next batch must fail over to the other silo.
@@ -84,8 +92,10 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
             Assert.True(report.IsValid, report.Reason);
             Assert.Equal(21, report.HeadSequence);
             // (Five minutes after the last 403 the episode's resolved notice may follow: a slow run may see it.)
-            var fired = Assert.Single(await HistoryAsync(grains, project), static f => f.Kind == AlertKind.Firing);
-            Assert.Equal(AlertName.HttpForbiddenErrorRateHigh, fired.Alert);
+            var fired = Assert.Single(await HistoryAsync(grains, project), static f => f.Kind == AlertKind.Firing && f.Alert == AlertName.HttpForbiddenErrorRateHigh);
+            var ruleFiring = Assert.Single(await HistoryAsync(grains, project), static f => f.Kind == AlertKind.Firing && f.Alert == AlertName.CustomRule);
+            Assert.Equal((events[13].Id, 4), (ruleFiring.Facts.EventId, ruleFiring.Facts.MatchCount));
+            Assert.Empty(ruleFiring.Deliveries);
             Assert.Equal(21, fired.Facts.ForbiddenCount);
             Assert.Equal("soc@example.com", Assert.Single(fired.Deliveries).Recipient);
             var mail = Assert.Single(await smtp.WaitForMessagesAsync("soc@example.com", 1, TimeSpan.FromSeconds(60)));
@@ -116,7 +126,7 @@ public sealed class SiloClusterTests(PostgresClusterFixture fixture, ITestOutput
             }
 
             // The rejoined silo finds nothing pending: the alert is still sent once only.
-            var history = Assert.Single(await HistoryAsync(grains, project), static f => f.Kind == AlertKind.Firing);
+            var history = Assert.Single(await HistoryAsync(grains, project), static f => f.Kind == AlertKind.Firing && f.Alert == AlertName.HttpForbiddenErrorRateHigh);
             Assert.Equal(DeliveryState.Delivered, Assert.Single(history.Deliveries).State);
             Assert.Single(smtp.MessagesTo("soc@example.com"), static m => !IsResolvedNotice(m.Message.Subject));
 

@@ -42,6 +42,34 @@ public sealed partial class AlertsTests(ConsoleHostFixture fixture)
     }
 
     [Fact]
+    public async Task CustomRulesAreListedAndSwitchedWithTheAlerts()
+    {
+        var project = ConsoleHostFixture.NewProjectId();
+        var grain = fixture.Client.GetGrain<IAlertConfigGrain>(Scope.Key(project, "fr-par"));
+        var rule = await grain.CreateRuleAsync(new AlertRuleDraft
+        {
+            Name = "failed-sign-ins", Description = "three <b>failed</b> sign-ins", Query = "event.kind == 'authentication' && event.result == 'failure'",
+            EvaluationWindow = TimeSpan.FromMinutes(5), Occurrences = 3, Severity = RuleSeverity.Critical, DryRun = true,
+        });
+        using var session = fixture.NewSession();
+        await session.SignInAsync(fixture.OwnerKey);
+
+        var page = await session.GetAsync($"/alerts?project_id={project}&region=fr-par");
+        Assert.Contains("failed-sign-ins", page.Body, StringComparison.Ordinal);
+        Assert.Contains("three &lt;b&gt;failed&lt;/b&gt; sign-ins", page.Body, StringComparison.Ordinal);
+        Assert.Contains("dry run", page.Body, StringComparison.Ordinal);
+        Assert.Contains($"name=\"rule_enabled\" value=\"{rule.Id}\" checked", page.Body, StringComparison.Ordinal);
+
+        // Unticked (the form showed it enabled), with one alert ticked: both applied.
+        var saved = await session.PostFormAsync("/alerts", [.. Form(project, "fr-par", active: ["ApiKeyCreated"], shown: []), new("shown_rule_enabled", rule.Id)]);
+        var after = await session.GetAsync(saved.Location!);
+        Assert.Contains("1 custom rule(s) switched", after.Body, StringComparison.Ordinal);
+        var config = await grain.GetAsync();
+        Assert.False(Assert.Single(config.Rules).Enabled);
+        Assert.Equal([AlertName.ApiKeyCreated], config.Active);
+    }
+
+    [Fact]
     public async Task OnlyTheCheckboxesChangedInTheFormAreApplied()
     {
         var project = ConsoleHostFixture.NewProjectId();

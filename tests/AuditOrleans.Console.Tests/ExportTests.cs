@@ -97,10 +97,10 @@ public sealed class ExportTests(ConsoleHostFixture fixture)
         Assert.StartsWith("text/csv", download.ContentType, StringComparison.Ordinal);
         Assert.Contains(".csv", download.Headers["Content-Disposition"], StringComparison.Ordinal);
         var body = download.Body;
-        Assert.StartsWith("recorded_at,id,project_id,region,locality,organization_id,principal_id,source_ip,user_agent,product_name,service_name,method_name,status_code,request_id,resources,request_body\n", body, StringComparison.Ordinal);
+        Assert.StartsWith("recorded_at,id,project_id,region,locality,organization_id,principal_id,source_ip,user_agent,product_name,service_name,method_name,status_code,request_id,resources,request_body,kind,result,failure_reason,method,origin,mfa_type,country_code,system_kind,source,system_name\n", body, StringComparison.Ordinal);
         Assert.Contains(",\"'=HYPERLINK(\"\"http://evil\"\")\",", body, StringComparison.Ordinal);
         Assert.Contains(",\"agent, with \"\"quotes\"\"\",", body, StringComparison.Ordinal);
-        Assert.Contains(",\"[{\"\"id\"\":\"\"srv-1\"\",\"\"type\"\":\"\"instance_server\"\",\"\"name\"\":\"\"web\"\"}]\",\"{\"\"name\"\":\"\"x\"\"}\"\n", body, StringComparison.Ordinal);
+        Assert.Contains(",\"[{\"\"id\"\":\"\"srv-1\"\",\"\"type\"\":\"\"instance_server\"\",\"\"name\"\":\"\"web\"\"}]\",\"{\"\"name\"\":\"\"x\"\"}\",api,,,,,,,,,\n", body, StringComparison.Ordinal);
         Assert.Contains($"{AuditEventJson.FormatTime(t)},{tricky.Id},{project},fr-par,fr-par,,", body, StringComparison.Ordinal);
     }
 

@@ -39,7 +39,7 @@ public sealed class IngestionFuzzTests(AuditClusterFixture fixture)
 
         // Single-event alerts on in one region, so that firings are computed for odd events too.
         await fixture.Grains.GetGrain<IAlertConfigGrain>(Scope.Key(project, "fr-par"))
-            .SetActiveAsync(Enum.GetValues<AlertName>().ToDictionary(static a => a, static _ => true));
+            .SetActiveAsync(AlertCatalog.All.ToDictionary(static a => a.Name, static _ => true));
 
         var expected = new Dictionary<string, FuzzCase>(StringComparer.Ordinal);
         var storedWithId = new List<FuzzCase>();

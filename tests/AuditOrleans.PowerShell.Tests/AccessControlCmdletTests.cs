@@ -46,6 +46,11 @@ public sealed partial class AccessControlCmdletTests(PowerShellClusterFixture fi
         new("Stop-AuditAlertSilence -Id 0123456789abcdef0123456789abcdef -ProjectId $p", Permission.ManageAlerts, ApiKeyRole.AlertsManager, ApiKeyRole.ReadOnly, "SilenceNotFound"),
         new("Confirm-AuditAlertFiring -Id 0123456789abcdef0123456789abcdef -ProjectId $p", Permission.ManageAlerts, ApiKeyRole.AlertsManager, ApiKeyRole.ReadOnly, "FiringNotFound"),
         new("Close-AuditAlertFiring -Id 0123456789abcdef0123456789abcdef -Comment done -ProjectId $p", Permission.ManageAlerts, ApiKeyRole.AlertsManager, ApiKeyRole.EventWriter, "FiringNotFound"),
+        new("New-AuditAlertRule -Name access-rule -Query \"event.kind == 'authentication'\" -EvaluationWindow 00:05:00 -Occurrences 3 -Severity Info -ProjectId $p", Permission.ManageAlerts, ApiKeyRole.AlertsManager, ApiKeyRole.ReadOnly),
+        new("Get-AuditAlertRule -Region fr-par -ProjectId $p", Permission.ViewAlerts, ApiKeyRole.ReadOnly, ApiKeyRole.EventWriter),
+        new("Set-AuditAlertRule -Name access-rule -Description 'changed by the access test' -ProjectId $p", Permission.ManageAlerts, ApiKeyRole.AlertsManager, ApiKeyRole.ReadOnly),
+        new("Test-AuditAlertRule -Query 'event.status_code == 403' -EvaluationWindow 00:05:00 -Occurrences 3 -ProjectId $p", Permission.ViewEvents, ApiKeyRole.ReadOnly, ApiKeyRole.AlertsManager),
+        new("Remove-AuditAlertRule -Name access-rule -Force -ProjectId $p", Permission.ManageAlerts, ApiKeyRole.AlertsManager, ApiKeyRole.EventWriter),
     ];
 
     public static TheoryData<string> Callers => ["anonymous", "wrong role", "revoked key", "another project's key"];

@@ -120,7 +120,7 @@ public sealed class AlertCmdletTests(PowerShellClusterFixture fixture)
         var error = Assert.Single(run.Errors);
         Assert.Equal("UnknownAlertName,AuditOrleans.PowerShell.Cmdlets.EnableAuditAlertCommand", error.FullyQualifiedErrorId);
         Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
-        foreach (var name in Enum.GetNames<AlertName>())
+        foreach (var name in AlertCatalog.All.Select(static a => a.Name.ToString()))
         {
             Assert.Contains(name, error.Exception.Message);
         }

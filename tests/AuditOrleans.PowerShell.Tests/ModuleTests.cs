@@ -18,11 +18,12 @@ public sealed class ModuleTests(PowerShellClusterFixture fixture)
         ["Enable-AuditAlert"] = ["Name", "Region", "ProjectId", "PassThru", "WhatIf", "Confirm"],
         ["Disable-AuditAlert"] = ["Name", "Region", "ProjectId", "PassThru", "WhatIf", "Confirm"],
         ["Send-AuditEvent"] = ["Id", "RecordedAt", "Locality", "OrganizationId", "ProjectId", "PrincipalId", "Principal", "SourceIp", "UserAgent",
-            "ProductName", "ServiceName", "MethodName", "StatusCode", "RequestId", "RequestBody", "Resources", "BatchSize", "PassThru", "Historical"],
+            "ProductName", "ServiceName", "MethodName", "StatusCode", "RequestId", "RequestBody", "Resources", "BatchSize", "PassThru", "Historical",
+            "Kind", "SystemKind", "Result", "FailureReason", "Method", "Origin", "MfaType", "CountryCode", "Source", "SystemName"],
         ["Get-AuditEvent"] = ["Region", "ProjectId", "RecordedAfter", "RecordedBefore", "PrincipalId", "SourceIp", "MethodName", "StatusCode",
-            "ProductName", "ResourceId", "Newest", "Oldest", "First"],
+            "ProductName", "ResourceId", "Kind", "Newest", "Oldest", "First"],
         ["Export-AuditEvent"] = ["Path", "Region", "ProjectId", "RecordedAfter", "RecordedBefore", "PrincipalId", "SourceIp", "MethodName",
-            "StatusCode", "ProductName", "ResourceId", "Newest", "Oldest", "First", "NoClobber", "PassThru", "WhatIf"],
+            "StatusCode", "ProductName", "ResourceId", "Kind", "Newest", "Oldest", "First", "NoClobber", "PassThru", "WhatIf"],
         ["Get-AuditAlertHistory"] = ["Name", "Region", "ProjectId", "After", "First", "Id", "SilenceId"],
         ["New-AuditAlertSilence"] = ["Name", "Reason", "Region", "ProjectId", "PrincipalId", "SourceIp", "Start", "End", "Duration", "DaysOfWeek", "At", "TimeZone", "WhatIf", "Confirm"],
         ["Get-AuditAlertSilence"] = ["Id", "ProjectId", "IncludeEnded"],
@@ -39,6 +40,11 @@ public sealed class ModuleTests(PowerShellClusterFixture fixture)
         ["New-AuditApiKey"] = ["Role", "ProjectId", "Description", "WhatIf", "Confirm"],
         ["Get-AuditApiKey"] = ["Id", "Role", "ProjectId", "IncludeRevoked"],
         ["Remove-AuditApiKey"] = ["Id", "Force", "PassThru", "WhatIf", "Confirm"],
+        ["New-AuditAlertRule"] = ["Name", "Query", "EvaluationWindow", "Occurrences", "Severity", "Region", "Description", "DryRun", "Disabled", "ProjectId", "WhatIf", "Confirm"],
+        ["Get-AuditAlertRule"] = ["Name", "Region", "ProjectId"],
+        ["Set-AuditAlertRule"] = ["Name", "NewName", "Description", "Region", "ProjectId", "PassThru", "WhatIf", "Confirm"],
+        ["Remove-AuditAlertRule"] = ["Name", "Region", "ProjectId", "Force", "WhatIf", "Confirm"],
+        ["Test-AuditAlertRule"] = ["Query", "EvaluationWindow", "Occurrences", "Path", "Start", "End", "Region", "ProjectId", "FiringOnly"],
     };
 
     [Fact]

@@ -270,6 +270,12 @@ public sealed class AuditLogQueries(AuditDatabase database)
         Filter(command, sql, "e.source_ip", "@ip", query.SourceIp);
         Filter(command, sql, "e.method_name", "@method", query.MethodName);
         Filter(command, sql, "e.product_name", "@product", query.ProductName);
+        if (query.Kind is { } kind)
+        {
+            sql.Append(" AND e.kind = @kind");
+            AddParameter(command, "@kind", EventKinds.ToColumn(kind));
+        }
+
         if (query.StatusCode is { } status)
         {
             sql.Append(" AND e.status_code = @status");

@@ -14,7 +14,7 @@ namespace AuditOrleans.Grains.AuditLog;
 /// in one transaction; plus what the detector reads back to rebuild its state (chain head, the
 /// newest 403s, the open episode) and the idempotency lookup by event id.
 /// </summary>
-public sealed class AuditLogWriter(AuditDatabase database, IFiringRecorder outbox)
+public sealed partial class AuditLogWriter(AuditDatabase database, IFiringRecorder outbox)
 {
     /// <summary>How many principals and source IPs an alert lists.</summary>
     public const int TopCount = 5;
@@ -206,8 +206,8 @@ public sealed class AuditLogWriter(AuditDatabase database, IFiringRecorder outbo
     }
 
     private const string InsertEventSql =
-        "INSERT INTO audit_events (project_id, region, seq, event_id, recorded_at, ingested_at, principal_id, source_ip, product_name, method_name, status_code, payload, prev_hash, hash) " +
-        "VALUES (@p, @r, @s, @id, @at, @in, @pr, @ip, @prod, @m, @st, @pl, @ph, @h)";
+        "INSERT INTO audit_events (project_id, region, seq, event_id, recorded_at, ingested_at, principal_id, source_ip, product_name, method_name, status_code, payload, prev_hash, hash, kind) " +
+        "VALUES (@p, @r, @s, @id, @at, @in, @pr, @ip, @prod, @m, @st, @pl, @ph, @h, @k)";
 
     private const string InsertResourceSql =
         "INSERT INTO audit_event_resources (project_id, resource_id, region, seq) VALUES (@p, @x, @r, @s) ON CONFLICT DO NOTHING";
@@ -228,7 +228,7 @@ public sealed class AuditLogWriter(AuditDatabase database, IFiringRecorder outbo
 
         await using var insert = Command(connection, transaction, InsertEventSql);
         var p = new Dictionary<string, DbParameter>(StringComparer.Ordinal);
-        foreach (var name in new[] { "@p", "@r", "@s", "@id", "@at", "@in", "@pr", "@ip", "@prod", "@m", "@st", "@pl", "@ph", "@h" })
+        foreach (var name in new[] { "@p", "@r", "@s", "@id", "@at", "@in", "@pr", "@ip", "@prod", "@m", "@st", "@pl", "@ph", "@h", "@k" })
         {
             p[name] = AddParameter(insert, name, null);
         }
@@ -249,7 +249,8 @@ public sealed class AuditLogWriter(AuditDatabase database, IFiringRecorder outbo
                 p["@ip"].Value = (object?)e.SourceIp ?? DBNull.Value;
                 p["@prod"].Value = (object?)e.ProductName ?? DBNull.Value;
                 p["@m"].Value = (object?)e.MethodName ?? DBNull.Value;
-                p["@st"].Value = e.StatusCode!.Value;
+                p["@st"].Value = e.StatusCode ?? 0;
+                p["@k"].Value = EventKinds.ToColumn(e.Kind);
                 p["@pl"].Value = record.Payload;
                 p["@ph"].Value = record.PreviousHash;
                 p["@h"].Value = record.Hash;
@@ -293,7 +294,7 @@ public sealed class AuditLogWriter(AuditDatabase database, IFiringRecorder outbo
                 Add(batch, InsertEventSql,
                     ("@p", projectId), ("@r", region), ("@s", record.Sequence), ("@id", e.Id!), ("@at", DbTime.ToMicros(e.RecordedAt!.Value)),
                     ("@in", DbTime.ToMicros(record.IngestedAt)), ("@pr", e.PrincipalId), ("@ip", e.SourceIp), ("@prod", e.ProductName), ("@m", e.MethodName),
-                    ("@st", e.StatusCode!.Value), ("@pl", record.Payload), ("@ph", record.PreviousHash), ("@h", record.Hash));
+                    ("@st", e.StatusCode ?? 0), ("@pl", record.Payload), ("@ph", record.PreviousHash), ("@h", record.Hash), ("@k", EventKinds.ToColumn(e.Kind)));
                 foreach (var resourceId in (e.Resources ?? []).Select(static r => r.Id).Where(static id => !string.IsNullOrEmpty(id)).Distinct(StringComparer.Ordinal))
                 {
                     Add(batch, InsertResourceSql, ("@p", projectId), ("@x", resourceId), ("@r", region), ("@s", record.Sequence));

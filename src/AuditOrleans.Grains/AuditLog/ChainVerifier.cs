@@ -103,7 +103,7 @@ public sealed class ChainVerifier(AuditDatabase database)
         }
 
         await using var command = Command(connection, null,
-            "SELECT seq, event_id, recorded_at, principal_id, source_ip, product_name, method_name, status_code, payload, prev_hash, hash " +
+            "SELECT seq, event_id, recorded_at, principal_id, source_ip, product_name, method_name, status_code, payload, prev_hash, hash, kind " +
             "FROM audit_events WHERE project_id = @p AND region = @r ORDER BY seq",
             ("@p", projectId), ("@r", region));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -298,6 +298,12 @@ public sealed class ChainVerifier(AuditDatabase database)
             return "method_name";
         }
 
-        return reader.GetInt32(7) != e.StatusCode ? "status_code" : null;
+        // Events other than API calls have no status: their column holds 0 (docs/events.md, Event kinds).
+        if (reader.GetInt32(7) != (e.StatusCode ?? 0))
+        {
+            return "status_code";
+        }
+
+        return string.Equals(reader.GetString(reader.GetOrdinal("kind")), EventKinds.ToColumn(e.Kind), StringComparison.Ordinal) ? null : "kind";
     }
 }

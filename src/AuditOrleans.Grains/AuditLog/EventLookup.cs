@@ -13,7 +13,7 @@ namespace AuditOrleans.Grains.AuditLog;
 public sealed class EventLookup(AuditDatabase database)
 {
     // The columns in ChainVerifier's order, so that its indexed-column check reads them.
-    private const string Columns = "seq, event_id, recorded_at, principal_id, source_ip, product_name, method_name, status_code, payload, prev_hash, hash, ingested_at, region";
+    private const string Columns = "seq, event_id, recorded_at, principal_id, source_ip, product_name, method_name, status_code, payload, prev_hash, hash, ingested_at, region, kind";
 
     /// <summary>The event at a chain position, or null.</summary>
     public async Task<AuditEventDetail?> GetAsync(string projectId, string region, long sequence, CancellationToken cancellationToken = default)

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using AuditOrleans.Grains.AuditLog;
+using AuditOrleans.Grains.Notifications;
 using AuditOrleans.Grains.Storage;
 
 namespace AuditOrleans.Grains.Detection;
@@ -15,6 +17,8 @@ public sealed partial class AlertConfigGrain(
     [PersistentState(AlertConfigState.StateName, GrainStorage.Name)] IPersistentState<AlertConfigState> state,
     IOptions<AuditOrleansOptions> options,
     TimeProvider time,
+    NotificationStore history,
+    AuditLogWriter log,
     ILogger<AlertConfigGrain> logger) : Grain, IAlertConfigGrain
 {
     /// <summary>How often a change the detector could not take is handed to it again.</summary>
@@ -40,7 +44,7 @@ public sealed partial class AlertConfigGrain(
         ArgumentNullException.ThrowIfNull(changes);
         foreach (var name in changes.Keys)
         {
-            if (!Enum.IsDefined(name))
+            if (!Enum.IsDefined(name) || name == AlertName.CustomRule)
             {
                 throw new ArgumentException($"'{name}' is not an alert. Valid names: {AlertCatalog.ValidNames}.", nameof(changes));
             }
@@ -114,7 +118,7 @@ public sealed partial class AlertConfigGrain(
 
     private HashSet<AlertName> ActiveSet() => ActiveSet(state.State);
 
-    private AlertConfiguration Snapshot() => new(projectId, region, ActiveSet(), state.State.Version, state.State.UpdatedAt);
+    private AlertConfiguration Snapshot() => new(projectId, region, ActiveSet(), state.State.Version, state.State.UpdatedAt) { Rules = [.. state.State.Rules] };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The detector of {ProjectId}/{Region} did not take alert configuration version {Version}; retrying every {RetrySeconds} s (the change is saved)")]
     private static partial void LogPushFailed(ILogger logger, string projectId, string region, long version, double retrySeconds, Exception exception);

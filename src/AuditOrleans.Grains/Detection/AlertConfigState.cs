@@ -17,4 +17,7 @@ public sealed class AlertConfigState
     [Id(1)] public long Version { get; set; }
 
     [Id(2)] public DateTimeOffset? UpdatedAt { get; set; }
+
+    /// <summary>The custom alert rules of the project-region, in creation order (docs/rules.md).</summary>
+    [Id(3)] public List<AlertRule> Rules { get; set; } = [];
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Storage;
 using AuditOrleans.Grains.AuditLog;
+using AuditOrleans.Grains.Rules;
 
 namespace AuditOrleans.Grains.Detection;
 
@@ -34,6 +35,9 @@ public sealed partial class DetectorGrain(
 
     private readonly ForbiddenRateWindow window = new();
 
+    // The custom rules of the project-region: compiled once each, with their counting windows (docs/rules.md).
+    private readonly RuleSet rules = new();
+
     // The open HttpForbiddenErrorRateHigh episode (null when none; window.EpisodeAlerted says the
     // same), the silo clock when a 403 was last stored, and the timer that runs while it is open.
     private ForbiddenEpisode? episode;
@@ -57,6 +61,7 @@ public sealed partial class DetectorGrain(
     {
         (projectId, region) = GrainKeys.ProjectRegion(this.GetPrimaryKeyString(), options.Value.Regions);
         await Task.WhenAll(LoadAsync(cancellationToken), LoadConfigurationAsync());
+        await RebuildRulesAsync(cancellationToken);
         UpdateEpisodeTimer();
         AuditMetrics.RecordDetectorActivation(region);
     }
@@ -70,8 +75,10 @@ public sealed partial class DetectorGrain(
                 $"The configuration of {configuration.ProjectId}/{configuration.Region} was sent to the detector of {projectId}/{region}.", nameof(configuration));
         }
 
-        Apply(configuration.Active, configuration.Version);
-        return Task.CompletedTask;
+        var enabledBefore = rules.EnabledCount;
+        var newer = configuration.Version > configurationVersion;
+        Apply(configuration.Active, configuration.Version, configuration.Rules);
+        return newer && rules.EnabledCount > enabledBefore ? RebuildRulesAsync(CancellationToken.None) : Task.CompletedTask;
     }
 
     public Task<AppendResult> AppendAsync(IReadOnlyList<AuditEvent> events) => AppendAsync(events, IngestMode.Live);
@@ -102,6 +109,8 @@ public sealed partial class DetectorGrain(
             ActiveAlerts = Enum.GetValues<AlertName>().Where(IsActive).ToHashSet(),
             ConfigurationVersion = configurationVersion,
             OpenEpisodeId = episode?.Id,
+            EnabledRules = rules.EnabledCount,
+            RuleErrors = rules.Errors,
         });
 
     public async Task CheckEpisodeAsync()
@@ -151,7 +160,7 @@ public sealed partial class DetectorGrain(
     {
         foreach (var e in events)
         {
-            if (e.ProjectId != projectId || e.Region != region || e.Id is null || e.RecordedAt is null || e.StatusCode is null)
+            if (e.ProjectId != projectId || e.Region != region || e.Id is null || e.RecordedAt is null || (e.Kind == EventKind.Api && e.StatusCode is null))
             {
                 throw new ArgumentException("Events must be validated and routed by the ingestion grain before they reach a detector.", nameof(events));
             }
@@ -161,6 +170,7 @@ public sealed partial class DetectorGrain(
 
         var savedWindow = window.Save();
         var savedEpisode = episode?.Clone();
+        var savedRules = rules.EnabledCount > 0 ? rules.Save() : null;
         var head = Head;
         var now = time.GetUtcNow();
         var records = new List<NewRecord>(events.Count);
@@ -189,7 +199,17 @@ public sealed partial class DetectorGrain(
             {
                 firings.Add(new PendingFiring(ApiKeyFiring(apiKeyAlert, e, now, historical), sequence));
             }
+
+            if (rules.EnabledCount > 0 && rules.Evaluate(e) is { } ruleFirings)
+            {
+                foreach (var (rule, count) in ruleFirings)
+                {
+                    firings.Add(new PendingFiring(RuleFiring(rule, count, e, now, historical), sequence));
+                }
+            }
         }
+
+        ReportRuleErrors();
 
         if (records.Count > 0 && episode is { } open && UpdateDue(open, now) is { } change)
         {
@@ -206,6 +226,11 @@ public sealed partial class DetectorGrain(
         {
             window.Restore(savedWindow);
             episode = savedEpisode;
+            if (savedRules is not null)
+            {
+                rules.Restore(savedRules);
+            }
+
             throw;
         }
 
@@ -338,15 +363,20 @@ public sealed partial class DetectorGrain(
         await storage.ReadStateAsync(AlertConfigState.StateName, configGrain, persisted);
         if (persisted.RecordExists && persisted.State is { } state)
         {
-            Apply(AlertConfigGrain.ActiveSet(state), state.Version);
+            Apply(AlertConfigGrain.ActiveSet(state), state.Version, state.Rules);
         }
     }
 
-    private void Apply(IEnumerable<AlertName> active, long version)
+    private void Apply(IEnumerable<AlertName> active, long version, IReadOnlyList<AlertRule> customRules)
     {
         if (version <= configurationVersion)
         {
             return;
+        }
+
+        foreach (var (rule, error) in rules.Apply(customRules))
+        {
+            LogRuleRefused(logger, rule.Name, projectId, region, error);
         }
 
         var mask = 0;
@@ -459,6 +489,12 @@ public sealed partial class DetectorGrain(
             LogWakeFailed(logger, ex);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Custom rule {Rule} of {ProjectId}/{Region} does not compile and is not evaluated: {Error}")]
+    private static partial void LogRuleRefused(ILogger logger, string rule, string projectId, string region, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Custom rule {Rule} of {ProjectId}/{Region} could not be evaluated on an event (the event is stored and does not match; further errors of this rule are counted, not logged): {Error}")]
+    private static partial void LogRuleError(ILogger logger, string rule, string projectId, string region, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Alert {Alert} ({Kind}) recorded in {ProjectId}/{Region} (firing {FiringId}, {Recipients} recipients)")]
     private static partial void LogFired(ILogger logger, AlertName alert, AlertKind kind, string projectId, string region, string firingId, int recipients);

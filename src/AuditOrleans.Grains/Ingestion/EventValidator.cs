@@ -13,7 +13,7 @@ namespace AuditOrleans.Grains.Ingestion;
 /// formatting characters (bidirectional overrides, zero-width characters). Never throws for bad
 /// input: the first problem found is returned as an <see cref="EventError"/> naming the field.
 /// </summary>
-public sealed class EventValidator(IReadOnlyCollection<string> regions, TimeProvider time)
+public sealed partial class EventValidator(IReadOnlyCollection<string> regions, TimeProvider time)
 {
 
     /// <summary>How far in the future recorded_at may be (clock skew allowance).</summary>
@@ -46,14 +46,26 @@ public sealed class EventValidator(IReadOnlyCollection<string> regions, TimeProv
             return Error("id", idError);
         }
 
-        if (e.StatusCode is not { } status)
+        if (!Enum.IsDefined(e.Kind))
         {
-            return Error("status_code", "status_code is required: give the HTTP status of the audited call (100..599).");
+            return Error("kind", $"'{e.Kind}' is not an event kind: send an API, authentication or system event.");
         }
 
-        if (status is < 100 or > 599)
+        if (e.Kind == EventKind.Api)
         {
-            return Error("status_code", $"status_code {status} is not an HTTP status: use a value from 100 to 599.");
+            if (e.StatusCode is not { } status)
+            {
+                return Error("status_code", "status_code is required: give the HTTP status of the audited call (100..599).");
+            }
+
+            if (status is < 100 or > 599)
+            {
+                return Error("status_code", $"status_code {status} is not an HTTP status: use a value from 100 to 599.");
+            }
+        }
+        else if (CheckOtherKind(e) is { } kindError)
+        {
+            return Error(kindError.Field, kindError.Message);
         }
 
         var now = time.GetUtcNow();
@@ -82,7 +94,8 @@ public sealed class EventValidator(IReadOnlyCollection<string> regions, TimeProv
             return Error("product_name", productError);
         }
 
-        var region = Scope.ResolveRegion(locality, productName, regions);
+        // Authentication events are organization-level: global, counted where global events count (docs/events.md, Regions).
+        var region = e.Kind == EventKind.Authentication ? Scope.GlobalRegion : Scope.ResolveRegion(locality, productName, regions);
         if (region is null)
         {
             return Error("locality", Scope.DescribeUnknownRegion(locality, regions));
@@ -188,7 +201,7 @@ public sealed class EventValidator(IReadOnlyCollection<string> regions, TimeProv
 
             // A JSON null body is no body: stored and read back as absent.
             RequestBody = e.RequestBody is { } json && json.AsSpan().Trim().SequenceEqual("null") ? null : e.RequestBody,
-        });
+        } is var completed && completed.Kind == EventKind.Api ? WithoutOtherKindFields(completed) : WithOtherKindFieldsNormalized(completed));
     }
 
     /// <summary>Parses an IPv4 (dotted quad) or IPv6 address; rejects the short forms IPAddress.TryParse accepts ("1", "1.2").</summary>

@@ -40,7 +40,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
         {
             AlertKind.Update => $"{prefix}[AuditOrleans] {alert.Severity}: {alert.Alert} in {alert.ProjectId}/{alert.Region} goes on (update)",
             AlertKind.Resolved => $"{prefix}[AuditOrleans] Resolved: {alert.Alert} in {alert.ProjectId}/{alert.Region}",
-            _ => $"{prefix}[AuditOrleans] {alert.Severity}: {alert.Alert} in {alert.ProjectId}/{alert.Region}{(alert.IsLate ? " (late event)" : "")}",
+            _ => $"{prefix}[AuditOrleans] {alert.Severity}: {AlertCatalog.DisplayName(alert)} in {alert.ProjectId}/{alert.Region}{(alert.IsLate ? " (late event)" : "")}",
         };
     }
 
@@ -212,7 +212,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
             text.AppendLine(line).AppendLine();
         }
 
-        text.AppendLine(CultureInfo.InvariantCulture, $"Alert:        {c.Alert.Alert}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Alert:        {AlertCatalog.DisplayName(c.Alert)}");
         if (c.Alert.Kind != AlertKind.Firing)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"Notice:       {c.Alert.Kind}");
@@ -273,7 +273,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
             html.Append("<p style=\"padding:8px;background:#fff8e1;border:1px solid #cb9\">").Append(E(line)).Append("</p>\n");
         }
 
-        html.Append("<h2 style=\"margin:0 0 8px 0\">").Append(E(c.Alert.Alert.ToString())).Append("</h2>\n");
+        html.Append("<h2 style=\"margin:0 0 8px 0\">").Append(E(AlertCatalog.DisplayName(c.Alert))).Append("</h2>\n");
         html.Append("<table style=\"border-collapse:collapse\">");
         if (c.Alert.Kind != AlertKind.Firing)
         {

@@ -52,6 +52,16 @@ public sealed record AlertMessage(FiredAlert Alert, AlertDefinition Definition, 
             facts.Add(("Top source IPs", Counted(f.TopSourceIps)));
             facts.Add(("Newest 403 event", $"{Or(f.EventId)} at {AlertEmailComposer.FormatTime(alert.EventTime)}" + (alert.IsLate ? $" (late: received {AlertEmailComposer.FormatTime(alert.TriggeredAt)})" : "")));
         }
+        else if (f.Rule is { } rule)
+        {
+            facts.Add(("Rule", rule.Name));
+            facts.Add(("Query", rule.Query));
+            facts.Add(("Matches", $"{f.MatchCount?.ToString(CultureInfo.InvariantCulture) ?? "?"} within {AlertEmailComposer.FormatDuration(rule.EvaluationWindow)} (the rule fires at {rule.Occurrences.ToString(CultureInfo.InvariantCulture)})"));
+            facts.Add(("Rule severity", rule.Severity.ToString().ToLowerInvariant()));
+            facts.Add(("Principal", Or(f.PrincipalId, "(none)")));
+            facts.Add(("Source IP", Or(f.SourceIp)));
+            facts.Add(("Newest matching event", $"{Or(f.EventId)} at {AlertEmailComposer.FormatTime(alert.EventTime)}" + (alert.IsLate ? $" (late: received {AlertEmailComposer.FormatTime(alert.TriggeredAt)})" : "")));
+        }
         else
         {
             facts.Add(("API key (access key)", Or(f.ApiKeyId)));
@@ -67,7 +77,7 @@ public sealed record AlertMessage(FiredAlert Alert, AlertDefinition Definition, 
             }
         }
 
-        return new AlertMessage(alert, AlertCatalog.Get(alert.Alert), facts, link, IncidentLink.For(consoleBaseUrl, alert));
+        return new AlertMessage(alert, AlertCatalog.Describe(alert), facts, link, IncidentLink.For(consoleBaseUrl, alert));
     }
 
     /// <summary>The one-line summary (the email's subject).</summary>

@@ -35,7 +35,7 @@ public sealed record DigestMessage(
             var row = new List<(string, string)> { ("Time", AlertEmailComposer.FormatTime(f.EventTime)) };
             if (merged)
             {
-                row.Add(("Alert", f.Alert.ToString()));
+                row.Add(("Alert", AlertCatalog.DisplayName(f)));
                 row.Add(("Region", f.Region));
             }
 

@@ -118,6 +118,7 @@ internal static class JsonPayload
                 w.WriteStartObject();
                 w.WriteString("firing_id", firing.Id);
                 w.WriteString("alert", firing.Alert.ToString());
+                Text(w, "rule", firing.Facts.Rule?.Name);
                 w.WriteString("severity", firing.Severity.ToString());
                 w.WriteString("region", firing.Region);
                 w.WriteString("triggered_at", firing.TriggeredAt.UtcDateTime);
@@ -163,12 +164,23 @@ internal static class JsonPayload
         w.WriteEndObject();
     }
 
+    /// <summary>Writes a text property, or nothing when the value is absent.</summary>
+    private static void Text(Utf8JsonWriter w, string name, string? value)
+    {
+        if (!string.IsNullOrEmpty(value))
+        {
+            w.WriteString(name, value);
+        }
+    }
+
     /// <summary>The facts as typed values; a fact the firing does not have is left out.</summary>
     private static void WriteFacts(Utf8JsonWriter w, FiredAlert alert)
     {
         var f = alert.Facts;
         w.WriteStartObject("facts");
         Text(w, "event_id", f.EventId);
+        Text(w, "rule", f.Rule?.Name);
+        Text(w, "rule_query", f.Rule?.Query);
         Text(w, "api_key_id", f.ApiKeyId);
         Text(w, "principal_id", f.PrincipalId);
         Text(w, "source_ip", f.SourceIp);
@@ -197,14 +209,6 @@ internal static class JsonPayload
 
         Text(w, "change", f.Change);
         w.WriteEndObject();
-
-        static void Text(Utf8JsonWriter w, string name, string? value)
-        {
-            if (!string.IsNullOrEmpty(value))
-            {
-                w.WriteString(name, value);
-            }
-        }
 
         static void Counted(Utf8JsonWriter w, string name, IReadOnlyList<CountedValue> values)
         {

@@ -88,8 +88,9 @@ public sealed class NotificationStore(AuditDatabase database, IOptions<AuditOrle
         var silence = alert.IsTest ? null : await LifecycleStore.FindHoldingAsync(connection, transaction, alert, cancellationToken);
         alert = alert with { SilenceId = silence?.Id, Acknowledgements = [] };
         await using (var insert = Command(connection, transaction,
-            $"INSERT INTO fired_alerts ({AlertColumns}) " +
-            "VALUES (@id, @p, @r, @a, @sev, @t, @ev, @ws, @we, @f, @test, @kind, @ep, @back, @late)",
+            $"INSERT INTO fired_alerts ({AlertColumns}, rule_id) " +
+            "VALUES (@id, @p, @r, @a, @sev, @t, @ev, @ws, @we, @f, @test, @kind, @ep, @back, @late, @rule)",
+            ("@rule", alert.Facts.Rule?.Id),
             ("@id", alert.Id), ("@p", alert.ProjectId), ("@r", alert.Region), ("@a", alert.Alert.ToString()), ("@sev", alert.Severity.ToString()),
             ("@t", DbTime.ToMicros(alert.TriggeredAt)), ("@ev", DbTime.ToMicros(alert.EventTime)),
             ("@ws", DbTime.ToMicros(alert.WindowStart)), ("@we", DbTime.ToMicros(alert.WindowEnd)),
@@ -99,8 +100,9 @@ public sealed class NotificationStore(AuditDatabase database, IOptions<AuditOrle
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        // A backfill entry is history only: recorded, never delivered (docs/alerts.md, Backfill and late events).
-        if (alert.IsBackfill)
+        // A backfill entry is history only: recorded, never delivered (docs/alerts.md, Backfill and late events);
+        // so are a dry-run rule's firings and the record of a rule change (docs/rules.md).
+        if (alert.IsBackfill || alert.Kind == AlertKind.RuleChanged || alert.Facts.Rule is { DryRun: true })
         {
             return alert with { Deliveries = [] };
         }
@@ -160,7 +162,9 @@ public sealed class NotificationStore(AuditDatabase database, IOptions<AuditOrle
     /// </summary>
     private async Task<AlertDelivery> PlanGroupedAsync(DbConnection connection, DbTransaction transaction, FiredAlert alert, string recipient, TimeSpan interval, CancellationToken cancellationToken)
     {
-        var key = new (string, object?)[] { ("@p", alert.ProjectId), ("@r", alert.Region), ("@a", alert.Alert.ToString()), ("@to", recipient) };
+        // Each custom rule groups on its own (docs/rules.md, Notifications).
+        var group = alert.Facts.Rule is { } rule ? $"{AlertName.CustomRule}:{rule.Id}" : alert.Alert.ToString();
+        var key = new (string, object?)[] { ("@p", alert.ProjectId), ("@r", alert.Region), ("@a", group), ("@to", recipient) };
         await using (var ensure = Command(connection, transaction,
             "INSERT INTO alert_groups (project_id, region, alert, recipient, last_email_at, open_digest_id) VALUES (@p, @r, @a, @to, @never, NULL) ON CONFLICT DO NOTHING",
             [.. key, ("@never", long.MinValue)]))

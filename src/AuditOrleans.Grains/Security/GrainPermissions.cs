@@ -17,6 +17,14 @@ public static class GrainPermissions
 
         [(typeof(IAlertConfigGrain), nameof(IAlertConfigGrain.GetAsync))] = new(Permission.ViewAlerts, ProjectSource.GrainKey),
         [(typeof(IAlertConfigGrain), nameof(IAlertConfigGrain.SetActiveAsync))] = new(Permission.ManageAlerts, ProjectSource.GrainKey),
+        [(typeof(IAlertConfigGrain), nameof(IAlertConfigGrain.CreateRuleAsync))] = new(Permission.ManageAlerts, ProjectSource.GrainKey),
+        [(typeof(IAlertConfigGrain), nameof(IAlertConfigGrain.UpdateRuleAsync))] = new(Permission.ManageAlerts, ProjectSource.GrainKey),
+        [(typeof(IAlertConfigGrain), nameof(IAlertConfigGrain.RemoveRuleAsync))] = new(Permission.ManageAlerts, ProjectSource.GrainKey),
+        [(typeof(IAlertConfigGrain), nameof(IAlertConfigGrain.SetRulesEnabledAsync))] = new(Permission.ManageAlerts, ProjectSource.GrainKey),
+
+        // Replaying the caller's own events shows nothing stored; replaying stored events shows them.
+        [(typeof(IAlertConfigGrain), nameof(IAlertConfigGrain.TestRuleOnEventsAsync))] = new(Permission.ViewAlerts, ProjectSource.GrainKey),
+        [(typeof(IAlertConfigGrain), nameof(IAlertConfigGrain.TestRuleOnStoredAsync))] = new(Permission.ViewEvents, ProjectSource.GrainKey),
 
         [(typeof(IAuditLogGrain), nameof(IAuditLogGrain.QueryAsync))] = new(Permission.ViewEvents, ProjectSource.FirstArgument),
         [(typeof(IAuditLogGrain), nameof(IAuditLogGrain.VerifyAsync))] = new(Permission.VerifyIntegrity, ProjectSource.FirstArgument),

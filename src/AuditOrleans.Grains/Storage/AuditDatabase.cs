@@ -154,11 +154,12 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
             command.CommandTimeout = 120;
             await command.ExecuteNonQueryAsync(cancellationToken);
             LogSchemaApplied(logger, name, storage.Provider);
-        }
 
-        if (storage.Provider == StorageProvider.Sqlite)
-        {
-            await AddSqliteColumnsAsync(connection, cancellationToken);
+            // After each script, so that a later script can index a column added to an earlier script's table.
+            if (storage.Provider == StorageProvider.Sqlite)
+            {
+                await AddSqliteColumnsAsync(connection, cancellationToken);
+            }
         }
     }
 
@@ -176,6 +177,8 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
         ("fired_alerts", "episode_id", "TEXT"),
         ("fired_alerts", "backfill", "INTEGER NOT NULL DEFAULT 0"),
         ("fired_alerts", "late", "INTEGER NOT NULL DEFAULT 0"),
+        ("audit_events", "kind", "TEXT NOT NULL DEFAULT 'api'"),
+        ("fired_alerts", "rule_id", "TEXT"),
     ];
 
     private async Task AddSqliteColumnsAsync(DbConnection connection, CancellationToken cancellationToken)
@@ -188,6 +191,15 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
             Db.AddParameter(exists, "@c", column);
             if (Convert.ToInt64(await exists.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) > 0)
             {
+                continue;
+            }
+
+            await using var tableExists = connection.CreateCommand();
+            tableExists.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = @t";
+            Db.AddParameter(tableExists, "@t", table);
+            if (Convert.ToInt64(await tableExists.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == 0)
+            {
+                // Its script has not run yet: the column comes with the table, or after the script.
                 continue;
             }
 

@@ -58,6 +58,10 @@ public abstract class AuditEventQueryCommand : AuditCmdlet
     [ValidateNotNullOrEmpty]
     public string? ResourceId { get; set; }
 
+    /// <summary>Only events of this kind: Api, Authentication (console sign-ins) or System (docs/events.md, Event kinds).</summary>
+    [Parameter]
+    public EventKind? Kind { get; set; }
+
     /// <summary>Newest events first (the default).</summary>
     [Parameter]
     public SwitchParameter Newest { get; set; }
@@ -98,6 +102,7 @@ public abstract class AuditEventQueryCommand : AuditCmdlet
             StatusCode = StatusCode,
             ProductName = ProductName,
             ResourceId = ResourceId,
+            Kind = Kind,
             Order = Oldest ? SortOrder.OldestFirst : SortOrder.NewestFirst,
         };
 

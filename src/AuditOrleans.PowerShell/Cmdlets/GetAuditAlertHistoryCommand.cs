@@ -12,10 +12,10 @@ namespace AuditOrleans.PowerShell.Cmdlets;
 [OutputType(typeof(AuditAlertFiring))]
 public sealed class GetAuditAlertHistoryCommand : AuditCmdlet
 {
-    /// <summary>Only this alert.</summary>
+    /// <summary>Only this alert, CustomRule (every custom rule), or one custom rule by name.</summary>
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
-    [ArgumentCompleter(typeof(AlertNameCompleter))]
+    [ArgumentCompleter(typeof(AlertOrRuleNameCompleter))]
     public string? Name { get; set; }
 
     /// <summary>Only this region (or zone).</summary>
@@ -54,14 +54,23 @@ public sealed class GetAuditAlertHistoryCommand : AuditCmdlet
     protected override void EndProcessing()
     {
         AlertName? alert = null;
+        string? rule = null;
         if (Name is not null)
         {
-            if (!AlertCatalog.TryParse(Name, out var parsed))
+            if (AlertCatalog.TryParse(Name, out var parsed))
             {
-                ThrowAuditError(Names.DescribeUnknownAlert(Name), "UnknownAlertName", ErrorCategory.InvalidArgument, Name);
+                alert = parsed;
             }
-
-            alert = parsed;
+            else if (Name.Trim() is { Length: > 0 and <= RuleLimits.MaxNameLength } name && name.All(static c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            {
+                // A custom rule's name (docs/rules.md): its entries among the CustomRule ones.
+                alert = AlertName.CustomRule;
+                rule = name;
+            }
+            else
+            {
+                ThrowAuditError(Names.DescribeUnknownAlert(Name) + " Nor can it be a custom rule's name.", "UnknownAlertName", ErrorCategory.InvalidArgument, Name);
+            }
         }
 
         var query = new AlertHistoryQuery
@@ -70,7 +79,7 @@ public sealed class GetAuditAlertHistoryCommand : AuditCmdlet
             Region = Region is null ? null : Names.NormalizeRegion(Region),
             Alert = alert,
             TriggeredAfter = AuditEventQueryCommand.ToUtc(After),
-            Limit = First,
+            Limit = rule is null ? First : QueryLimits.MaxAlertHistory,
             FiringId = Id?.Trim().ToLowerInvariant(),
             SilenceId = SilenceId?.Trim().ToLowerInvariant(),
         };
@@ -78,7 +87,14 @@ public sealed class GetAuditAlertHistoryCommand : AuditCmdlet
         if (TryRead(() => grain.GetAlertHistoryAsync(query), "GetAuditAlertHistoryFailed", query, out var history))
         {
             var consoleUrl = Connection.Settings.ConsoleUrl;
-            foreach (var fired in history)
+            var shown = history.Where(f => rule is null || string.Equals(f.Facts.Rule?.Name, rule, StringComparison.OrdinalIgnoreCase)).Take(First).ToList();
+            if (rule is not null && shown.Count == 0)
+            {
+                WriteAuditError($"{Names.DescribeUnknownAlert(rule)} Nor is it a custom rule with entries in the history of project '{query.ProjectId}'.",
+                    "UnknownAlertName", ErrorCategory.InvalidArgument, rule, "Use one of the names above, CustomRule for every custom rule, or Get-AuditAlertRule to list the rules.");
+            }
+
+            foreach (var fired in shown)
             {
                 WriteObject(AuditAlertFiring.From(fired, consoleUrl));
             }

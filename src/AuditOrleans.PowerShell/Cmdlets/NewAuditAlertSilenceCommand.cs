@@ -85,7 +85,8 @@ public sealed class NewAuditAlertSilenceCommand : AuditCmdlet
     protected override void EndProcessing()
     {
         var alerts = Names.MatchAlerts(Name, unknown => ThrowAuditError(
-            Names.DescribeUnknownAlert(unknown), "UnknownAlertName", ErrorCategory.InvalidArgument, unknown, "Use one of the names above (Tab completes them)."));
+            Names.DescribeUnknownAlert(unknown) + " CustomRule stands for every custom rule.", "UnknownAlertName", ErrorCategory.InvalidArgument, unknown, "Use one of the names above (Tab completes them)."),
+            includeCustomRule: true);
         if (alerts.Count == 0)
         {
             ThrowAuditError($"No alert matches {string.Join(", ", Name)}. Valid names: {AlertCatalog.ValidNames}.", "UnknownAlertName", ErrorCategory.InvalidArgument, Name);

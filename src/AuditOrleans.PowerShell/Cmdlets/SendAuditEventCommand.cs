@@ -101,6 +101,71 @@ public sealed class SendAuditEventCommand : AuditCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public object? Resources { get; set; }
 
+    /// <summary>
+    /// The event's kind (Api, Authentication, System), or a system event's own kind (cron,
+    /// notification), as the provider's plain system events carry it. Absent: inferred from the
+    /// fields (docs/events.md, Event kinds).
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(EventKindCompleter))]
+    public object? Kind { get; set; }
+
+    /// <summary>System events: cron or notification (the provider's 'kind' of a system event).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("system_kind")]
+    public string? SystemKind { get; set; }
+
+    /// <summary>Authentication events: success or failure.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? Result { get; set; }
+
+    /// <summary>Authentication events: invalid_password, invalid_mfa...</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("failure_reason")]
+    public string? FailureReason { get; set; }
+
+    /// <summary>Authentication events: how the user signed in (password, authentication_code...).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? Method { get; set; }
+
+    /// <summary>Authentication events: public_api, admin_api...</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? Origin { get; set; }
+
+    /// <summary>Authentication events: the second factor (totp...).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("mfa_type")]
+    public string? MfaType { get; set; }
+
+    /// <summary>Authentication events: two-letter country of the source address.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("country_code")]
+    public string? CountryCode { get; set; }
+
+    /// <summary>System events: what produced the event.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? Source { get; set; }
+
+    /// <summary>System events: the name of the system that acted.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("system_name")]
+    public string? SystemName { get; set; }
+
+    /// <summary>An API event in the provider's combined envelope ({"api": {...}}).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+    [Alias("api")]
+    public object? ApiEnvelope { get; set; }
+
+    /// <summary>An authentication event in the provider's combined envelope ({"auth": {...}}).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+    [Alias("auth")]
+    public object? AuthEnvelope { get; set; }
+
+    /// <summary>A system event in the provider's combined envelope ({"system": {...}}).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+    [Alias("system")]
+    public object? SystemEnvelope { get; set; }
+
     /// <summary>The pipeline object itself, kept as the target of its errors.</summary>
     [Parameter(ValueFromPipeline = true, DontShow = true)]
     public PSObject? InputObject { get; set; }
@@ -177,8 +242,59 @@ public sealed class SendAuditEventCommand : AuditCmdlet
         }
     }
 
-    private AuditEvent Read() => new()
+    private AuditEvent Read()
     {
+        var envelopes = new[] { ("api", ApiEnvelope), ("auth", AuthEnvelope), ("system", SystemEnvelope) }
+            .Where(static x => PSValues.Unwrap(x.Item2) is not null).ToList();
+        if (envelopes.Count > 1)
+        {
+            throw new FormatException($"The event holds {string.Join(" and ", envelopes.Select(static x => x.Item1))}: the provider's combined envelope wraps one event, send each on its own.");
+        }
+
+        if (envelopes.Count == 1)
+        {
+            var (name, inner) = envelopes[0];
+            return AuditEventJson.Parse($"{{\"{name}\":{PSValues.Serialize(PSValues.Unwrap(inner))}}}");
+        }
+
+        var e = ReadPlain();
+        var (kind, systemKind) = ResolveKind(PSValues.Text(Kind), PSValues.Text(SystemKind));
+        kind ??= AuditEventJson.InferKind(e.StatusCode is not null, systemKind, e.Source is not null || e.SystemName is not null,
+            e.Result is not null || e.FailureReason is not null || e.MfaType is not null || e.CountryCode is not null);
+        return e with { Kind = kind.Value, SystemKind = systemKind };
+    }
+
+    /// <summary>-Kind names the event's kind, or (as the provider's plain system events do) the system event's own kind.</summary>
+    private static (EventKind? Kind, string? SystemKind) ResolveKind(string? kind, string? systemKind)
+    {
+        if (kind is null)
+        {
+            return (null, systemKind);
+        }
+
+        if (EventKinds.TryParse(kind, out var parsed))
+        {
+            return (parsed, systemKind);
+        }
+
+        if (kind.Trim().ToLowerInvariant() is "cron" or "notification" or "unknown_kind")
+        {
+            return (EventKind.System, systemKind ?? kind.Trim().ToLowerInvariant());
+        }
+
+        throw new FormatException($"kind: '{Scope.Printable(kind, 40)}' is neither an event kind (Api, Authentication, System) nor a system event kind (cron, notification).");
+    }
+
+    private AuditEvent ReadPlain() => new()
+    {
+        Result = PSValues.Text(Result),
+        FailureReason = PSValues.Text(FailureReason),
+        Method = PSValues.Text(Method),
+        Origin = PSValues.Text(Origin),
+        MfaType = PSValues.Text(MfaType),
+        CountryCode = PSValues.Text(CountryCode),
+        Source = PSValues.Text(Source),
+        SystemName = PSValues.Text(SystemName),
         Id = PSValues.Text(Id),
         RecordedAt = PSValues.Time(RecordedAt, "recorded_at"),
         Locality = PSValues.Text(Locality),

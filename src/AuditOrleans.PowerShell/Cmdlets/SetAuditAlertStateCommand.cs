@@ -14,11 +14,14 @@ public abstract class SetAuditAlertStateCommand : AuditCmdlet
 {
     private readonly Dictionary<(string ProjectId, string Region), Dictionary<AlertName, bool>> changes = [];
 
-    /// <summary>Alert names (wildcards allowed).</summary>
+    // Names that are not preconfigured alerts: custom rules of the project-region (docs/rules.md), checked in EndProcessing.
+    private readonly Dictionary<(string ProjectId, string Region), Dictionary<string, bool>> ruleChanges = [];
+
+    /// <summary>Alert names (wildcards allowed) or custom rule names (exact).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
-    [ArgumentCompleter(typeof(AlertNameCompleter))]
+    [ArgumentCompleter(typeof(AlertOrRuleNameCompleter))]
     public string[] Name { get; set; } = [];
 
     /// <summary>Region (or zone) whose alerts change.</summary>
@@ -44,9 +47,21 @@ public abstract class SetAuditAlertStateCommand : AuditCmdlet
         var projectId = ResolveProjectId(ProjectId);
         var region = Names.NormalizeRegion(Region);
         var verb = Activate ? "Enable" : "Disable";
-        var alerts = Names.MatchAlerts(Name, unknown => WriteAuditError(
-            Names.DescribeUnknownAlert(unknown), "UnknownAlertName", ErrorCategory.InvalidArgument, unknown,
-            "Use one of the names above (Tab completes them)."));
+        var rules = new List<string>();
+        var alerts = Names.MatchAlerts(Name, rules.Add);
+        foreach (var rule in rules)
+        {
+            if (ShouldProcess($"Rule {rule} in project '{projectId}', region '{region}'", verb))
+            {
+                if (!ruleChanges.TryGetValue((projectId, region), out var ruleGroup))
+                {
+                    ruleChanges[(projectId, region)] = ruleGroup = new(StringComparer.OrdinalIgnoreCase);
+                }
+
+                ruleGroup[rule.Trim()] = Activate;
+            }
+        }
+
         foreach (var alert in alerts)
         {
             if (!ShouldProcess($"Alert {alert.Name} in project '{projectId}', region '{region}'", verb))
@@ -65,6 +80,7 @@ public abstract class SetAuditAlertStateCommand : AuditCmdlet
 
     protected override void EndProcessing()
     {
+        ApplyRules();
         foreach (var ((projectId, region), group) in changes)
         {
             var grain = Grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region));
@@ -86,6 +102,39 @@ public abstract class SetAuditAlertStateCommand : AuditCmdlet
             if (PassThru)
             {
                 WriteObject(AuditAlert.From(configuration, group.Keys.Order().Select(AlertCatalog.Get)), enumerateCollection: true);
+            }
+        }
+    }
+
+    /// <summary>Enables or disables the custom rules named; a name that is neither an alert nor a rule of the project-region is an error listing both.</summary>
+    private void ApplyRules()
+    {
+        foreach (var ((projectId, region), group) in ruleChanges)
+        {
+            var grain = Grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region));
+            if (!TryRead(grain.GetAsync, "GetAlertConfigurationFailed", region, out var current))
+            {
+                continue;
+            }
+
+            var known = current.Rules.Select(static r => r.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
+            foreach (var missing in group.Keys.Where(n => !known.Contains(n)).ToList())
+            {
+                group.Remove(missing);
+                var rules = known.Count == 0 ? "it has no custom rules" : "its rules: " + string.Join(", ", known.Order(StringComparer.OrdinalIgnoreCase));
+                WriteAuditError($"{Names.DescribeUnknownAlert(missing)} Nor is it a custom rule of project '{projectId}', region '{region}' ({rules}).",
+                    "UnknownAlertName", ErrorCategory.InvalidArgument, missing, "Use one of the names above (Tab completes them), or Get-AuditAlertRule to list the rules.");
+            }
+
+            if (group.Count == 0 || !TryRead(() => grain.SetRulesEnabledAsync(group), Activate ? "EnableAuditAlertFailed" : "DisableAuditAlertFailed", region, out var configuration))
+            {
+                continue;
+            }
+
+            WriteVerbose($"{(Activate ? "Enabled" : "Disabled")} rules {string.Join(", ", group.Keys)} in project '{projectId}', region '{region}'.");
+            if (PassThru)
+            {
+                WriteObject(configuration.Rules.Where(r => group.ContainsKey(r.Name)).Select(r => AuditAlertRule.From(r, projectId, region)), enumerateCollection: true);
             }
         }
     }

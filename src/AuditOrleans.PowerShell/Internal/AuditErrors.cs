@@ -24,6 +24,9 @@ internal static class AuditErrors
     /// <summary>Error id when no Connect-AuditCluster ran in the session.</summary>
     public const string NotConnected = "NotConnected";
 
+    /// <summary>A custom rule's query was refused: the message gives the line, column and reason.</summary>
+    public const string InvalidRuleQuery = "InvalidRuleQuery";
+
     /// <summary>
     /// Builds the error record for <paramref name="exception"/> raised while doing
     /// <paramref name="errorId"/>'s work; <paramref name="retriedFor"/> is how long the call was
@@ -55,9 +58,11 @@ internal static class AuditErrors
                     ? $"Wait {Math.Max(1, (int)Math.Ceiling(limit.RetryAfter.TotalSeconds))} s and send the events again, or send them more slowly."
                     : "Send smaller batches (Send-AuditEvent -BatchSize)."),
             BatchRejectedException => Create(Describe(e), errorId, ErrorCategory.LimitsExceeded, target, null),
+            RuleQueryException => Create(Describe(e), InvalidRuleQuery, ErrorCategory.InvalidArgument, target,
+                "Correct the query at the line and column given (docs/rules.md lists the fields of event and the functions); Test-AuditAlertRule tries a query without creating a rule."),
+            KeyNotFoundException => Create(Describe(e), errorId, ErrorCategory.ObjectNotFound, target, null),
             ArgumentException => Create(Describe(e), errorId, ErrorCategory.InvalidArgument, target, null),
             FormatException => Create(Describe(e), errorId, ErrorCategory.InvalidData, target, null),
-            KeyNotFoundException => Create(Describe(e), errorId, ErrorCategory.ObjectNotFound, target, null),
             InvalidOperationException => Create(Describe(e), errorId, ErrorCategory.InvalidOperation, target, null),
             NotImplementedException or NotSupportedException => Create(
                 $"The AuditOrleans cluster does not support this operation: {Describe(e)}", errorId, ErrorCategory.NotImplemented, target,

@@ -233,3 +233,59 @@ public sealed class WebhookIdCompleter : IArgumentCompleter
         return Completion.MatchingOrTyped(known, wordToComplete, "A webhook contact's id, wh_ and 24 hex digits (Get-AuditNotificationContact)");
     }
 }
+
+/// <summary>Tab completion of event kinds: Api, Authentication, System.</summary>
+public sealed class EventKindCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(
+        string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        Completion.Matching(
+            [
+                (nameof(EventKind.Api), "API calls: method, status code, principal"),
+                (nameof(EventKind.Authentication), "Console sign-ins: result, failure reason, country"),
+                (nameof(EventKind.System), "Actions of the provider's systems: cron jobs, notifications"),
+            ],
+            wordToComplete);
+}
+
+/// <summary>
+/// Tab completion of alert names with the custom rules of the project-region (asked with a short
+/// timeout when the session is connected; -Region, else fr-par). Never file names.
+/// </summary>
+public sealed class AlertOrRuleNameCompleter : IArgumentCompleter
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
+
+    public IEnumerable<CompletionResult> CompleteArgument(
+        string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var known = new List<(string, string)>();
+        if (!commandName.Contains("Rule", StringComparison.OrdinalIgnoreCase))
+        {
+            known.AddRange(AlertCatalog.All.Select(static a => (a.Name.ToString(), $"{a.Severity}: {a.Description}")));
+        }
+
+        if (AuditSession.Current is { } connection)
+        {
+            var projectId = fakeBoundParameters["ProjectId"] is string given && Scope.IsValidProjectId(given.Trim()) ? given.Trim() : connection.Settings.ProjectId;
+            var region = fakeBoundParameters["Region"] switch
+            {
+                string r => r,
+                string[] { Length: > 0 } rs => rs[0],
+                _ => Scope.GlobalRegion,
+            };
+            try
+            {
+                var configuration = connection.Grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region.Trim().ToLowerInvariant()))
+                    .GetAsync().WaitAsync(Timeout).GetAwaiter().GetResult();
+                known.AddRange(configuration.Rules.Select(static r => (r.Name, $"Rule ({r.Severity}): {r.Query}")));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // No answer, or no permission to read alerts: complete what is known.
+            }
+        }
+
+        return Completion.MatchingOrTyped(known, wordToComplete, "An alert or rule name");
+    }
+}

@@ -21,8 +21,12 @@ internal static partial class Names
         $"'{Scope.Printable(name)}' is not an alert. Valid names: {AlertCatalog.ValidNames}.";
 
     /// <summary>The alerts whose names match <paramref name="patterns"/> (wildcards allowed); all when none.</summary>
-    public static IReadOnlyList<AlertDefinition> MatchAlerts(string[]? patterns, Action<string> unknown)
+    /// <param name="patterns">Names or wildcard patterns.</param>
+    /// <param name="unknown">Called with each name (no wildcard) that matches nothing.</param>
+    /// <param name="includeCustomRule">Also match <c>CustomRule</c>, which stands for every custom rule (silences, docs/rules.md).</param>
+    public static IReadOnlyList<AlertDefinition> MatchAlerts(string[]? patterns, Action<string> unknown, bool includeCustomRule = false)
     {
+        IReadOnlyList<AlertDefinition> candidates = includeCustomRule ? [.. AlertCatalog.All, AlertCatalog.CustomRule] : AlertCatalog.All;
         if (patterns is not { Length: > 0 })
         {
             return AlertCatalog.All;
@@ -32,7 +36,7 @@ internal static partial class Names
         foreach (var pattern in patterns)
         {
             var wildcard = System.Management.Automation.WildcardPattern.Get(pattern.Trim(), System.Management.Automation.WildcardOptions.IgnoreCase);
-            var hits = AlertCatalog.All.Where(a => wildcard.IsMatch(a.Name.ToString())).ToList();
+            var hits = candidates.Where(a => wildcard.IsMatch(a.Name.ToString())).ToList();
             if (hits.Count == 0 && !System.Management.Automation.WildcardPattern.ContainsWildcardCharacters(pattern))
             {
                 unknown(pattern);

@@ -107,14 +107,14 @@ public sealed class AuditAlertFiring
     internal static AuditAlertFiring From(FiredAlert fired, string consoleUrl)
     {
         var facts = fired.Facts;
-        var definition = AlertCatalog.Get(fired.Alert);
+        var definition = AlertCatalog.Describe(fired);
         var taken = fired.Acknowledgements.LastOrDefault(static a => a.Action == FiringAction.Taken);
         var closed = fired.Acknowledgements.LastOrDefault(static a => a.Action == FiringAction.Closed);
         return new AuditAlertFiring
         {
             Id = fired.Id,
             TriggeredAt = fired.TriggeredAt,
-            Name = fired.Alert.ToString(),
+            Name = AlertCatalog.DisplayName(fired),
             Severity = fired.Severity,
             ProjectId = fired.ProjectId,
             Region = fired.Region,

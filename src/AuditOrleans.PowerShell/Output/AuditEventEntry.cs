@@ -10,6 +10,9 @@ public sealed class AuditEventEntry
 {
     public required string Id { get; init; }
 
+    /// <summary>Api, Authentication or System (docs/events.md, Event kinds); text, like every property here, for Export-Csv.</summary>
+    public string Kind { get; init; } = nameof(EventKind.Api);
+
     public DateTimeOffset? RecordedAt { get; init; }
 
     public required string ProjectId { get; init; }
@@ -51,6 +54,35 @@ public sealed class AuditEventEntry
     /// <summary>The request body as recorded (JSON text).</summary>
     public string? RequestBody { get; init; }
 
+    /// <summary>Authentication: success or failure.</summary>
+    public string? Result { get; init; }
+
+    public string? FailureReason { get; init; }
+
+    /// <summary>Authentication: how the user signed in.</summary>
+    public string? Method { get; init; }
+
+    public string? Origin { get; init; }
+
+    public string? MfaType { get; init; }
+
+    public string? CountryCode { get; init; }
+
+    /// <summary>System: cron or notification (the provider's 'kind' of a system event).</summary>
+    public string? SystemKind { get; init; }
+
+    public string? Source { get; init; }
+
+    public string? SystemName { get; init; }
+
+    /// <summary>What happened, in a few words, whatever the kind: the method and status, the sign-in result, the system action.</summary>
+    public string Action => Kind switch
+    {
+        nameof(EventKind.Authentication) => string.Join(' ', new[] { "sign-in", Result, FailureReason }.Where(static p => !string.IsNullOrEmpty(p))),
+        nameof(EventKind.System) => string.Join(' ', new[] { SystemKind, SystemName }.Where(static p => !string.IsNullOrEmpty(p))),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{MethodName} {StatusCode}"),
+    };
+
     /// <summary>Position of the event in its project-region's hash chain.</summary>
     public long Sequence { get; init; }
 
@@ -66,6 +98,16 @@ public sealed class AuditEventEntry
         return new AuditEventEntry
         {
             Id = e.Id ?? "",
+            Kind = e.Kind.ToString(),
+            Result = e.Result,
+            FailureReason = e.FailureReason,
+            Method = e.Method,
+            Origin = e.Origin,
+            MfaType = e.MfaType,
+            CountryCode = e.CountryCode,
+            SystemKind = e.SystemKind,
+            Source = e.Source,
+            SystemName = e.SystemName,
             RecordedAt = e.RecordedAt,
             ProjectId = record.ProjectId,
             Region = record.Region,
@@ -90,5 +132,5 @@ public sealed class AuditEventEntry
         };
     }
 
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Id} {MethodName} {StatusCode}");
+    public override string ToString() => $"{Id} {Action}";
 }

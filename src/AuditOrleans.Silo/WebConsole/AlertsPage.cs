@@ -14,6 +14,12 @@ public static class AlertsPage
     /// <summary>Name of the hidden fields holding the alerts that were active when the form was shown.</summary>
     public const string ShownActiveField = "shown_active";
 
+    /// <summary>Name of the custom rules' checkboxes (one rule id per enabled rule, docs/rules.md).</summary>
+    public const string RuleEnabledField = "rule_enabled";
+
+    /// <summary>Name of the hidden fields holding the rules that were enabled when the form was shown.</summary>
+    public const string ShownRuleEnabledField = "shown_rule_enabled";
+
     /// <summary>Maps <c>GET /alerts</c> (the table) and <c>POST /alerts</c> (the save).</summary>
     public static void Map(IEndpointRouteBuilder app, AuditOrleansOptions options)
     {
@@ -42,9 +48,12 @@ public static class AlertsPage
 
         var config = await grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region)).GetAsync();
         var saved = ConsoleLayout.Notice(DescribeSaved(PageRequest.Text(query["saved"])));
+        var rulesSaved = PageRequest.Text(query["rules_saved"]) is { } switched && int.TryParse(switched, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0
+            ? ConsoleLayout.Notice($"{n} custom rule(s) switched. The table shows the applied state.")
+            : Html.Empty;
         var regionNotes = Html.Join(config.Active.Order().Select(a => ConsoleLayout.Notice(AlertCatalog.RegionNote(a, region))));
         var editor = Editor(page, config, page.User!.Can(Permission.ManageAlerts, projectId));
-        return ConsoleLayout.Render(page, title, ConsoleTab.Alerts, Html.Of($"{selector}{saved}{regionNotes}{editor}"), projectId, region);
+        return ConsoleLayout.Render(page, title, ConsoleTab.Alerts, Html.Of($"{selector}{saved}{rulesSaved}{regionNotes}{editor}"), projectId, region);
     }
 
     private static async Task<IResult> SaveAsync(ConsolePage page, IGrainFactory grains, AuditOrleansOptions options)
@@ -74,14 +83,27 @@ public static class AlertsPage
             return ConsoleLayout.Problem(page, title, error, StatusCodes.Status400BadRequest, ConsoleTab.Alerts);
         }
 
+        var grain = grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region));
         if (changes.Count > 0)
         {
             // One call: the grain applies all the changes in one persisted write, or none.
-            await grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region)).SetActiveAsync(changes);
+            await grain.SetActiveAsync(changes);
+        }
+
+        // The custom rules whose checkbox differs from what the form showed, by id (a rule renamed meanwhile is still found).
+        var rules = (await grain.GetAsync()).Rules;
+        var enabledNow = form[RuleEnabledField].Select(static v => v ?? "").ToHashSet(StringComparer.Ordinal);
+        var enabledShown = form[ShownRuleEnabledField].Select(static v => v ?? "").ToHashSet(StringComparer.Ordinal);
+        var ruleChanges = rules.Where(r => enabledNow.Contains(r.Id) != enabledShown.Contains(r.Id))
+            .ToDictionary(r => r.Name, r => enabledNow.Contains(r.Id), StringComparer.OrdinalIgnoreCase);
+        if (ruleChanges.Count > 0)
+        {
+            await grain.SetRulesEnabledAsync(ruleChanges);
         }
 
         // Post/redirect/get: a reload shows the stored state and never posts again.
-        return Results.Redirect(ConsoleLayout.Link("/alerts", ("project_id", projectId), ("region", region), ("saved", FormatSaved(changes))), permanent: false, preserveMethod: false);
+        return Results.Redirect(ConsoleLayout.Link("/alerts", ("project_id", projectId), ("region", region), ("saved", FormatSaved(changes)),
+            ("rules_saved", ruleChanges.Count.ToString(System.Globalization.CultureInfo.InvariantCulture))), permanent: false, preserveMethod: false);
     }
 
     public static Html Selector(string projectId, bool projectEditable, string region, IReadOnlyCollection<string> regions)
@@ -138,8 +160,44 @@ public static class AlertsPage
                 {rows}
                 </tbody>
               </table>
+              {RulesTable(config, disabled)}
               <div class="actions"><button type="submit" id="save"{disabled}>Save changes</button></div>
             </form>
+            """);
+    }
+
+    /// <summary>The custom rules of the project-region (docs/rules.md), each with an Enabled checkbox; created with New-AuditAlertRule.</summary>
+    private static Html RulesTable(AlertConfiguration config, string disabled)
+    {
+        if (config.Rules.Count == 0)
+        {
+            return Html.Of($"<p class=\"hint\">No custom rules in {config.Region}: New-AuditAlertRule creates one (docs/rules.md).</p>");
+        }
+
+        var rows = config.Rules.OrderBy(static r => r.Name, StringComparer.OrdinalIgnoreCase).Select(r =>
+        {
+            var id = "rule-" + r.Id;
+            var checkbox = Html.Raw($"<input type=\"checkbox\" id=\"{id}\" name=\"{RuleEnabledField}\" value=\"{r.Id}\"{(r.Enabled ? " checked" : "")}{disabled}>");
+            var shown = r.Enabled ? Html.Raw($"<input type=\"hidden\" name=\"{ShownRuleEnabledField}\" value=\"{r.Id}\">") : Html.Empty;
+            var severity = AlertRule.ToAlertSeverity(r.Severity).ToString().ToLowerInvariant();
+            return Html.Of($"""
+                <tr>
+                  <td class="active">{checkbox}{shown}</td>
+                  <td><label for="{id}" class="alert-name">{r.Name}</label>{(r.DryRun ? Html.Of($" <span class=\"tag\">dry run</span>") : Html.Empty)}</td>
+                  <td>{r.Description}<div><code class="full">{r.Query}</code></div><div class="hint">fires at {r.Occurrences} within {r.EvaluationWindow}</div></td>
+                  <td><span class="severity {severity}">{r.Severity}</span></td>
+                  <td class="state">{(r.Enabled ? "Enabled" : "Disabled")}</td>
+                </tr>
+                """);
+        });
+        return Html.Of($"""
+            <table class="alerts rules">
+              <caption>Custom rules of project <strong>{config.ProjectId}</strong> in <strong>{config.Region}</strong></caption>
+              <thead><tr><th scope="col">Enabled</th><th scope="col">Rule</th><th scope="col">Query</th><th scope="col">Severity</th><th scope="col">State</th></tr></thead>
+              <tbody>
+              {Html.Join(rows)}
+              </tbody>
+            </table>
             """);
     }
 

@@ -114,7 +114,7 @@ public static class AnnotationsEndpoint
     /// <summary>One annotation: Grafana maps time, timeEnd, title, text and tags by name; the rest is for whoever reads the JSON.</summary>
     public static void Write(Utf8JsonWriter w, FiredAlert a, string baseUrl)
     {
-        var definition = AlertCatalog.Get(a.Alert);
+        var definition = AlertCatalog.Describe(a);
         var facts = new List<string>();
         if (a.Facts.ForbiddenCount is { } count)
         {

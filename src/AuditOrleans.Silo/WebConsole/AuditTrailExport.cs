@@ -20,6 +20,7 @@ public static class AuditTrailExport
     [
         "recorded_at", "id", "project_id", "region", "locality", "organization_id", "principal_id", "source_ip", "user_agent",
         "product_name", "service_name", "method_name", "status_code", "request_id", "resources", "request_body",
+        "kind", "result", "failure_reason", "method", "origin", "mfa_type", "country_code", "system_kind", "source", "system_name",
     ];
 
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
@@ -124,6 +125,16 @@ public static class AuditTrailExport
             e.RequestId,
             e.Resources is { } resources ? AuditEventJson.SerializeResources(resources) : null,
             e.RequestBody,
+            EventKinds.ToColumn(e.Kind),
+            e.Result,
+            e.FailureReason,
+            e.Method,
+            e.Origin,
+            e.MfaType,
+            e.CountryCode,
+            e.SystemKind,
+            e.Source,
+            e.SystemName,
         ];
         return string.Join(',', cells.Select(Cell));
     }

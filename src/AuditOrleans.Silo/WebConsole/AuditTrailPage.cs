@@ -61,6 +61,7 @@ public static class AuditTrailPage
         public string? SourceIp { get; init; }
         public string? Product { get; init; }
         public string? ResourceId { get; init; }
+        public string? Kind { get; init; }
         public string? Continuation { get; init; }
         public string? PageSize { get; init; }
 
@@ -77,6 +78,7 @@ public static class AuditTrailPage
             SourceIp = Value(q, "source_ip"),
             Product = Value(q, "product") ?? Value(q, "product_name"),
             ResourceId = Value(q, "resource_id"),
+            Kind = Value(q, "kind"),
             Continuation = Value(q, "continuation"),
             PageSize = Value(q, "page_size"),
         };
@@ -100,6 +102,7 @@ public static class AuditTrailPage
             ("source_ip", SourceIp),
             ("product", Product),
             ("resource_id", ResourceId),
+            ("kind", Kind),
             extra,
             ("continuation", continuation));
 
@@ -158,6 +161,19 @@ public static class AuditTrailPage
             errors.Add($"page_size '{Scope.Printable(f.PageSize)}' is out of range: use 1 to {MaxPageSize}.");
         }
 
+        EventKind? kind = null;
+        if (f.Kind is not null)
+        {
+            if (EventKinds.TryParse(f.Kind, out var parsedKind))
+            {
+                kind = parsedKind;
+            }
+            else
+            {
+                errors.Add($"kind '{Scope.Printable(f.Kind)}' is not an event kind: use api, authentication or system.");
+            }
+        }
+
         if (errors.Count > 0)
         {
             return (null, errors);
@@ -165,6 +181,7 @@ public static class AuditTrailPage
 
         return (new AuditQuery
         {
+            Kind = kind,
             ProjectId = projectId,
             Region = region,
             RecordedAfter = after,
@@ -225,6 +242,7 @@ public static class AuditTrailPage
               <label for="f-ip">Source IP</label><input id="f-ip" name="source_ip" value="{f.SourceIp}">
               <label for="f-product">Product</label><input id="f-product" name="product" value="{f.Product}" placeholder="iam">
               <label for="f-resource">Resource id</label><input id="f-resource" name="resource_id" value="{f.ResourceId}">
+              <label for="f-kind">Kind</label><select id="f-kind" name="kind">{KindOptions(f.Kind)}</select>
               <div class="actions"><button type="submit">Apply filters</button> <a href="{ConsoleLayout.Link("/audit-trail", ("project_id", projectId))}">Clear</a> <span class="hint" id="f-time-hint">Times are UTC (+00:00), both bounds included; without them, the last hour.</span></div>
             </form>
             """);
@@ -285,7 +303,7 @@ public static class AuditTrailPage
               <td class="time">{ConsoleFormat.Time(e.RecordedAt ?? r.IngestedAt)}<div class="region">{r.Region}</div></td>
               <td>{ConsoleFormat.Short(e.PrincipalId, ShortText, "anonymous")}</td>
               <td><code>{Or(e.SourceIp, "none")}</code></td>
-              <td><div>{e.ProductName} · <span class="service">{ConsoleFormat.Short(e.ServiceName, 40)}</span></div><div class="method">{ConsoleFormat.Short(e.MethodName, ShortText)}</div></td>
+              <td>{What(e)}</td>
               <td>{ConsoleFormat.Status(e.StatusCode)}</td>
               <td>{resources}</td>
               <td class="ua">{ConsoleFormat.Short(e.UserAgent, ShortText)}</td>
@@ -316,4 +334,27 @@ public static class AuditTrailPage
     /// <summary>A time filter as the form's date-time input shows it: UTC without offset when it parses, as typed otherwise.</summary>
     private static string? Canonical(string? text, bool upperBound) =>
         text is not null && AuditEventJson.ParseTime(text) is { } value ? ConsoleFormat.InputTime(value, upperBound) : text;
+
+    /// <summary>The product, service and method of an API event; the sign-in or the system action of the other kinds (docs/events.md, Event kinds).</summary>
+    private static Html What(AuditEvent e) => e.Kind switch
+    {
+        EventKind.Authentication => Html.Of($"<div><span class=\"tag\">sign-in</span> {e.Method}</div><div class=\"method\">{e.Result}{(e.FailureReason is null ? "" : " · " + e.FailureReason)}{(e.CountryCode is null ? "" : " · " + e.CountryCode)}</div>"),
+        EventKind.System => Html.Of($"<div><span class=\"tag\">system</span> {e.ProductName}</div><div class=\"method\">{e.SystemKind} · {ConsoleFormat.Short(e.SystemName, ShortText)}</div>"),
+        _ => Html.Of($"<div>{e.ProductName} · <span class=\"service\">{ConsoleFormat.Short(e.ServiceName, 40)}</span></div><div class=\"method\">{ConsoleFormat.Short(e.MethodName, ShortText)}</div>"),
+    };
+
+    private static Html KindOptions(string? selected)
+    {
+        EventKind? current = selected is not null && EventKinds.TryParse(selected, out var k) ? k : null;
+        var options = new List<Html> { Html.Of($"<option value=\"\">Every kind</option>") };
+        foreach (var kind in Enum.GetValues<EventKind>())
+        {
+            var value = EventKinds.ToColumn(kind);
+            options.Add(kind == current
+                ? Html.Of($"<option value=\"{value}\" selected>{kind}</option>")
+                : Html.Of($"<option value=\"{value}\">{kind}</option>"));
+        }
+
+        return Html.Join(options);
+    }
 }

@@ -114,6 +114,17 @@ public static class EventDetailPage
             ("Status", ConsoleFormat.Status(e.StatusCode)),
             ("Request id", Or(e.RequestId)),
         };
+        if (e.Kind != EventKind.Api)
+        {
+            // Authentication and system events (docs/events.md, Event kinds): their own fields instead of the API's.
+            fields.RemoveAll(static f => f.Name is "Service" or "Method" or "Status" or "Request id");
+            fields.Insert(1, ("Kind", Html.Of($"{e.Kind}")));
+            (string, string?)[] own = e.Kind == EventKind.Authentication
+                ? [("Result", e.Result), ("Failure reason", e.FailureReason), ("Sign-in method", e.Method), ("Origin", e.Origin), ("MFA type", e.MfaType), ("Country", e.CountryCode)]
+                : [("System event kind", e.SystemKind), ("Source", e.Source), ("System name", e.SystemName)];
+            fields.AddRange(own.Select(o => (o.Item1, Or(o.Item2))));
+        }
+
         var fieldRows = fields.Select(static f => Html.Of($"<tr><th scope=\"row\">{f.Name}</th><td>{f.Value}</td></tr>"));
 
         var resources = e.Resources is { Count: > 0 } list

@@ -149,7 +149,7 @@ public static class HistoryPage
         var rows = history.Select(a => Html.Of($"""
             <tr id="firing-{a.Id}">
               <td class="time"><time datetime="{ConsoleLayout.Time(a.TriggeredAt)}">{ConsoleLayout.Time(a.TriggeredAt)}</time></td>
-              <td><span class="alert-name">{a.Alert}</span>{Markers(a)}<div class="description">{AlertCatalog.Get(a.Alert).Description}</div></td>
+              <td><span class="alert-name">{AlertCatalog.DisplayName(a)}</span>{Markers(a)}<div class="description">{AlertCatalog.Describe(a).Description}</div></td>
               <td><span class="severity {a.Severity.ToString().ToLowerInvariant()}">{a.Severity}</span></td>
               <td>{a.Region}</td>
               <td>{Facts(a)}</td>

@@ -45,8 +45,8 @@ public static class IncidentLifecycle
                 flags.Add(change);
             }
 
-            var kind = a.Kind switch { AlertKind.Update => "update", AlertKind.Resolved => "resolved", _ => "fired" };
-            steps.Add(new Step(a.TriggeredAt, a.Kind.ToString().ToLowerInvariant(), $"{a.Alert} {kind} ({a.Region})", string.Join("; ", flags), IncidentPage.LinkFor(a)));
+            var kind = a.Kind switch { AlertKind.Update => "update", AlertKind.Resolved => "resolved", AlertKind.RuleChanged => "changed", _ => "fired" };
+            steps.Add(new Step(a.TriggeredAt, a.Kind.ToString().ToLowerInvariant(), $"{AlertCatalog.DisplayName(a)} {kind} ({a.Region})", string.Join("; ", flags), IncidentPage.LinkFor(a)));
 
             foreach (var d in a.Deliveries)
             {

@@ -167,7 +167,7 @@ public static class IncidentPage
         AuditOrleansOptions options)
     {
         // Firings sit on the events' time axis at the event that made them fire (they are triggered when it is received).
-        var marks = firings.Select(a => new ChartMark(a.EventTime, $"{a.Alert} {KindWord(a.Kind)} ({a.Region}) on the event of {ConsoleFormat.Readable(a.EventTime)}, triggered at {ConsoleFormat.Readable(a.TriggeredAt)}", LinkFor(a))).ToList();
+        var marks = firings.Select(a => new ChartMark(a.EventTime, $"{AlertCatalog.DisplayName(a)} {KindWord(a.Kind)} ({a.Region}) on the event of {ConsoleFormat.Readable(a.EventTime)}, triggered at {ConsoleFormat.Readable(a.TriggeredAt)}", LinkFor(a))).ToList();
         var forbidden = activity.Buckets.Sum(static b => b.Forbidden);
         var bars = activity.Buckets.Select(b => new ChartBar(b.Start, b.Start + bucket, b.Events, b.Forbidden,
             $"{ConsoleFormat.Readable(b.Start)}: {b.Events} event(s), {b.Forbidden} HTTP 403")).ToList();
@@ -231,7 +231,7 @@ public static class IncidentPage
             """);
     }
 
-    private static string KindWord(AlertKind kind) => kind switch { AlertKind.Update => "update", AlertKind.Resolved => "resolved", _ => "fired" };
+    private static string KindWord(AlertKind kind) => kind switch { AlertKind.Update => "update", AlertKind.Resolved => "resolved", AlertKind.RuleChanged => "changed", _ => "fired" };
 
     private static Html FiringSummary(FiredAlert a)
     {
@@ -254,8 +254,8 @@ public static class IncidentPage
 
         return Html.Of($"""
             <section class="firing" aria-labelledby="firing-title">
-            <h2 id="firing-title"><span class="alert-name">{a.Alert}</span>{(a.IsTest ? " [TEST]" : "")} <span class="severity {a.Severity.ToString().ToLowerInvariant()}">{a.Severity}</span></h2>
-            <p>{AlertCatalog.Get(a.Alert).Description} Fired at {ConsoleFormat.Time(a.TriggeredAt)} in {a.Region}, about {ConsoleFormat.Time(a.WindowStart)} to {ConsoleFormat.Time(a.WindowEnd)}{(facts.Count == 0 ? "" : ": " + string.Join("; ", facts))}.</p>
+            <h2 id="firing-title"><span class="alert-name">{AlertCatalog.DisplayName(a)}</span>{(a.IsTest ? " [TEST]" : "")} <span class="severity {a.Severity.ToString().ToLowerInvariant()}">{a.Severity}</span></h2>
+            <p>{AlertCatalog.Describe(a).Description} Fired at {ConsoleFormat.Time(a.TriggeredAt)} in {a.Region}, about {ConsoleFormat.Time(a.WindowStart)} to {ConsoleFormat.Time(a.WindowEnd)}{(facts.Count == 0 ? "" : ": " + string.Join("; ", facts))}.</p>
             <p class="links"><a href="{AuditTrailLink.For("", a)}">The events of the alert</a> · <a href="{ConsoleLayout.Link("/alerts/history", ("project_id", a.ProjectId), ("region", a.Region))}">Alert history</a></p>
             </section>
             """);

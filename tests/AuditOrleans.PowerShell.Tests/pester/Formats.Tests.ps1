@@ -22,6 +22,8 @@ BeforeAll {
         New-AuditAlertSilence -Name ApiKey* -Duration 02:00:00 -Reason 'a silence made by the format tests, with a long reason'
         New-AuditAlertSilence -Name ApiKeyDeletionUnauthorized -Region fr-par -DaysOfWeek Saturday, Sunday -At 02:30 -Duration 04:00:00 -TimeZone America/Argentina/Buenos_Aires -Reason 'weekly window'
     )
+    $rule = New-AuditAlertRule -Name 'format-tests-failed-sign-ins-from-one-address' -Query "event.kind == 'authentication' && event.result == 'failure' && event.source_ip.startsWith('192.0.2.')" -EvaluationWindow 01:00:00 -Occurrences 10000 -Severity Critical -DryRun
+    $ruleMatches = Test-AuditAlertRule -Query 'event.status_code == 403' -EvaluationWindow 00:05:00 -Occurrences 3 3>$null
     $deadline = [DateTime]::UtcNow.AddSeconds(30)
     while (-not ($checkpoint = Get-AuditTrailCheckpoint -Region fr-par -First 1) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
 
@@ -40,6 +42,8 @@ BeforeAll {
         'AuditOrleans.PowerShell.AuditApiKeySecret'         = $secret
         'AuditOrleans.PowerShell.AuditTrailCheckpoint'      = $checkpoint
         'AuditOrleans.PowerShell.AuditAlertSilence'         = $silences
+        'AuditOrleans.PowerShell.AuditAlertRule'            = $rule
+        'AuditOrleans.PowerShell.AuditAlertRuleMatch'       = $ruleMatches
     }
 
     function Show([object[]] $InputObject, [int] $Width) {

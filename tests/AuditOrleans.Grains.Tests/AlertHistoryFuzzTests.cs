@@ -35,7 +35,7 @@ public sealed class AlertHistoryFuzzTests(AuditClusterFixture fixture)
         var p = AuditClusterFixture.NewProjectId("hf");
         await fixture.Grains.GetGrain<INotificationContactsGrain>(p).AddAsync(Security, NotificationType.Security);
         var model = new RulesModel();
-        await SetActiveAsync(p, model, Enum.GetValues<AlertName>().ToDictionary(static a => a, static _ => true));
+        await SetActiveAsync(p, model, AlertCatalog.All.ToDictionary(static a => a.Name, static _ => true));
 
         // Phase 0 is always a long attack whose attacker changes half-way, so that every seed sees
         // a firing, an update and a resolved notice; the rest is random.
@@ -66,7 +66,7 @@ public sealed class AlertHistoryFuzzTests(AuditClusterFixture fixture)
                 if (phase > 0 && rng.Next(12) == 0)
                 {
                     // Switch one alert; the 403 alert more rarely, and mostly back on.
-                    var alert = rng.Next(3) == 0 ? AlertName.HttpForbiddenErrorRateHigh : Enum.GetValues<AlertName>()[rng.Next(5)];
+                    var alert = rng.Next(3) == 0 ? AlertName.HttpForbiddenErrorRateHigh : AlertCatalog.All[rng.Next(AlertCatalog.All.Count)].Name;
                     var on = alert == AlertName.HttpForbiddenErrorRateHigh ? !model.IsActive(alert) || rng.Next(3) == 0 : rng.Next(2) == 0;
                     await SetActiveAsync(p, model, new Dictionary<AlertName, bool> { [alert] = on });
                 }

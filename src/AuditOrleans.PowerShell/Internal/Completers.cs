@@ -53,28 +53,13 @@ public sealed class ProjectIdCompleter : IArgumentCompleter
 /// </summary>
 public sealed class ContactEmailCompleter : IArgumentCompleter
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
-
     public IEnumerable<CompletionResult> CompleteArgument(
-        string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
-    {
-        var known = new List<(string, string)>();
-        if (AuditSession.Current is { } connection)
-        {
-            var projectId = fakeBoundParameters["ProjectId"] is string given && Scope.IsValidProjectId(given.Trim()) ? given.Trim() : connection.Settings.ProjectId;
-            try
-            {
-                var contacts = connection.Grains.GetGrain<INotificationContactsGrain>(projectId).GetAsync().WaitAsync(Timeout).GetAwaiter().GetResult();
-                known.AddRange(contacts.Select(c => (c.Email, $"{c.Types} contact of project '{projectId}'")));
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                // No answer, or no permission to list contacts: complete nothing rather than fail.
-            }
-        }
-
-        return Completion.MatchingOrTyped(known, wordToComplete, "An email address, e.g. security@example.com");
-    }
+        string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        Completion.MatchingOrTyped(
+            Completion.FromCluster(fakeBoundParameters, static async (grains, projectId) =>
+                (await grains.GetGrain<INotificationContactsGrain>(projectId).GetAsync()).Select(c => (c.Email, $"{c.Types} contact of project '{projectId}'"))),
+            wordToComplete,
+            "An email address, e.g. security@example.com");
 }
 
 /// <summary>Tab completion of gateways: $env:AUDITORLEANS_GATEWAY, the session's, and 127.0.0.1:30000. Never file names.</summary>
@@ -101,6 +86,35 @@ public sealed class GatewayCompleter : IArgumentCompleter
 
 internal static class Completion
 {
+    /// <summary>How long a completer waits for the cluster.</summary>
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// What the connected cluster answers for the project the command names (-ProjectId, else the
+    /// session's), asked with a short timeout; nothing when not connected, on no answer or without
+    /// the permission: completion never fails.
+    /// </summary>
+    public static IReadOnlyList<(string Value, string Tooltip)> FromCluster(
+        IDictionary fakeBoundParameters, Func<IGrainFactory, string, Task<IEnumerable<(string Value, string Tooltip)>>> ask)
+    {
+        ArgumentNullException.ThrowIfNull(fakeBoundParameters);
+        ArgumentNullException.ThrowIfNull(ask);
+        if (AuditSession.Current is not { } connection)
+        {
+            return [];
+        }
+
+        var projectId = fakeBoundParameters["ProjectId"] is string given && Scope.IsValidProjectId(given.Trim()) ? given.Trim() : connection.Settings.ProjectId;
+        try
+        {
+            return [.. ask(connection.Grains, projectId).WaitAsync(Timeout).GetAwaiter().GetResult()];
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return [];
+        }
+    }
+
     /// <summary>
     /// The known values that match, else one result that keeps what was typed (or an empty
     /// quoted string): an empty answer would make PowerShell complete file names instead.
@@ -131,56 +145,26 @@ internal static class Completion
 /// <summary>Tab completion of the project's silences in force (asked with a short timeout), else what was typed.</summary>
 public sealed class SilenceIdCompleter : IArgumentCompleter
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
-
     public IEnumerable<CompletionResult> CompleteArgument(
-        string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
-    {
-        var known = new List<(string, string)>();
-        if (AuditSession.Current is { } connection)
-        {
-            var projectId = fakeBoundParameters["ProjectId"] is string given && Scope.IsValidProjectId(given.Trim()) ? given.Trim() : connection.Settings.ProjectId;
-            try
-            {
-                var silences = connection.Grains.GetGrain<IAlertSilenceGrain>(projectId).ListAsync(false).WaitAsync(Timeout).GetAwaiter().GetResult();
-                known.AddRange(silences.Select(static s => (s.Id, $"{s.State}: {string.Join(", ", s.Alerts)} ({s.Reason})")));
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                // No answer, or no permission: complete nothing rather than fail.
-            }
-        }
-
-        return Completion.MatchingOrTyped(known, wordToComplete, "A silence id: 32 hex digits (Get-AuditAlertSilence)");
-    }
+        string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        Completion.MatchingOrTyped(
+            Completion.FromCluster(fakeBoundParameters, static async (grains, projectId) =>
+                (await grains.GetGrain<IAlertSilenceGrain>(projectId).ListAsync(false)).Select(static s => (s.Id, $"{s.State}: {string.Join(", ", s.Alerts)} ({s.Reason})"))),
+            wordToComplete,
+            "A silence id: 32 hex digits (Get-AuditAlertSilence)");
 }
 
 /// <summary>Tab completion of the project's 20 newest firings (asked with a short timeout), else what was typed.</summary>
 public sealed class FiringIdCompleter : IArgumentCompleter
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
-
     public IEnumerable<CompletionResult> CompleteArgument(
-        string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
-    {
-        var known = new List<(string, string)>();
-        if (AuditSession.Current is { } connection)
-        {
-            var projectId = fakeBoundParameters["ProjectId"] is string given && Scope.IsValidProjectId(given.Trim()) ? given.Trim() : connection.Settings.ProjectId;
-            try
-            {
-                var firings = connection.Grains.GetGrain<IAuditLogGrain>(0).GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = projectId, Limit = 20 })
-                    .WaitAsync(Timeout).GetAwaiter().GetResult();
-                known.AddRange(firings.Select(static f => (f.Id, $"{f.TriggeredAt.UtcDateTime:yyyy-MM-dd HH:mm} {f.Alert} in {f.Region} ({f.Status})")));
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                // No answer, or no permission: complete nothing rather than fail.
-            }
-        }
-
-        return Completion.MatchingOrTyped(known, wordToComplete, "A firing id: 32 hex digits (Get-AuditAlertHistory)");
-    }
+        string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        Completion.MatchingOrTyped(
+            Completion.FromCluster(fakeBoundParameters, static async (grains, projectId) =>
+                (await grains.GetGrain<IAuditLogGrain>(0).GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = projectId, Limit = 20 }))
+                    .Select(static f => (f.Id, $"{f.TriggeredAt.UtcDateTime:yyyy-MM-dd HH:mm} {f.Alert} in {f.Region} ({f.Status})"))),
+            wordToComplete,
+            "A firing id: 32 hex digits (Get-AuditAlertHistory)");
 }
 
 /// <summary>Tab completion of IANA time zone ids (this computer's zone first). Never file names.</summary>
@@ -210,28 +194,13 @@ public sealed class TimeZoneCompleter : IArgumentCompleter
 /// </summary>
 public sealed class WebhookIdCompleter : IArgumentCompleter
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
-
     public IEnumerable<CompletionResult> CompleteArgument(
-        string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
-    {
-        var known = new List<(string, string)>();
-        if (AuditSession.Current is { } connection)
-        {
-            var projectId = fakeBoundParameters["ProjectId"] is string given && Scope.IsValidProjectId(given.Trim()) ? given.Trim() : connection.Settings.ProjectId;
-            try
-            {
-                var webhooks = connection.Grains.GetGrain<INotificationContactsGrain>(projectId).GetWebhooksAsync().WaitAsync(Timeout).GetAwaiter().GetResult();
-                known.AddRange(webhooks.Select(w => (w.Id, $"{w.Format} {w.DisplayUrl} ({w.Types})")));
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                // No answer, or no permission to list contacts: complete nothing rather than fail.
-            }
-        }
-
-        return Completion.MatchingOrTyped(known, wordToComplete, "A webhook contact's id, wh_ and 24 hex digits (Get-AuditNotificationContact)");
-    }
+        string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        Completion.MatchingOrTyped(
+            Completion.FromCluster(fakeBoundParameters, static async (grains, projectId) =>
+                (await grains.GetGrain<INotificationContactsGrain>(projectId).GetWebhooksAsync()).Select(static w => (w.Id, $"{w.Format} {w.DisplayUrl} ({w.Types})"))),
+            wordToComplete,
+            "A webhook contact's id, wh_ and 24 hex digits (Get-AuditNotificationContact)");
 }
 
 /// <summary>Tab completion of event kinds: Api, Authentication, System.</summary>
@@ -254,8 +223,6 @@ public sealed class EventKindCompleter : IArgumentCompleter
 /// </summary>
 public sealed class AlertOrRuleNameCompleter : IArgumentCompleter
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
-
     public IEnumerable<CompletionResult> CompleteArgument(
         string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
     {
@@ -265,27 +232,15 @@ public sealed class AlertOrRuleNameCompleter : IArgumentCompleter
             known.AddRange(AlertCatalog.All.Select(static a => (a.Name.ToString(), $"{a.Severity}: {a.Description}")));
         }
 
-        if (AuditSession.Current is { } connection)
+        var region = fakeBoundParameters["Region"] switch
         {
-            var projectId = fakeBoundParameters["ProjectId"] is string given && Scope.IsValidProjectId(given.Trim()) ? given.Trim() : connection.Settings.ProjectId;
-            var region = fakeBoundParameters["Region"] switch
-            {
-                string r => r,
-                string[] { Length: > 0 } rs => rs[0],
-                _ => Scope.GlobalRegion,
-            };
-            try
-            {
-                var configuration = connection.Grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region.Trim().ToLowerInvariant()))
-                    .GetAsync().WaitAsync(Timeout).GetAwaiter().GetResult();
-                known.AddRange(configuration.Rules.Select(static r => (r.Name, $"Rule ({r.Severity}): {r.Query}")));
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                // No answer, or no permission to read alerts: complete what is known.
-            }
-        }
-
+            string r => r,
+            string[] { Length: > 0 } rs => rs[0],
+            _ => Scope.GlobalRegion,
+        };
+        known.AddRange(Completion.FromCluster(fakeBoundParameters, async (grains, projectId) =>
+            (await grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region.Trim().ToLowerInvariant())).GetAsync())
+                .Rules.Select(static r => (r.Name, $"Rule ({r.Severity}): {r.Query}"))));
         return Completion.MatchingOrTyped(known, wordToComplete, "An alert or rule name");
     }
 }

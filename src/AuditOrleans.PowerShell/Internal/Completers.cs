@@ -265,6 +265,11 @@ public sealed class AlertOrRuleNameCompleter : IArgumentCompleter
             known.AddRange(AlertCatalog.All.Select(static a => (a.Name.ToString(), $"{a.Severity}: {a.Description}")));
         }
 
+        if (commandName.Contains("Silence", StringComparison.OrdinalIgnoreCase))
+        {
+            known.Add((nameof(AlertName.CustomRule), "Every custom rule"));
+        }
+
         if (AuditSession.Current is { } connection)
         {
             var projectId = fakeBoundParameters["ProjectId"] is string given && Scope.IsValidProjectId(given.Trim()) ? given.Trim() : connection.Settings.ProjectId;

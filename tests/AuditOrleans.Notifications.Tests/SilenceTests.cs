@@ -177,6 +177,11 @@ public sealed class SilenceTests(SmtpClusterFixture fixture)
         }
 
         var now = fixture.Clock.GetUtcNow();
+        var unknown = await Assert.ThrowsAsync<ArgumentException>(() => fixture.Grains.GetGrain<IAlertSilenceGrain>(scenario.ProjectId).CreateAsync(new AlertSilenceRequest
+        {
+            Alerts = [], Rules = ["key-create"], EndsAt = now + TimeSpan.FromHours(1), Reason = "typo",
+        }));
+        Assert.Contains("'key-create' is neither an alert nor a custom rule", unknown.Message);
         var silence = await fixture.Grains.GetGrain<IAlertSilenceGrain>(scenario.ProjectId).CreateAsync(new AlertSilenceRequest
         {
             Alerts = [],

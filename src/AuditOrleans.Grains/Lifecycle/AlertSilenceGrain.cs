@@ -44,6 +44,7 @@ public sealed partial class AlertSilenceGrain(
             Id = Guid.CreateVersion7(now).ToString("N"),
             CreatedBy = ActingKey.Current(),
         };
+        await CheckRulesExistAsync(silence);
         if (await store.CountInForceAsync(projectId, now) >= SilenceLimits.MaxInForce)
         {
             throw new InvalidOperationException(
@@ -181,6 +182,34 @@ public sealed partial class AlertSilenceGrain(
             CreatedBy = "",
             CreatedAt = now,
         };
+    }
+
+    /// <summary>
+    /// Refuses a rule name that no region the silence covers has (a mistyped alert name is taken
+    /// as a rule name by New-AuditAlertSilence: it must not make a silence that holds nothing).
+    /// </summary>
+    private async Task CheckRulesExistAsync(AlertSilence silence)
+    {
+        if (silence.Rules.Count == 0)
+        {
+            return;
+        }
+
+        var known = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        IEnumerable<string> regions = silence.Region is { } one ? [one] : options.Value.Regions;
+        foreach (var region in regions)
+        {
+            var configuration = await GrainFactory.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region)).GetAsync();
+            known.UnionWith(configuration.Rules.Select(static rule => rule.Name));
+        }
+
+        var unknown = silence.Rules.Where(name => !known.Contains(name)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ArgumentException(
+                $"'{string.Join("', '", unknown)}' is neither an alert nor a custom rule of project {projectId} in {silence.Region ?? "any region"}. " +
+                $"Alerts: {AlertCatalog.ValidNames}, CustomRule (every rule); rules: see Get-AuditAlertRule.");
+        }
     }
 
     /// <summary>The rule names of a request: trimmed, well-formed, each once (case-insensitive), sorted.</summary>

@@ -217,4 +217,8 @@ public static class RuleLimits
     public static readonly TimeSpan MinWindow = TimeSpan.FromSeconds(1);
 
     public static readonly TimeSpan MaxWindow = TimeSpan.FromHours(24);
+
+    /// <summary>True for a well-formed rule name (already trimmed): 1 to <see cref="MaxNameLength"/> letters, digits, '-', '_' or '.'.</summary>
+    public static bool IsValidName(string? name) =>
+        name is { Length: > 0 and <= MaxNameLength } && name.All(static c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
 }

@@ -55,7 +55,7 @@ public static class WeekDaysExtensions
 [Alias("AuditOrleans.AlertSilenceRequest")]
 public sealed record AlertSilenceRequest
 {
-    /// <summary>The alerts it holds (at least one).</summary>
+    /// <summary>The alerts it holds (at least one alert or one rule); <c>CustomRule</c> holds every custom rule.</summary>
     [Id(0)] public required IReadOnlyList<AlertName> Alerts { get; init; }
 
     /// <summary>Only this region; null for every region of the project.</summary>
@@ -84,6 +84,9 @@ public sealed record AlertSilenceRequest
     /// start (the silo computes the end with its own clock).
     /// </summary>
     [Id(8)] public TimeSpan? Duration { get; init; }
+
+    /// <summary>Custom rules it holds by name (case-insensitive), in addition to <see cref="Alerts"/>.</summary>
+    [Id(9)] public IReadOnlyList<string> Rules { get; init; } = [];
 }
 
 /// <summary>Where a silence stands at the time it is read.</summary>
@@ -156,6 +159,9 @@ public sealed record AlertSilence
 
     /// <summary>When it last held a firing.</summary>
     [Id(18)] public DateTimeOffset? LastHeldAt { get; init; }
+
+    /// <summary>Custom rules it holds by name (case-insensitive), in addition to <see cref="Alerts"/>.</summary>
+    [Id(19)] public IReadOnlyList<string> Rules { get; init; } = [];
 }
 
 /// <summary>The limits of silences, shared by the silo, the module and the console.</summary>
@@ -170,6 +176,9 @@ public static class SilenceLimits
 
     /// <summary>Most silences one list returns (newest first).</summary>
     public const int MaxListed = 1000;
+
+    /// <summary>Most rule names one silence may hold.</summary>
+    public const int MaxRules = 50;
 }
 
 /// <summary>Silences and maintenance windows of one project (key: project id). Stored in the database.</summary>

@@ -283,4 +283,28 @@ public sealed class PostgresLogTests(PostgresClusterFixture fixture)
 
         Assert.Equal(1, Assert.Single(await fixture.Grains.GetGrain<IAlertSilenceGrain>(project).ListAsync(false)).HeldFirings);
     }
+
+    [PostgresFact]
+    public async Task ASilenceOfOneRuleIsStoredAndMatchedOnPostgres()
+    {
+        var project = AuditClusterFixture.NewProjectId();
+        var config = fixture.Grains.GetGrain<IAlertConfigGrain>(Scope.Key(project, "fr-par"));
+        foreach (var (name, method) in new[] { ("pg-creates", "CreateAPIKey"), ("pg-deletes", "DeleteAPIKey") })
+        {
+            await config.CreateRuleAsync(new AlertRuleDraft
+            {
+                Name = name, Query = $"event.method_name == '{method}'", EvaluationWindow = TimeSpan.FromMinutes(5), Occurrences = 1, Severity = RuleSeverity.Error,
+            });
+        }
+
+        var silence = await fixture.Grains.GetGrain<IAlertSilenceGrain>(project).CreateAsync(
+            new AlertSilenceRequest { Alerts = [], Rules = ["PG-Creates"], Duration = TimeSpan.FromHours(1), Reason = "rotation" });
+        var now = fixture.Clock.GetUtcNow();
+        await Ingest.IngestAsync(project, [EventFactory.ApiKey(project, now, "CreateAPIKey", 200), EventFactory.ApiKey(project, now, "DeleteAPIKey", 200)]);
+
+        var firings = (await Log.GetAlertHistoryAsync(new AlertHistoryQuery { ProjectId = project })).Where(static f => f.Kind == AlertKind.Firing).ToList();
+        Assert.Equal(silence.Id, Assert.Single(firings, static f => f.Facts.Rule?.Name == "pg-creates").SilenceId);
+        Assert.Null(Assert.Single(firings, static f => f.Facts.Rule?.Name == "pg-deletes").SilenceId);
+        Assert.Equal(["PG-Creates"], Assert.Single(await fixture.Grains.GetGrain<IAlertSilenceGrain>(project).ListAsync(false)).Rules);
+    }
 }

@@ -74,6 +74,34 @@ public sealed partial class LifecycleTests(ConsoleHostFixture fixture)
     }
 
     [Fact]
+    public async Task ASilenceOfOneRuleIsCreatedFromTheRulesField()
+    {
+        var project = ConsoleHostFixture.NewProjectId();
+        await fixture.Client.GetGrain<IAlertConfigGrain>(Scope.Key(project, "fr-par")).CreateRuleAsync(new AlertRuleDraft
+        {
+            Name = "key-creates", Query = "event.method_name == 'CreateAPIKey'", EvaluationWindow = TimeSpan.FromMinutes(5), Occurrences = 1, Severity = RuleSeverity.Warning,
+        });
+        using var session = fixture.NewSession();
+        await session.SignInAsync(fixture.OwnerKey);
+        var page = await session.GetAsync($"/alerts/silences?project_id={project}");
+        Assert.Contains("Rules (comma-separated)", page.Body, StringComparison.Ordinal);
+
+        var refused = await session.PostFormAsync("/alerts/silences",
+            [new("project_id", project), new("rules", "key-creates, bad rule!"), new("schedule", "once"), new("duration_minutes", "60"), new("reason", "r")]);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
+        Assert.Contains("is not valid", refused.Body, StringComparison.Ordinal);
+
+        await session.GetAsync($"/alerts/silences?project_id={project}");
+        var created = await session.PostFormAsync("/alerts/silences",
+            [new("project_id", project), new("rules", " key-creates ,"), new("region", "fr-par"), new("schedule", "once"), new("duration_minutes", "60"), new("reason", "rotation")]);
+        Assert.Equal(HttpStatusCode.Found, created.Status);
+        var silence = Assert.Single(await fixture.Client.GetGrain<IAlertSilenceGrain>(project).ListAsync(false));
+        Assert.Equal(["key-creates"], silence.Rules);
+        Assert.Empty(silence.Alerts);
+        Assert.Contains("<td>rule key-creates</td>", (await session.GetAsync(created.Location!)).Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AReadOnlyKeySeesSilencesAndTheHistoryButCannotChangeThem()
     {
         var project = ConsoleHostFixture.NewProjectId();

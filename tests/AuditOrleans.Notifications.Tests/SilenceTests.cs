@@ -158,6 +158,60 @@ public sealed class SilenceTests(SmtpClusterFixture fixture)
     }
 
     [Fact]
+    public async Task ASilenceOfOneRuleHoldsOnlyThatRulesFirings()
+    {
+        var scenario = new Scenario(fixture);
+        var security = SmtpClusterFixture.NewAddress();
+        await scenario.AddContactAsync(security);
+        var config = fixture.Grains.GetGrain<IAlertConfigGrain>(Scope.Key(scenario.ProjectId, scenario.Region));
+        foreach (var (name, method) in new[] { ("key-creates", "CreateAPIKey"), ("key-deletes", "DeleteAPIKey") })
+        {
+            await config.CreateRuleAsync(new AlertRuleDraft
+            {
+                Name = name,
+                Query = $"event.method_name == '{method}'",
+                EvaluationWindow = TimeSpan.FromMinutes(5),
+                Occurrences = 1,
+                Severity = RuleSeverity.Critical,
+            });
+        }
+
+        var now = fixture.Clock.GetUtcNow();
+        var unknown = await Assert.ThrowsAsync<ArgumentException>(() => fixture.Grains.GetGrain<IAlertSilenceGrain>(scenario.ProjectId).CreateAsync(new AlertSilenceRequest
+        {
+            Alerts = [], Rules = ["key-create"], EndsAt = now + TimeSpan.FromHours(1), Reason = "typo",
+        }));
+        Assert.Contains("'key-create' is neither an alert nor a custom rule", unknown.Message);
+        var silence = await fixture.Grains.GetGrain<IAlertSilenceGrain>(scenario.ProjectId).CreateAsync(new AlertSilenceRequest
+        {
+            Alerts = [],
+            Rules = [" KEY-Creates ", "key-creates"],
+            EndsAt = now + TimeSpan.FromHours(1),
+            Reason = "key rotation CHG-77",
+        });
+        Assert.Equal(["KEY-Creates"], silence.Rules);
+        Assert.Empty(silence.Alerts);
+
+        // Both rules fire: the silenced one is recorded with the silence, the other is emailed.
+        await scenario.SendAsync(scenario.ApiKey(now, "CreateAPIKey", 200, principal: "rotation-bot"));
+        await scenario.SendAsync(scenario.ApiKey(now, "DeleteAPIKey", 200, principal: "someone"));
+        var mail = Assert.Single(await fixture.Smtp.WaitForMessagesAsync(security));
+        Assert.Contains("someone", mail.Message.TextBody);
+        await Scenario.CompleteRoundAsync(fixture);
+        Assert.Single(fixture.Smtp.MessagesTo(security));
+        var firings = (await GroupingTests.HistoryAsync(scenario)).Where(static f => f.Alert == AlertName.CustomRule && f.Kind == AlertKind.Firing).ToList();
+        Assert.Equal(2, firings.Count);
+        var held = Assert.Single(firings, static f => f.Facts.Rule!.Name == "key-creates");
+        var delivered = Assert.Single(firings, static f => f.Facts.Rule!.Name == "key-deletes");
+        Assert.Equal((silence.Id, FiringStatus.Silenced), (held.SilenceId, held.Status));
+        Assert.Null(delivered.SilenceId);
+        Assert.Equal(DeliveryState.Silenced, Assert.Single(held.Deliveries).State);
+        var listed = Assert.Single(await fixture.Grains.GetGrain<IAlertSilenceGrain>(scenario.ProjectId).ListAsync(includeEnded: false));
+        Assert.Equal(["KEY-Creates"], listed.Rules);
+        Assert.Equal(1, listed.HeldFirings);
+    }
+
+    [Fact]
     public async Task ASilenceIsRefusedWithWhatToChange()
     {
         var silences = fixture.Grains.GetGrain<IAlertSilenceGrain>(AuditClusterFixture.NewProjectId("s"));
@@ -170,6 +224,10 @@ public sealed class SilenceTests(SmtpClusterFixture fixture)
         Assert.Contains("Give a reason", await RefusedAsync(valid with { Reason = " " }));
         Assert.Contains("not an IP address", await RefusedAsync(valid with { SourceIp = "10.0.0" }));
         Assert.Contains("Name the alerts", await RefusedAsync(valid with { Alerts = [] }));
+        Assert.Contains("Name the alerts", await RefusedAsync(valid with { Alerts = [], Rules = [] }));
+        Assert.Contains("rule name 'bad rule!' is not valid", await RefusedAsync(valid with { Rules = ["bad rule!"] }));
+        Assert.Contains("is an alert, not a rule", await RefusedAsync(valid with { Rules = ["apikeycreated"] }));
+        Assert.Contains("at most 50 rules", await RefusedAsync(valid with { Rules = [.. Enumerable.Range(0, 51).Select(static i => $"r{i}")] }));
         Assert.Contains("not a time zone", await RefusedAsync(valid with { EndsAt = null, Weekly = new WeeklyWindow { Days = WeekDays.Sunday, StartTime = TimeSpan.FromHours(2), Duration = TimeSpan.FromHours(1), TimeZone = "Mars/Olympus" } }));
         Assert.Contains("at most 7 days", await RefusedAsync(valid with { Weekly = new WeeklyWindow { Days = WeekDays.Sunday, StartTime = TimeSpan.Zero, Duration = TimeSpan.FromDays(8), TimeZone = "UTC" } }));
         Assert.Contains("not a silence id", (await Assert.ThrowsAsync<ArgumentException>(() => silences.EndAsync("nope", null))).Message);

@@ -54,6 +54,36 @@ public sealed class LifecycleCmdletTests(PowerShellClusterFixture fixture)
     }
 
     [Fact]
+    public void ASilenceNamedByRuleHoldsOnlyThatRule()
+    {
+        var project = PowerShellClusterFixture.NewProjectId();
+        using var ps = fixture.Connect(project);
+        ps.Run("""
+            Add-AuditNotificationContact -Email soc@example.com
+            New-AuditAlertRule -Name key-creates -Region fr-par -Query "event.method_name == 'CreateAPIKey'" -EvaluationWindow 00:05:00 -Occurrences 1 -Severity Critical
+            New-AuditAlertRule -Name key-deletes -Region fr-par -Query "event.method_name == 'DeleteAPIKey'" -EvaluationWindow 00:05:00 -Occurrences 1 -Severity Critical
+            """).ThrowOnError();
+
+        var created = Assert.Single(ps.Run("New-AuditAlertSilence -Name key-creates -Region fr-par -Duration 01:00:00 -Reason 'rotation'").ThrowOnError().Output);
+        Assert.Equal(["key-creates"], (string[])created.Properties["Name"].Value);
+        Assert.Equal(["key-creates"], (string[])created.Properties["Rules"].Value);
+        var id = (string)created.Properties["Id"].Value;
+
+        ps.Run("""
+            Send-AuditEvent -ProductName iam -MethodName CreateAPIKey -StatusCode 200 -Locality fr-par -PrincipalId rotation-bot -RecordedAt $at
+            Send-AuditEvent -ProductName iam -MethodName DeleteAPIKey -StatusCode 200 -Locality fr-par -PrincipalId rotation-bot -RecordedAt $at
+            """, ("at", fixture.Clock.GetUtcNow().UtcDateTime)).ThrowOnError();
+        var held = Assert.Single(ps.Run("Get-AuditAlertHistory -SilenceId $id", ("id", id)).ThrowOnError().Output);
+        Assert.Equal(("key-creates", "Silenced"), (held.Properties["Name"].Value, held.Properties["Status"].Value.ToString()));
+        var other = Assert.Single(ps.Run("Get-AuditAlertHistory -Name key-deletes | Where-Object Kind -eq 'Firing'").ThrowOnError().Output);
+        Assert.Equal(("Open", null), (other.Properties["Status"].Value.ToString(), other.Properties["SilenceId"].Value));
+        Assert.Equal(["key-creates"], (string[])Assert.Single(ps.Run("Get-AuditAlertSilence").ThrowOnError().Output).Properties["Rules"].Value);
+
+        var typo = Assert.Single(ps.Run("New-AuditAlertSilence -Name key-create -Duration 01:00:00 -Reason r").Errors);
+        Assert.Contains("neither an alert nor a custom rule", typo.Exception.Message);
+    }
+
+    [Fact]
     public void AWeeklyWindowIsCreatedInItsTimeZoneAndShownAsASchedule()
     {
         var project = PowerShellClusterFixture.NewProjectId();

@@ -250,7 +250,7 @@ public sealed partial class AlertConfigGrain
     private string CheckName(string? name, string? ownId)
     {
         var trimmed = name?.Trim() ?? "";
-        if (trimmed.Length is 0 or > RuleLimits.MaxNameLength || trimmed.Any(static c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
+        if (!RuleLimits.IsValidName(trimmed))
         {
             throw new ArgumentException(
                 $"The rule name '{Scope.Printable(trimmed, 60)}' is not valid: give 1 to {RuleLimits.MaxNameLength} letters, digits, '-', '_' or '.' (it is used as -Name of Enable-AuditAlert).", nameof(name));

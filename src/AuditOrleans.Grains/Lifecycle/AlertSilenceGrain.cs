@@ -44,6 +44,7 @@ public sealed partial class AlertSilenceGrain(
             Id = Guid.CreateVersion7(now).ToString("N"),
             CreatedBy = ActingKey.Current(),
         };
+        await CheckRulesExistAsync(silence);
         if (await store.CountInForceAsync(projectId, now) >= SilenceLimits.MaxInForce)
         {
             throw new InvalidOperationException(
@@ -51,7 +52,7 @@ public sealed partial class AlertSilenceGrain(
         }
 
         await store.InsertSilenceAsync(silence);
-        LogCreated(logger, silence.Id, projectId, string.Join(',', silence.Alerts), silence.Region ?? "*", silence.CreatedBy);
+        LogCreated(logger, silence.Id, projectId, string.Join(',', silence.Alerts.Select(static a => a.ToString()).Concat(silence.Rules)), silence.Region ?? "*", silence.CreatedBy);
         return (await store.ListSilencesAsync(projectId, includeEnded: true, now, silence.Id))[0];
     }
 
@@ -88,9 +89,11 @@ public sealed partial class AlertSilenceGrain(
     public static AlertSilence Check(AlertSilenceRequest request, string projectId, IReadOnlyCollection<string> regions, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (request.Alerts is not { Count: > 0 } || request.Alerts.Any(static a => !Enum.IsDefined(a)))
+        var alerts = request.Alerts ?? [];
+        var rules = CheckRules(request.Rules);
+        if ((alerts.Count == 0 && rules.Count == 0) || alerts.Any(static a => !Enum.IsDefined(a)))
         {
-            throw new ArgumentException($"Name the alerts the silence holds, one or more of: {AlertCatalog.ValidNames}.");
+            throw new ArgumentException($"Name the alerts the silence holds, one or more of: {AlertCatalog.ValidNames}, CustomRule (every custom rule), or custom rules by name.");
         }
 
         var region = request.Region is null ? null
@@ -168,7 +171,8 @@ public sealed partial class AlertSilenceGrain(
             Id = "",
             ProjectId = projectId,
             Region = region,
-            Alerts = [.. request.Alerts.Distinct().Order()],
+            Alerts = [.. alerts.Distinct().Order()],
+            Rules = rules,
             PrincipalId = principal,
             SourceIp = sourceIp,
             StartsAt = starts,
@@ -178,6 +182,71 @@ public sealed partial class AlertSilenceGrain(
             CreatedBy = "",
             CreatedAt = now,
         };
+    }
+
+    /// <summary>
+    /// Refuses a rule name that no region the silence covers has (a mistyped alert name is taken
+    /// as a rule name by New-AuditAlertSilence: it must not make a silence that holds nothing).
+    /// </summary>
+    private async Task CheckRulesExistAsync(AlertSilence silence)
+    {
+        if (silence.Rules.Count == 0)
+        {
+            return;
+        }
+
+        var known = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        IEnumerable<string> regions = silence.Region is { } one ? [one] : options.Value.Regions;
+        foreach (var region in regions)
+        {
+            var configuration = await GrainFactory.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region)).GetAsync();
+            known.UnionWith(configuration.Rules.Select(static rule => rule.Name));
+        }
+
+        var unknown = silence.Rules.Where(name => !known.Contains(name)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ArgumentException(
+                $"'{string.Join("', '", unknown)}' is neither an alert nor a custom rule of project {projectId} in {silence.Region ?? "any region"}. " +
+                $"Alerts: {AlertCatalog.ValidNames}, CustomRule (every rule); rules: see Get-AuditAlertRule.");
+        }
+    }
+
+    /// <summary>The rule names of a request: trimmed, well-formed, each once (case-insensitive), sorted.</summary>
+    private static IReadOnlyList<string> CheckRules(IReadOnlyList<string>? names)
+    {
+        if (names is not { Count: > 0 })
+        {
+            return [];
+        }
+
+        var rules = new List<string>();
+        foreach (var name in names)
+        {
+            var trimmed = name?.Trim() ?? "";
+            if (!RuleLimits.IsValidName(trimmed))
+            {
+                throw new ArgumentException(
+                    $"The rule name '{Scope.Printable(trimmed, 60)}' is not valid: give 1 to {RuleLimits.MaxNameLength} letters, digits, '-', '_' or '.' (the name of a rule of Get-AuditAlertRule).");
+            }
+
+            if (AlertCatalog.TryParse(trimmed, out _))
+            {
+                throw new ArgumentException($"'{trimmed}' is an alert, not a rule: name it among the alerts of the silence.");
+            }
+
+            if (!rules.Contains(trimmed, StringComparer.OrdinalIgnoreCase))
+            {
+                rules.Add(trimmed);
+            }
+        }
+
+        if (rules.Count > SilenceLimits.MaxRules)
+        {
+            throw new ArgumentException($"A silence holds at most {SilenceLimits.MaxRules} rules ({rules.Count} given): split it into several silences.");
+        }
+
+        return [.. rules.Order(StringComparer.OrdinalIgnoreCase)];
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Silence {SilenceId} created in {ProjectId} for {Alerts} in region {Region} by key {KeyId}")]

@@ -16,20 +16,21 @@ public sealed class LifecycleStore(AuditDatabase database)
 
     private const string SilenceColumns =
         "id, project_id, region, alerts, principal_id, source_ip, starts_at, ends_at, weekly_days, weekly_start, weekly_duration, time_zone, " +
-        "reason, created_by, created_at, ended_at, ended_by, end_comment";
+        "reason, created_by, created_at, ended_at, ended_by, end_comment, rules";
 
     public Task InsertSilenceAsync(AlertSilence silence, CancellationToken cancellationToken = default) =>
         database.WriteAsync(async (connection, transaction) =>
         {
             var weekly = silence.Weekly;
             await using var insert = Command(connection, transaction,
-                $"INSERT INTO alert_silences ({SilenceColumns}) VALUES (@id, @p, @r, @a, @pr, @ip, @s, @e, @wd, @ws, @wl, @tz, @reason, @by, @at, NULL, NULL, NULL)",
+                $"INSERT INTO alert_silences ({SilenceColumns}) VALUES (@id, @p, @r, @a, @pr, @ip, @s, @e, @wd, @ws, @wl, @tz, @reason, @by, @at, NULL, NULL, NULL, @rules)",
                 ("@id", silence.Id), ("@p", silence.ProjectId), ("@r", silence.Region), ("@a", string.Join(',', silence.Alerts)),
                 ("@pr", silence.PrincipalId), ("@ip", silence.SourceIp),
                 ("@s", DbTime.ToMicros(silence.StartsAt)), ("@e", silence.EndsAt is { } e ? DbTime.ToMicros(e) : null),
                 ("@wd", weekly is null ? null : (int)weekly.Days), ("@ws", weekly is null ? null : (int)weekly.StartTime.TotalMinutes),
                 ("@wl", weekly is null ? null : (int)weekly.Duration.TotalMinutes), ("@tz", weekly?.TimeZone),
-                ("@reason", silence.Reason), ("@by", silence.CreatedBy), ("@at", DbTime.ToMicros(silence.CreatedAt)));
+                ("@reason", silence.Reason), ("@by", silence.CreatedBy), ("@at", DbTime.ToMicros(silence.CreatedAt)),
+                ("@rules", silence.Rules.Count == 0 ? null : string.Join(',', silence.Rules)));
             return await insert.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
 
@@ -216,6 +217,7 @@ public sealed class LifecycleStore(AuditDatabase database)
             EndedAt = reader.IsDBNull(15) ? null : DbTime.FromMicros(reader.GetInt64(15)),
             EndedBy = reader.IsDBNull(16) ? null : reader.GetString(16),
             EndComment = reader.IsDBNull(17) ? null : reader.GetString(17),
+            Rules = reader.IsDBNull(18) ? [] : reader.GetString(18).Split(',', StringSplitOptions.RemoveEmptyEntries),
         };
     }
 }

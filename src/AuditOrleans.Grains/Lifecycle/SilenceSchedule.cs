@@ -154,7 +154,7 @@ public static class SilenceSchedule
     }
 
     /// <summary>
-    /// True when <paramref name="silence"/> holds <paramref name="firing"/>: same alert, its
+    /// True when <paramref name="silence"/> holds <paramref name="firing"/>: same alert (or rule), its
     /// region (or every region), its principal and source IP when it names them, and in force at
     /// the firing's time. For HttpForbiddenErrorRateHigh a principal or source IP holds only
     /// when every 403 counted in the window came from it (it is the only one among the top), so
@@ -164,7 +164,7 @@ public static class SilenceSchedule
     {
         ArgumentNullException.ThrowIfNull(silence);
         ArgumentNullException.ThrowIfNull(firing);
-        if (silence.ProjectId != firing.ProjectId || !silence.Alerts.Contains(firing.Alert)
+        if (silence.ProjectId != firing.ProjectId || !HoldsAlert(silence, firing)
             || (silence.Region is not null && silence.Region != firing.Region))
         {
             return false;
@@ -183,6 +183,15 @@ public static class SilenceSchedule
 
         return StateAt(silence, firing.TriggeredAt) == SilenceState.Active;
     }
+
+    /// <summary>
+    /// True when the silence names the firing's alert, or the firing is a custom rule's and the
+    /// silence names that rule (rule names compare case-insensitively, as rules are looked up).
+    /// </summary>
+    public static bool HoldsAlert(AlertSilence silence, FiredAlert firing) =>
+        silence.Alerts.Contains(firing.Alert)
+        || (firing.Alert == AlertName.CustomRule && firing.Facts.Rule is { } rule
+            && silence.Rules.Contains(rule.Name, StringComparer.OrdinalIgnoreCase));
 
     /// <summary>A source IP as stored: the address's canonical text (so 2001:DB8::1 and 2001:db8:0::1 match), else the text trimmed.</summary>
     public static string NormalizeIp(string ip) => IPAddress.TryParse(ip.Trim(), out var address) ? address.ToString() : ip.Trim();

@@ -179,6 +179,7 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
         ("fired_alerts", "late", "INTEGER NOT NULL DEFAULT 0"),
         ("audit_events", "kind", "TEXT NOT NULL DEFAULT 'api'"),
         ("fired_alerts", "rule_id", "TEXT"),
+        ("alert_silences", "rules", "TEXT"),
     ];
 
     private async Task AddSqliteColumnsAsync(DbConnection connection, CancellationToken cancellationToken)

@@ -17,11 +17,14 @@ public sealed class NewAuditAlertSilenceCommand : AuditCmdlet
     private const string ForSet = "For";
     private const string WeeklySet = "Weekly";
 
-    /// <summary>The alerts to silence (wildcards allowed: ApiKey*).</summary>
+    /// <summary>
+    /// The alerts to silence (wildcards allowed: ApiKey*); CustomRule for every custom rule; any
+    /// other name is taken as the name of one custom rule.
+    /// </summary>
     [Parameter(Mandatory = true, Position = 0)]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
-    [ArgumentCompleter(typeof(AlertNameCompleter))]
+    [ArgumentCompleter(typeof(AlertOrRuleNameCompleter))]
     public string[] Name { get; set; } = [];
 
     /// <summary>Why: shown with the silence and kept with it.</summary>
@@ -84,12 +87,24 @@ public sealed class NewAuditAlertSilenceCommand : AuditCmdlet
 
     protected override void EndProcessing()
     {
-        var alerts = Names.MatchAlerts(Name, unknown => ThrowAuditError(
-            Names.DescribeUnknownAlert(unknown) + " CustomRule stands for every custom rule.", "UnknownAlertName", ErrorCategory.InvalidArgument, unknown, "Use one of the names above (Tab completes them)."),
-            includeCustomRule: true);
-        if (alerts.Count == 0)
+        // A name that is no alert (and no wildcard) names one custom rule; the silo checks its form.
+        var rules = new List<string>();
+        var alerts = Names.MatchAlerts(Name, unknown =>
         {
-            ThrowAuditError($"No alert matches {string.Join(", ", Name)}. Valid names: {AlertCatalog.ValidNames}.", "UnknownAlertName", ErrorCategory.InvalidArgument, Name);
+            var rule = unknown.Trim();
+            if (!RuleLimits.IsValidName(rule))
+            {
+                ThrowAuditError(
+                    Names.DescribeUnknownAlert(unknown) + $" CustomRule stands for every custom rule; a rule name is 1 to {RuleLimits.MaxNameLength} letters, digits, '-', '_' or '.'.",
+                    "UnknownAlertName", ErrorCategory.InvalidArgument, unknown, "Use one of the alert names above or a rule name of Get-AuditAlertRule (Tab completes them).");
+            }
+
+            rules.Add(rule);
+        },
+            includeCustomRule: true);
+        if (alerts.Count == 0 && rules.Count == 0)
+        {
+            ThrowAuditError($"No alert matches {string.Join(", ", Name)}. Valid names: {AlertCatalog.ValidNames}, CustomRule, or a rule name.", "UnknownAlertName", ErrorCategory.InvalidArgument, Name);
         }
 
         var projectId = ResolveProjectId(ProjectId);
@@ -98,6 +113,7 @@ public sealed class NewAuditAlertSilenceCommand : AuditCmdlet
         var request = new AlertSilenceRequest
         {
             Alerts = [.. alerts.Select(static a => a.Name)],
+            Rules = rules,
             Region = region,
             PrincipalId = PrincipalId,
             SourceIp = SourceIp,
@@ -110,7 +126,7 @@ public sealed class NewAuditAlertSilenceCommand : AuditCmdlet
             Reason = Reason,
         };
 
-        var what = string.Join(", ", request.Alerts);
+        var what = string.Join(", ", request.Alerts.Select(static a => a.ToString()).Concat(rules.Select(static r => $"rule {r}")));
         var where = region is null ? $"project '{projectId}' (every region)" : $"project '{projectId}', region '{region}'";
         var when = request.Weekly is { } weekly ? $"every {AuditAlertSilence.Describe(weekly)}"
             : request.EndsAt is { } end ? $"until {AuditEventJson.FormatTime(end)}"

@@ -232,6 +232,11 @@ public sealed class AlertOrRuleNameCompleter : IArgumentCompleter
             known.AddRange(AlertCatalog.All.Select(static a => (a.Name.ToString(), $"{a.Severity}: {a.Description}")));
         }
 
+        if (commandName.Contains("Silence", StringComparison.OrdinalIgnoreCase))
+        {
+            known.Add((nameof(AlertName.CustomRule), "Every custom rule"));
+        }
+
         var region = fakeBoundParameters["Region"] switch
         {
             string r => r,

@@ -16,8 +16,11 @@ public sealed class AuditAlertSilence
     /// <summary>The region it holds; null for every region.</summary>
     public string? Region { get; init; }
 
-    /// <summary>The alerts it holds.</summary>
+    /// <summary>The alerts it holds, then the custom rules it holds by name (as given to -Name).</summary>
     public required string[] Name { get; init; }
+
+    /// <summary>The custom rules it holds by name (CustomRule in <see cref="Name"/> holds every rule).</summary>
+    public string[] Rules { get; init; } = [];
 
     /// <summary>Only this principal, when set.</summary>
     public string? PrincipalId { get; init; }
@@ -75,7 +78,8 @@ public sealed class AuditAlertSilence
         Id = s.Id,
         ProjectId = s.ProjectId,
         Region = s.Region,
-        Name = [.. s.Alerts.Select(static a => a.ToString())],
+        Name = [.. s.Alerts.Select(static a => a.ToString()).Concat(s.Rules)],
+        Rules = [.. s.Rules],
         PrincipalId = s.PrincipalId,
         SourceIp = s.SourceIp,
         State = s.State,

@@ -70,7 +70,7 @@ public static class IncidentLifecycle
 
         foreach (var s in silences)
         {
-            var scope = $"{string.Join(", ", s.Alerts)}{(s.Region is null ? "" : " in " + s.Region)}{(s.PrincipalId is null ? "" : ", principal " + s.PrincipalId)}{(s.SourceIp is null ? "" : ", source IP " + s.SourceIp)}";
+            var scope = $"{string.Join(", ", s.Alerts.Select(static a => a.ToString()).Concat(s.Rules.Select(static r => "rule " + r)))}{(s.Region is null ? "" : " in " + s.Region)}{(s.PrincipalId is null ? "" : ", principal " + s.PrincipalId)}{(s.SourceIp is null ? "" : ", source IP " + s.SourceIp)}";
             var link = ConsoleLayout.Link("/alerts/history", ("project_id", s.ProjectId), ("silence_id", s.Id));
             steps.Add(new Step(s.StartsAt, "silence", $"Silence {s.Id} begins", $"{scope}{(s.Weekly is null ? "" : " (weekly window)")}: {s.Reason} (key {s.CreatedBy})", link));
             if (s.EndedAt is { } ended)

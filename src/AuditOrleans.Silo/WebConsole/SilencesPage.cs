@@ -132,9 +132,20 @@ public static class SilencesPage
             alerts.Add(name);
         }
 
-        if (alerts.Count == 0)
+        var rules = new List<string>();
+        foreach (var part in (PageRequest.Text(form["rules"]) ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
-            return (null, "Tick the alerts the silence holds.");
+            if (!RuleLimits.IsValidName(part))
+            {
+                return (null, $"The rule name '{Scope.Printable(part, 60)}' is not valid: give rule names (letters, digits, '-', '_' or '.') separated by commas.");
+            }
+
+            rules.Add(part);
+        }
+
+        if (alerts.Count == 0 && rules.Count == 0)
+        {
+            return (null, "Tick the alerts the silence holds, or name custom rules.");
         }
 
         var region = PageRequest.Text(form["region"]);
@@ -190,6 +201,7 @@ public static class SilencesPage
         return (new AlertSilenceRequest
         {
             Alerts = alerts,
+            Rules = rules,
             Region = region,
             PrincipalId = PageRequest.Text(form["principal_id"]),
             SourceIp = PageRequest.Text(form["source_ip"]),
@@ -261,7 +273,7 @@ public static class SilencesPage
             return Html.Of($"""
                 <tr id="silence-{s.Id}">
                   <td><span class="silence {s.State.ToString().ToLowerInvariant()}">{s.State}</span>{next}</td>
-                  <td>{string.Join(", ", s.Alerts)}</td>
+                  <td>{string.Join(", ", s.Alerts.Select(static a => a.ToString()).Concat(s.Rules.Select(static r => "rule " + r)))}</td>
                   <td>{s.Region ?? "every region"}{(matchers.Count == 0 ? Html.Empty : Html.Of($"<ul class=\"facts\">{Html.Join(matchers)}</ul>"))}</td>
                   <td class="time">{when}</td>
                   <td>{s.Reason}<div class="detail">by key <code>{s.CreatedBy}</code> at {ConsoleLayout.Time(s.CreatedAt)}</div>{ended}</td>
@@ -282,7 +294,7 @@ public static class SilencesPage
 
     public static Html Form(ConsolePage page, string projectId, IReadOnlyCollection<string> regions)
     {
-        var alerts = Html.Join(AlertCatalog.All.Select(static a => Html.Of($"<label><input type=\"checkbox\" name=\"alert\" value=\"{a.Name}\"> {a.Name}</label>")));
+        var alerts = Html.Join(AlertCatalog.All.Append(AlertCatalog.CustomRule).Select(static a => Html.Of($"<label><input type=\"checkbox\" name=\"alert\" value=\"{a.Name}\"> {a.Name}</label>")));
         var regionOptions = Html.Join(new[] { Html.Of($"<option value=\"\">every region</option>") }.Concat(regions.Select(static r => Html.Of($"<option value=\"{r}\">{r}</option>"))));
         var days = Html.Join(new[] { DayOfWeek.Monday, DayOfWeek.Tuesday, DayOfWeek.Wednesday, DayOfWeek.Thursday, DayOfWeek.Friday, DayOfWeek.Saturday, DayOfWeek.Sunday }
             .Select(static d => Html.Of($"<label><input type=\"checkbox\" name=\"day\" value=\"{d}\"> {d.ToString()[..3]}</label>")));
@@ -293,6 +305,7 @@ public static class SilencesPage
               {page.AntiforgeryField()}
               <input type="hidden" name="project_id" value="{projectId}">
               <span class="label">Alerts</span><div class="choices">{alerts}</div>
+              <label for="n-rules">Rules (comma-separated)</label><input id="n-rules" name="rules" placeholder="none" maxlength="4000">
               <label for="n-region">Region</label><select id="n-region" name="region">{regionOptions}</select>
               <label for="n-principal">Only principal</label><input id="n-principal" name="principal_id" placeholder="any">
               <label for="n-ip">Only source IP</label><input id="n-ip" name="source_ip" placeholder="any">

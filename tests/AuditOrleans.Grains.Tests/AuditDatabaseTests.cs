@@ -67,6 +67,37 @@ public sealed class AuditDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnAlertWriteIsCommittedAheadOfQueuedBulkWrites()
+    {
+        // A bulk write is running; five more are queued behind it, then an alert write arrives.
+        var ran = new List<string>();
+        var release = new TaskCompletionSource();
+        var running = database.WriteAsync(async (c, t) =>
+        {
+            ran.Add("running");
+            await release.Task;
+            return await InsertAsync(c, t, "running@example.com");
+        });
+        var queued = Enumerable.Range(0, 5).Select(i => database.WriteAsync(async (c, t) =>
+        {
+            // By the time any queued bulk write runs, the alert is committed (seen from another connection).
+            ran.Add($"bulk{i}{(await CommittedAsync("alert@example.com") ? "+alert" : "")}");
+            return await InsertAsync(c, t, $"bulk{i}@example.com");
+        })).ToList();
+        var alert = database.WriteAsync(async (c, t) =>
+        {
+            ran.Add("alert");
+            return await InsertAsync(c, t, "alert@example.com");
+        }, WritePriority.Alert);
+        release.SetResult();
+
+        Assert.Equal(1, await alert);
+        await Task.WhenAll(queued.Append(running));
+        Assert.Equal(["running", "alert", "bulk0+alert", "bulk1+alert", "bulk2+alert", "bulk3+alert", "bulk4+alert"], ran);
+        Assert.Equal(7, (await EmailsAsync()).Count);
+    }
+
+    [Fact]
     public async Task AUniqueViolationFailsOnlyItsOwnWork()
     {
         await database.WriteAsync((c, t) => InsertAsync(c, t, "taken@example.com"));
@@ -171,6 +202,15 @@ public sealed class AuditDatabaseTests : IAsyncLifetime
         var firing = await new NotificationStore(old, Options.Create(new AuditOrleansOptions())).GetFiringAsync("f1");
         Assert.NotNull(firing);
         Assert.Equal((AlertKind.Firing, null, false, false), (firing.Kind, firing.EpisodeId, firing.IsBackfill, firing.IsLate));
+    }
+
+    private async Task<bool> CommittedAsync(string email)
+    {
+        await using var connection = await database.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM notification_contacts WHERE email = @e";
+        Db.AddParameter(command, "@e", email);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture) > 0;
     }
 
     private static async Task<int> InsertAsync(DbConnection connection, DbTransaction transaction, string email)

@@ -170,7 +170,7 @@ public sealed partial class AuditLogWriter(AuditDatabase database, IFiringRecord
             {
                 await InsertRecordsAsync(connection, transaction, projectId, region, records, cancellationToken);
                 return await RecordFiringsAsync(connection, transaction, firings, cancellationToken);
-            }, cancellationToken);
+            }, firings.Count > 0 ? WritePriority.Alert : WritePriority.Normal, cancellationToken);
         }
         catch (DbException ex) when (IsUniqueViolation(ex))
         {
@@ -183,7 +183,7 @@ public sealed partial class AuditLogWriter(AuditDatabase database, IFiringRecord
     /// decided on the silo's clock), in one transaction; returns them as stored.
     /// </summary>
     public Task<IReadOnlyList<FiredAlert>> RecordFiringsAsync(IReadOnlyList<PendingFiring> firings, CancellationToken cancellationToken = default) =>
-        database.WriteAsync((connection, transaction) => RecordFiringsAsync(connection, transaction, firings, cancellationToken), cancellationToken);
+        database.WriteAsync((connection, transaction) => RecordFiringsAsync(connection, transaction, firings, cancellationToken), WritePriority.Alert, cancellationToken);
 
     /// <summary>
     /// Each firing with its facts counted from the log (HttpForbiddenErrorRateHigh), its deliveries,

@@ -9,7 +9,10 @@ namespace AuditOrleans.Grains.Ingestion;
 
 /// <summary>
 /// Validates events, routes each to its project-region and hands them to the detectors in
-/// batches. Stateless: Orleans runs as many activations per silo as the load needs.
+/// batches. Stateless: Orleans runs as many activations per silo as the load needs, and each is
+/// reentrant, so that a batch waiting for its detectors' commit never holds up the next call
+/// (a small batch carrying an alert's 403 must not queue behind bulk batches; docs/architecture.md,
+/// Alerts before bulk writes). Nothing is kept across an await.
 /// </summary>
 /// <remarks>
 /// Access control: a project-scoped key (EventWriter) may write its own project only. The
@@ -18,6 +21,7 @@ namespace AuditOrleans.Grains.Ingestion;
 /// any other bad event. Each key's events count against its rate (<see cref="IngestRateLimiter"/>).
 /// </remarks>
 [StatelessWorker]
+[Reentrant]
 public sealed class IngestGrain(IOptions<AuditOrleansOptions> options, TimeProvider time, IngestRateLimiter rateLimiter) : Grain, IIngestGrain
 {
     private readonly EventValidator validator = new(options.Value.Regions, time);

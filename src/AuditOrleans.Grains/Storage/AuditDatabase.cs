@@ -29,6 +29,9 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
     private readonly string connectionString = ProviderConnectionString(options.Value.Storage);
     private readonly SemaphoreSlim writeGate = new(1, 1);
     private readonly Queue<PendingWrite> pending = new();
+
+    // Writes that record firings: committed before the normal queue (guarded by the lock on pending).
+    private readonly Queue<PendingWrite> alerts = new();
     private SqliteConnection? writer;
     private int sqliteFilesChecked;
 
@@ -87,7 +90,16 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
     }
 
     /// <summary>Runs <paramref name="work"/> in one write transaction and commits it (SQLite: possibly together with other writers' work, see the remarks).</summary>
-    public async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken = default)
+    public Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken = default) =>
+        WriteAsync(work, WritePriority.Normal, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in one write transaction and commits it. SQLite: an
+    /// <see cref="WritePriority.Alert"/> write (one that records a firing) is committed in a group
+    /// of its own, ahead of the queued normal writes, and a group of normal writes that is running
+    /// stops taking work when one arrives (docs/architecture.md, Alerts before bulk writes).
+    /// </summary>
+    public async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, WritePriority priority, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
         if (storage.Provider != StorageProvider.Sqlite)
@@ -102,7 +114,7 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
         var write = new PendingWrite<T>(work);
         lock (pending)
         {
-            pending.Enqueue(write);
+            (priority == WritePriority.Alert ? alerts : pending).Enqueue(write);
         }
 
         while (!write.Completion.IsCompleted)
@@ -270,35 +282,33 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
         writeGate.Dispose();
     }
 
-    /// <summary>Runs the queued writes in one transaction; called with the write gate held.</summary>
+    /// <summary>
+    /// Runs queued writes in one transaction and commits them; called with the write gate held.
+    /// Alert writes go first, in a group of their own; a group of normal writes takes them one
+    /// at a time and ends early when an alert write is waiting, so that the alert waits for at
+    /// most one normal write and one commit.
+    /// </summary>
     private async Task CommitPendingAsync()
     {
         var group = new List<PendingWrite>();
+        bool alertGroup;
         lock (pending)
         {
-            while (group.Count < MaxGroupSize && pending.TryDequeue(out var next))
-            {
-                if (next.TryTake())
-                {
-                    group.Add(next);
-                }
-            }
-        }
-
-        if (group.Count == 0)
-        {
-            return;
+            alertGroup = alerts.Count > 0;
         }
 
         // The group's transaction must not be cut short by one caller's cancellation.
         var none = CancellationToken.None;
-        var succeeded = new List<PendingWrite>(group.Count);
+        var succeeded = new List<PendingWrite>();
+        DbTransaction? transaction = null;
+        var failed = false;
         try
         {
-            writer ??= await OpenWriterAsync();
-            await using var transaction = await writer.BeginTransactionAsync(IsolationLevel.ReadCommitted, none);
-            foreach (var write in group)
+            while (group.Count < MaxGroupSize && TakeNext(alertGroup, group.Count > 0) is { } write)
             {
+                group.Add(write);
+                writer ??= await OpenWriterAsync();
+                transaction ??= await writer.BeginTransactionAsync(IsolationLevel.ReadCommitted, none);
                 await transaction.SaveAsync("w", none);
                 try
                 {
@@ -315,6 +325,11 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
                 }
             }
 
+            if (transaction is null)
+            {
+                return;
+            }
+
             await transaction.CommitAsync(none);
         }
         catch (Exception ex)
@@ -324,15 +339,53 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
                 write.Fail(ex);
             }
 
-            // The connection's state is unknown after a failed commit: start the next group on a new one.
-            writer?.Dispose();
-            writer = null;
+            failed = true;
             return;
+        }
+        finally
+        {
+            if (transaction is not null)
+            {
+                await transaction.DisposeAsync();
+            }
+
+            if (failed)
+            {
+                // The connection's state is unknown after a failed commit: start the next group on a new one.
+                writer?.Dispose();
+                writer = null;
+            }
         }
 
         foreach (var write in succeeded)
         {
             write.Complete();
+        }
+    }
+
+    /// <summary>
+    /// The next write for the running group, or null when the group is complete: an alert group
+    /// takes alert writes only; a normal group stops once it holds work and an alert write waits.
+    /// </summary>
+    private PendingWrite? TakeNext(bool alertGroup, bool holdsWork)
+    {
+        lock (pending)
+        {
+            if (!alertGroup && holdsWork && alerts.Count > 0)
+            {
+                return null;
+            }
+
+            var queue = alertGroup ? alerts : pending;
+            while (queue.TryDequeue(out var next))
+            {
+                if (next.TryTake())
+                {
+                    return next;
+                }
+            }
+
+            return null;
         }
     }
 

@@ -7,7 +7,7 @@ using Npgsql;
 
 namespace AuditOrleans.Grains.Storage;
 
-/// <summary>A queued write of <see cref="AuditDatabase.WriteAsync{T}"/>.</summary>
+/// <summary>A queued write of <c>AuditDatabase.WriteAsync</c>.</summary>
 internal abstract class PendingWrite
 {
     private const int Queued = 0;

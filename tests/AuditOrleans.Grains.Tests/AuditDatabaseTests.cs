@@ -98,6 +98,37 @@ public sealed class AuditDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task MoreAlertWritesThanAGroupHoldsDoNotStarveABulkWrite()
+    {
+        // Behind a running bulk write: more alert writes than one group takes, and one more bulk write.
+        var ran = new List<string>();
+        var release = new TaskCompletionSource();
+        var running = database.WriteAsync(async (c, t) =>
+        {
+            ran.Add("running");
+            await release.Task;
+            return await InsertAsync(c, t, "running@example.com");
+        });
+        var alerts = Enumerable.Range(0, AuditDatabase.MaxGroupSize + 10).Select(i => database.WriteAsync(async (c, t) =>
+        {
+            ran.Add("alert");
+            return await InsertAsync(c, t, $"alert{i}@example.com");
+        }, WritePriority.Alert)).ToList();
+        var bulk = database.WriteAsync(async (c, t) =>
+        {
+            ran.Add("bulk");
+            return await InsertAsync(c, t, "bulk@example.com");
+        });
+        release.SetResult();
+
+        await Task.WhenAll(alerts.Append(bulk).Append(running));
+
+        // One full group of alerts, then the bulk write gets its turn before the remaining ten.
+        Assert.Equal(1 + AuditDatabase.MaxGroupSize, ran.IndexOf("bulk"));
+        Assert.Equal(AuditDatabase.MaxGroupSize + 12, ran.Count);
+    }
+
+    [Fact]
     public async Task AUniqueViolationFailsOnlyItsOwnWork()
     {
         await database.WriteAsync((c, t) => InsertAsync(c, t, "taken@example.com"));

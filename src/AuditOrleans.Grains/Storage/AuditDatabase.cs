@@ -32,6 +32,7 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
 
     // Writes that record firings: committed before the normal queue (guarded by the lock on pending).
     private readonly Queue<PendingWrite> alerts = new();
+    private bool lastGroupWasAlert;
     private SqliteConnection? writer;
     private int sqliteFilesChecked;
 
@@ -286,7 +287,7 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
     /// Runs queued writes in one transaction and commits them; called with the write gate held.
     /// Alert writes go first, in a group of their own; a group of normal writes takes them one
     /// at a time and ends early when an alert write is waiting, so that the alert waits for at
-    /// most one normal write and one commit.
+    /// most one normal write and one commit. A normal group always takes at least one write.
     /// </summary>
     private async Task CommitPendingAsync()
     {
@@ -294,7 +295,10 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
         bool alertGroup;
         lock (pending)
         {
-            alertGroup = alerts.Count > 0;
+            // Alert groups and normal groups alternate while both queues hold work, so that a
+            // stream of firings cannot starve the normal writes.
+            alertGroup = alerts.Count > 0 && !(lastGroupWasAlert && pending.Count > 0);
+            lastGroupWasAlert = alertGroup;
         }
 
         // The group's transaction must not be cut short by one caller's cancellation.

@@ -129,6 +129,37 @@ public sealed class AuditDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheWriteAheadLogIsCheckpointedInTheBackground()
+    {
+        // Far more than SQLite's 1,000-page threshold, written by the one writer connection, whose commits do not checkpoint.
+        var file = new FileInfo(directory.Combine("t.db"));
+        var before = file.Length;
+        var filler = new string('x', 4000);
+        for (var batch = 0; batch < 10; batch++)
+        {
+            await database.WriteAsync(async (c, t) =>
+            {
+                for (var i = 0; i < 200; i++)
+                {
+                    await InsertAsync(c, t, $"{batch}-{i}-{filler}@example.com");
+                }
+
+                return 0;
+            });
+        }
+
+        // The background checkpointer moves the log into the database file (it runs a few times a second).
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (new FileInfo(file.FullName).Length < before + (8 * 1024 * 1024) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(new FileInfo(file.FullName).Length >= before + (8 * 1024 * 1024), $"The database file is still {new FileInfo(file.FullName).Length:N0} bytes: the log was not checkpointed.");
+        Assert.Equal(2000, (await EmailsAsync()).Count);
+    }
+
+    [Fact]
     public async Task AUniqueViolationFailsOnlyItsOwnWork()
     {
         await database.WriteAsync((c, t) => InsertAsync(c, t, "taken@example.com"));

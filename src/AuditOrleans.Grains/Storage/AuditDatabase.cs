@@ -34,6 +34,7 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
     private readonly Queue<PendingWrite> alerts = new();
     private bool lastGroupWasAlert;
     private SqliteConnection? writer;
+    private WalCheckpointer? checkpointer;
     private int sqliteFilesChecked;
 
     public StorageProvider Provider => storage.Provider;
@@ -278,6 +279,8 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
 
     public void Dispose()
     {
+        checkpointer?.Dispose();
+        checkpointer = null;
         writer?.Dispose();
         writer = null;
         writeGate.Dispose();
@@ -393,7 +396,23 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
         }
     }
 
-    private async Task<SqliteConnection> OpenWriterAsync() => (SqliteConnection)await OpenAsync(CancellationToken.None);
+    /// <summary>
+    /// Opens the writer connection. Its commits never checkpoint the write-ahead log: that is done
+    /// in the background (<see cref="WalCheckpointer"/>), so that no append waits for it.
+    /// </summary>
+    private async Task<SqliteConnection> OpenWriterAsync()
+    {
+        var connection = (SqliteConnection)await OpenAsync(CancellationToken.None);
+        await using (var pragma = connection.CreateCommand())
+        {
+            // A log that grew in a burst is cut back to 64 MiB when it restarts from its beginning.
+            pragma.CommandText = "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864;";
+            await pragma.ExecuteNonQueryAsync();
+        }
+
+        checkpointer ??= new WalCheckpointer(connectionString, logger);
+        return connection;
+    }
 
     /// <summary>Errors after which nothing more can be done in the transaction (I/O, full disk, corruption).</summary>
     private static bool IsConnectionFatal(DbException ex) =>

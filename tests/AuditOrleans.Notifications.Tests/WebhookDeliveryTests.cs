@@ -108,6 +108,44 @@ public sealed class WebhookDeliveryTests(WebhookCollection.Fixture fixture)
     }
 
     [Fact]
+    public async Task AReceiverThatHangsHoldsUpNeitherTheEmailNorItsOwnNextNoticeOrder()
+    {
+        // A firing is sent to a receiver that does not answer.
+        var scenario = new Scenario(fixture);
+        var (path, _) = await AddWebhookAsync(scenario, WebhookFormat.Json);
+        var release = Receiver.Hold(path);
+        try
+        {
+            await scenario.EnableAsync(AlertName.ApiKeyCreated, AlertName.ApiKeyDeleted);
+            await scenario.SendAsync(scenario.ApiKey(fixture.Clock.GetUtcNow().AddMinutes(-2), "CreateAPIKey", 200, keyId: "SCWHANGINGHOOK000001"));
+            Assert.Single(await Receiver.WaitForAsync(path));
+
+            // Meanwhile an email contact is added and another alert fires: the email goes out while the receiver still hangs.
+            var email = SmtpClusterFixture.NewAddress("beside-a-hanging-hook");
+            await scenario.AddContactAsync(email);
+            await scenario.SendAsync(scenario.ApiKey(fixture.Clock.GetUtcNow().AddMinutes(-1), "DeleteAPIKey", 200, keyId: "SCWHANGINGHOOK000002"));
+            var mail = Assert.Single(await fixture.Smtp.WaitForMessagesAsync(email));
+            Assert.Contains("ApiKeyDeleted", mail.Message.Subject, StringComparison.Ordinal);
+
+            // The hanging request is still open (no attempt recorded: it has not timed out), and the
+            // receiver's second notice waits for it: one request at a time per receiver.
+            var hanging = (await scenario.HistoryAsync()).Single(static f => f.Alert == AlertName.ApiKeyCreated).Deliveries.Single();
+            Assert.Equal((DeliveryState.Pending, 0), (hanging.State, hanging.Attempts));
+            Assert.Single(Receiver.RequestsTo(path));
+        }
+        finally
+        {
+            release();
+        }
+
+        var requests = await Receiver.WaitForAsync(path, 2);
+        Assert.All(requests, r => Assert.Null(r.Rejection));
+        var history = await scenario.HistoryAsync();
+        Assert.Equal(2, history.Count);
+        Assert.All(history.SelectMany(static f => f.Deliveries), d => Assert.NotEqual(DeliveryState.Failed, d.State));
+    }
+
+    [Fact]
     public async Task RetryAfterAsAnHttpDateIsHonouredAndALongOneIsCappedAt429()
     {
         var scenario = new Scenario(fixture);

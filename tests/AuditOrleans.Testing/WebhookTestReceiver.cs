@@ -24,6 +24,7 @@ public sealed class WebhookTestReceiver : IAsyncDisposable
     private readonly ConcurrentQueue<ReceivedWebhook> received = new();
     private readonly ConcurrentDictionary<string, string[]> secrets = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentQueue<(int Status, (string, string)[] Headers)>> scripts = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> holds = new(StringComparer.Ordinal);
     private readonly Lock gate = new();
     private HttpListener? listener;
     private Task? loop;
@@ -46,6 +47,23 @@ public sealed class WebhookTestReceiver : IAsyncDisposable
     /// <summary>The next answers of a path, in order; once they are used up it answers 200.</summary>
     public void Script(string path, int status, params (string Name, string Value)[] headers) =>
         scripts.GetOrAdd("/" + path.TrimStart('/'), static _ => new()).Enqueue((status, headers));
+
+    /// <summary>
+    /// Plays a receiver that hangs: requests to the path are recorded when they arrive but answered
+    /// only once the returned action is called. Requests are handled concurrently, so other paths
+    /// are answered meanwhile.
+    /// </summary>
+    public Action Hold(string path)
+    {
+        var key = "/" + path.TrimStart('/');
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        holds[key] = held;
+        return () =>
+        {
+            holds.TryRemove(new KeyValuePair<string, TaskCompletionSource>(key, held));
+            held.TrySetResult();
+        };
+    }
 
     public IReadOnlyList<ReceivedWebhook> RequestsTo(string path) => [.. received.Where(r => r.Path == "/" + path.TrimStart('/'))];
 
@@ -141,18 +159,21 @@ public sealed class WebhookTestReceiver : IAsyncDisposable
                 return;
             }
 
-            try
+            _ = Task.Run(async () =>
             {
-                Handle(context);
-            }
-            catch (Exception ex) when (ex is HttpListenerException or IOException or ObjectDisposedException)
-            {
-                // The client went away: nothing to answer.
-            }
+                try
+                {
+                    await HandleAsync(context);
+                }
+                catch (Exception ex) when (ex is HttpListenerException or IOException or ObjectDisposedException)
+                {
+                    // The client went away: nothing to answer.
+                }
+            });
         }
     }
 
-    private void Handle(HttpListenerContext context)
+    private async Task HandleAsync(HttpListenerContext context)
     {
         var request = context.Request;
         using var buffer = new MemoryStream();
@@ -175,6 +196,12 @@ public sealed class WebhookTestReceiver : IAsyncDisposable
         }
 
         received.Enqueue(new ReceivedWebhook(path, id, timestamp, signature, request.ContentType, body, status, rejection));
+        if (holds.TryGetValue(path, out var held))
+        {
+            Interlocked.Exchange(ref changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            await held.Task;
+        }
+
         var response = context.Response;
         response.StatusCode = status;
         foreach (var (name, value) in headers)

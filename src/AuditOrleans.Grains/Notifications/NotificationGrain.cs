@@ -11,6 +11,9 @@ namespace AuditOrleans.Grains.Notifications;
 /// webhook contacts as signed HTTP requests (docs/webhooks.md). One
 /// activation in the cluster (key 0). Rounds run one at a time in the background, so
 /// <see cref="WakeAsync"/> returns at once and a slow SMTP server never holds up a detector.
+/// Emails go out in the round, over one SMTP session; each webhook receiver gets its own lane,
+/// one notice at a time in order, beside the round, so a receiver that is slow or hangs until
+/// its timeout delays neither the emails nor other receivers (docs/webhooks.md, Delivery).
 /// What is due lives in the database, not in this activation: a timer re-runs a round when
 /// the next retry is due (and at least every <see cref="PollInterval"/>), and
 /// <see cref="OutboxStartup"/> wakes the outbox when a silo starts with deliveries pending,
@@ -38,6 +41,12 @@ public sealed partial class NotificationGrain(
     private Task? rounds;
     private bool roundRequested;
     private TaskCompletionSource? requestedRoundDone;
+
+    // Webhook receivers being sent to, by contact id: one notice at a time per receiver, in the
+    // background, so that a slow receiver holds up neither the emails nor other receivers. The
+    // lanes started by the running round: its waiters are answered when they are done too.
+    private readonly Dictionary<string, Task> webhookLanes = new(StringComparer.Ordinal);
+    private List<Task> roundLanes = [];
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -69,6 +78,14 @@ public sealed partial class NotificationGrain(
             catch (OperationCanceledException)
             {
             }
+        }
+
+        try
+        {
+            await Task.WhenAll(webhookLanes.Values).WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 
@@ -164,7 +181,7 @@ public sealed partial class NotificationGrain(
                     }
                     finally
                     {
-                        waiters?.TrySetResult();
+                        AnswerWhenLanesAreDone(waiters);
                     }
                 }
 
@@ -191,9 +208,17 @@ public sealed partial class NotificationGrain(
         while (true)
         {
             var due = await store.GetDueAsync(time.GetUtcNow(), BatchSize, cancellationToken);
+            var taken = 0;
             foreach (var delivery in due)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                if (webhookLanes.ContainsKey(delivery.Recipient))
+                {
+                    // Its receiver is still answering an earlier notice: this one goes next, in order.
+                    continue;
+                }
+
+                taken++;
                 if (delivery.Attempts == 0 && NotificationStore.IsGrouped(delivery.Alert)
                     && await CapReachedAsync(delivery.Alert.ProjectId, delivery.Recipient, cancellationToken) is { } until)
                 {
@@ -202,14 +227,19 @@ public sealed partial class NotificationGrain(
                     continue;
                 }
 
-                var outcome = WebhookSecretLimits.IsWebhookId(delivery.Recipient)
-                    ? await SendWebhookAsync(delivery.Recipient, format => WebhookPayloads.Alert(format, AlertMessage.For(delivery.Alert, options.Value.Console.BaseUrl), delivery.MessageId),
-                        delivery.MessageId, cancellationToken)
-                    : await SendAsync(session, () => composer.Compose(delivery.Alert, delivery.Recipient, delivery.MessageId), cancellationToken);
-                await RecordAsync(delivery, outcome);
+                if (WebhookSecretLimits.IsWebhookId(delivery.Recipient))
+                {
+                    StartLane(delivery.Recipient, async () => await RecordAsync(delivery, await SendWebhookAsync(
+                        delivery.Recipient, format => WebhookPayloads.Alert(format, AlertMessage.For(delivery.Alert, options.Value.Console.BaseUrl), delivery.MessageId),
+                        delivery.MessageId, stopping.Token)));
+                    continue;
+                }
+
+                await RecordAsync(delivery, await SendAsync(session, () => composer.Compose(delivery.Alert, delivery.Recipient, delivery.MessageId), cancellationToken));
             }
 
-            if (due.Count < BatchSize)
+            // A full page of notices whose receivers are all busy: their lanes ask for the next round.
+            if (due.Count < BatchSize || taken == 0)
             {
                 break;
             }
@@ -218,13 +248,26 @@ public sealed partial class NotificationGrain(
         while (true)
         {
             var digests = await store.GetDueDigestsAsync(time.GetUtcNow(), BatchSize, cancellationToken);
+            var taken = 0;
             foreach (var digest in digests)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                if (webhookLanes.ContainsKey(digest.Recipient))
+                {
+                    continue;
+                }
+
+                taken++;
+                if (WebhookSecretLimits.IsWebhookId(digest.Recipient))
+                {
+                    StartLane(digest.Recipient, () => DeliverDigestAsync(session: null, digest, stopping.Token));
+                    continue;
+                }
+
                 await DeliverDigestAsync(session, digest, cancellationToken);
             }
 
-            if (digests.Count < BatchSize)
+            if (digests.Count < BatchSize || taken == 0)
             {
                 return;
             }
@@ -249,7 +292,64 @@ public sealed partial class NotificationGrain(
         return count >= cap && oldest is { } first ? first + NotificationStore.CapWindow : null;
     }
 
-    private async Task DeliverDigestAsync(IMailSession session, DueDigest digest, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends to one webhook receiver in the background (its lane): the round goes on at once. When
+    /// the lane is done, a round is asked for, which sends the receiver's next due notice.
+    /// </summary>
+    private void StartLane(string recipient, Func<Task> send)
+    {
+        var lane = RunLaneAsync(recipient, send);
+        if (!lane.IsCompleted)
+        {
+            webhookLanes[recipient] = lane;
+            roundLanes.Add(lane);
+        }
+    }
+
+    private async Task RunLaneAsync(string recipient, Func<Task> send)
+    {
+        try
+        {
+            await send();
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Not recorded: the notice stays due and the next activation sends it.
+        }
+        catch (Exception ex)
+        {
+            LogRoundFailed(logger, ex);
+        }
+        finally
+        {
+            webhookLanes.Remove(recipient);
+            if (!stopping.IsCancellationRequested)
+            {
+                _ = RequestRoundAsync();
+            }
+        }
+    }
+
+    /// <summary>Answers a round's waiters once the round and the webhook lanes it started are done.</summary>
+    private void AnswerWhenLanesAreDone(TaskCompletionSource? waiters)
+    {
+        var lanes = roundLanes;
+        roundLanes = [];
+        if (waiters is null)
+        {
+            return;
+        }
+
+        if (lanes.Count == 0)
+        {
+            waiters.TrySetResult();
+            return;
+        }
+
+        _ = Task.WhenAll(lanes).ContinueWith(_ => waiters.TrySetResult(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private async Task DeliverDigestAsync(IMailSession? session, DueDigest digest, CancellationToken cancellationToken)
     {
         if (digest.Attempts == 0 && await CapReachedAsync(digest.ProjectId, digest.Recipient, cancellationToken) is { } until)
         {
@@ -278,7 +378,7 @@ public sealed partial class NotificationGrain(
 
         var outcome = WebhookSecretLimits.IsWebhookId(digest.Recipient)
             ? await SendWebhookAsync(digest.Recipient, format => WebhookPayloads.Digest(format, DigestMessage.For(digest, firings, total, options.Value), digest.MessageId), digest.MessageId, cancellationToken)
-            : await SendAsync(session, () => composer.ComposeDigest(digest, firings, total), cancellationToken);
+            : await SendAsync(session!, () => composer.ComposeDigest(digest, firings, total), cancellationToken);
         var policy = RetryPolicy.For(options.Value, digest.Recipient);
         var attempts = digest.Attempts + 1;
         var now = time.GetUtcNow();

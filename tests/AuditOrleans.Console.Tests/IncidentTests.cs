@@ -90,11 +90,16 @@ public sealed partial class IncidentTests(ConsoleHostFixture fixture)
         await session.GetAsync($"/alerts/history?project_id={project}");
         await session.PostFormAsync("/alerts/history/close", [new("project_id", project), new("firing_id", firing.Id), new("comment", "key revoked")]);
 
-        // One click from the history.
-        var history = await session.GetAsync($"/alerts/history?project_id={project}");
+        // The manager's key may not read events: its history says so instead of offering links it would be refused.
+        var managerHistory = await session.GetAsync($"/alerts/history?project_id={project}");
+        Assert.DoesNotContain(">Timeline</a>", managerHistory.Body, StringComparison.Ordinal);
+        Assert.Contains("needs ViewEvents", managerHistory.Body, StringComparison.Ordinal);
+
+        // One click from the history, for a key that may read events.
+        using var owner = fixture.NewSession();
+        var history = await owner.GetAsync($"/alerts/history?project_id={project}", fixture.OwnerKey);
         var link = WebUtility.HtmlDecode(Regex.Match(history.Body, "<a href=\"(/incident\\?[^\"]*)\">Timeline</a>").Groups[1].Value);
         Assert.Equal($"/incident?project_id={project}&firing={firing.Id}", link);
-        using var owner = fixture.NewSession();
         var timeline = await owner.GetAsync(link, fixture.OwnerKey);
         Assert.Equal(HttpStatusCode.OK, timeline.Status);
 

@@ -108,7 +108,7 @@ public static class HistoryPage
             : silenceId is not null ? $"The firings held by silence {silenceId.ToLowerInvariant()}: recorded, nobody was emailed."
             : null;
         var actions = page.User!.Can(Permission.ManageAlerts, projectId) ? new Actions(page, projectId, region, alert) : null;
-        var table = Table(history, AuditTrailLinkFor, actions);
+        var table = Table(history, AuditTrailLinkFor, actions, page.User!.Can(Permission.ViewEvents, projectId));
         return ConsoleLayout.Render(page, title, ConsoleTab.History, Html.Of($"{selector}{ConsoleLayout.Notice(done)}{table}"), projectId, region);
     }
 
@@ -139,7 +139,11 @@ public static class HistoryPage
     /// <summary>What the take and close forms of a row need: the page (anti-forgery), the project and the filters to come back to.</summary>
     public sealed record Actions(ConsolePage Page, string ProjectId, string? Region, AlertName? Alert);
 
-    public static Html Table(IReadOnlyList<FiredAlert> history, Func<FiredAlert, string> auditTrailLink, Actions? actions = null)
+    /// <summary>
+    /// The history table. The Events and Timeline links open pages that need ViewEvents: a key
+    /// without it (an AlertsManager) sees why instead of links that would be refused.
+    /// </summary>
+    public static Html Table(IReadOnlyList<FiredAlert> history, Func<FiredAlert, string> auditTrailLink, Actions? actions = null, bool canViewEvents = true)
     {
         if (history.Count == 0)
         {
@@ -155,7 +159,9 @@ public static class HistoryPage
               <td>{Facts(a)}</td>
               <td>{Deliveries(a.Deliveries)}</td>
               <td>{Status(a, actions)}</td>
-              <td><a href="{auditTrailLink(a)}">Events</a> · <a href="{IncidentPage.LinkFor(a)}">Timeline</a></td>
+              <td>{(canViewEvents
+                  ? Html.Of($"<a href=\"{auditTrailLink(a)}\">Events</a> · <a href=\"{IncidentPage.LinkFor(a)}\">Timeline</a>")
+                  : Html.Of($"<span class=\"hint\" title=\"The events and the timeline need the ViewEvents permission on this project.\">needs ViewEvents</span>"))}</td>
             </tr>
             """));
         return Html.Of($"""

@@ -13,7 +13,7 @@ public sealed class AuditLogGrain(
     ChainVerifier chains,
     EventLookup lookup,
     ActivityQueries activity,
-    NotificationStore notifications,
+    AlertHistoryReader history,
     CheckpointSigner signer,
     IOptions<AuditOrleansOptions> options,
     TimeProvider time) : Grain, IAuditLogGrain
@@ -70,7 +70,7 @@ public sealed class AuditLogGrain(
     {
         ArgumentNullException.ThrowIfNull(query);
         RequireProject(query.ProjectId);
-        return notifications.GetHistoryAsync(query with { Region = query.Region is null ? null : RequireRegion(query.Region) });
+        return history.GetHistoryAsync(query with { Region = query.Region is null ? null : RequireRegion(query.Region) });
     }
 
     public Task<AuditEventDetail?> GetEventAsync(string projectId, string region, long sequence)

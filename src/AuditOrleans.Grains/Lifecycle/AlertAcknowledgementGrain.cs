@@ -10,7 +10,7 @@ namespace AuditOrleans.Grains.Lifecycle;
 /// </summary>
 public sealed partial class AlertAcknowledgementGrain(
     LifecycleStore store,
-    NotificationStore notifications,
+    AlertHistoryReader history,
     TimeProvider time,
     ILogger<AlertAcknowledgementGrain> logger) : Grain, IAlertAcknowledgementGrain
 {
@@ -43,7 +43,7 @@ public sealed partial class AlertAcknowledgementGrain(
         }
 
         LogAcknowledged(logger, id, projectId, action, key);
-        return await notifications.GetFiringAsync(id);
+        return await history.GetFiringAsync(id);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Firing {FiringId} of {ProjectId} {Action} by key {KeyId}")]

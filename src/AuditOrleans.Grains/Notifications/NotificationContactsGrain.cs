@@ -11,7 +11,7 @@ namespace AuditOrleans.Grains.Notifications;
 /// (docs/security.md, Webhook targets) and whose secret is generated here and returned once.
 /// </summary>
 public sealed partial class NotificationContactsGrain(
-    NotificationStore store,
+    NotificationContactStore store,
     WebhookStore webhooks,
     WebhookTargetPolicy targets,
     WebhookKeys keys,

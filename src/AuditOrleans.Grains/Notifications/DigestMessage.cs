@@ -5,7 +5,7 @@ namespace AuditOrleans.Grains.Notifications;
 /// <summary>
 /// What a digest says, whatever the channel (docs/alerts.md, Grouping; docs/webhooks.md): the
 /// summary, the introduction, one row of labelled cells per firing it carries (at most
-/// <see cref="AlertEmailComposer.MaxDigestRows"/>), the definitions of the alerts in it and the
+/// <see cref="DigestEmailComposer.MaxDigestRows"/>), the definitions of the alerts in it and the
 /// Audit Trail links. The digest email and the webhook bodies are rendered from it.
 /// </summary>
 public sealed record DigestMessage(
@@ -54,7 +54,7 @@ public sealed record DigestMessage(
                 WindowEnd = g.Max(static f => f.WindowEnd),
             }))
             .ToList();
-        return new DigestMessage(digest, AlertEmailComposer.DigestSubject(digest, firings, total), intro, total, rows, definitions, links) { Firings = firings };
+        return new DigestMessage(digest, DigestEmailComposer.Subject(digest, firings, total), intro, total, rows, definitions, links) { Firings = firings };
     }
 
     private static string Or(string? value, string missing = "(unknown)") => string.IsNullOrEmpty(value) ? missing : value;

@@ -78,7 +78,7 @@ public sealed class GetAuditAlertHistoryCommand : AuditCmdlet
             ProjectId = ResolveProjectId(ProjectId),
             Region = Region is null ? null : Names.NormalizeRegion(Region),
             Alert = alert,
-            TriggeredAfter = AuditEventQueryCommand.ToUtc(After),
+            TriggeredAfter = TimeArguments.ToUtc(After),
             Limit = rule is null ? First : QueryLimits.MaxAlertHistory,
             FiringId = Id?.Trim().ToLowerInvariant(),
             SilenceId = SilenceId?.Trim().ToLowerInvariant(),

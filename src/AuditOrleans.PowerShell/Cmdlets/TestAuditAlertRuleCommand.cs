@@ -146,8 +146,8 @@ public sealed class TestAuditAlertRuleCommand : AuditCmdlet
         {
             var stored = request with
             {
-                Start = Start is { } s ? ToUtc(s) : null,
-                End = End is { } e ? ToUtc(e) : null,
+                Start = TimeArguments.ToUtc(Start),
+                End = TimeArguments.ToUtc(End),
             };
             if (!TryCall(() => grain.TestRuleOnStoredAsync(stored), "TestAuditAlertRuleFailed", Query, out var result))
             {
@@ -167,10 +167,4 @@ public sealed class TestAuditAlertRuleCommand : AuditCmdlet
             WriteWarning($"The rule would not have fired on these {evaluated} events ({matched} matched; it fires at {Occurrences} within {EvaluationWindow}).");
         }
     }
-
-    private static DateTimeOffset ToUtc(DateTime value) => value.Kind switch
-    {
-        DateTimeKind.Local => new DateTimeOffset(value.ToUniversalTime(), TimeSpan.Zero),
-        _ => new DateTimeOffset(DateTime.SpecifyKind(value, DateTimeKind.Utc), TimeSpan.Zero),
-    };
 }

@@ -57,9 +57,7 @@ public sealed class TestAuditAlertRuleCommand : AuditCmdlet
 
     protected override void ProcessRecord()
     {
-        var projectId = ResolveProjectId(ProjectId);
-        var region = Names.NormalizeRegion(Region);
-        var grain = Grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region));
+        var grain = RuleScope.For(ResolveProjectId(ProjectId), Region).Grain(Grains);
         int evaluated = 0, matched = 0, fired = 0, errors = 0;
         void Report(RuleTestResult result)
         {

@@ -122,13 +122,7 @@ public sealed class AuditLogGrain(
     public Task<IReadOnlyList<string>> ListProjectsAsync(int limit) =>
         activity.ListProjectsAsync(Math.Clamp(limit, 1, QueryLimits.MaxProjects));
 
-    private static void RequireProject(string projectId)
-    {
-        if (!Scope.IsValidProjectId(projectId))
-        {
-            throw new ArgumentException(Scope.DescribeProjectIdRule(projectId));
-        }
-    }
+    private static void RequireProject(string projectId) => GrainKeys.Project(projectId);
 
     private string RequireRegion(string region) =>
         Scope.NormalizeRegion(region, options.Value.Regions) ?? throw new ArgumentException(Scope.DescribeUnknownRegion(region, options.Value.Regions));

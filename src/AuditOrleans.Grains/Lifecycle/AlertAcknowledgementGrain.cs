@@ -1,5 +1,6 @@
 using AuditOrleans.Grains.Notifications;
 using AuditOrleans.Grains.Security;
+using AuditOrleans.Grains.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace AuditOrleans.Grains.Lifecycle;
@@ -18,12 +19,7 @@ public sealed partial class AlertAcknowledgementGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        projectId = this.GetPrimaryKeyString();
-        if (!Scope.IsValidProjectId(projectId))
-        {
-            throw new ArgumentException(Scope.DescribeProjectIdRule(projectId));
-        }
-
+        projectId = GrainKeys.Project(this.GetPrimaryKeyString());
         return Task.CompletedTask;
     }
 

@@ -28,12 +28,7 @@ public sealed partial class NotificationContactsGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        projectId = this.GetPrimaryKeyString();
-        if (!Scope.IsValidProjectId(projectId))
-        {
-            throw new ArgumentException(Scope.DescribeProjectIdRule(projectId));
-        }
-
+        projectId = GrainKeys.Project(this.GetPrimaryKeyString());
         return Task.CompletedTask;
     }
 

@@ -24,9 +24,9 @@ public sealed record DigestMessage(
     {
         var interval = settings.Alerts.GroupInterval;
         var intro = digest.Alert is { } alert
-            ? $"{alert} matched {total.ToString(CultureInfo.InvariantCulture)} more time(s) in {digest.ProjectId}/{digest.Region} within {Describe(interval)} of the previous email " +
+            ? $"{alert} matched {total.ToString(CultureInfo.InvariantCulture)} more time(s) in {digest.ProjectId}/{digest.Region} within {Describe(interval)} of the previous notice " +
               $"about it (Alerts:GroupInterval). Each match is below and in the alert history."
-            : $"Your email limit ({settings.Alerts.MaxEmailsPerContactPerHour.ToString(CultureInfo.InvariantCulture)} an hour, Alerts:MaxEmailsPerContactPerHour) was reached, " +
+            : $"The limit of notices to this contact ({settings.Alerts.MaxEmailsPerContactPerHour.ToString(CultureInfo.InvariantCulture)} an hour, Alerts:MaxEmailsPerContactPerHour) was reached, " +
               $"so these {total.ToString(CultureInfo.InvariantCulture)} alerts of project {digest.ProjectId} waited and come together. Each is below and in the alert history.";
         var merged = digest.Alert is null;
         var rows = firings.Select(f =>

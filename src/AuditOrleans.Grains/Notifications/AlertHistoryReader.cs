@@ -23,30 +23,15 @@ public sealed class AlertHistoryReader(AuditDatabase database)
         var sql = new StringBuilder(
             $"SELECT {AlertColumns} FROM fired_alerts WHERE project_id = @p");
         AddParameter(command, "@p", query.ProjectId);
-        if (query.Region is not null)
-        {
-            sql.Append(" AND region = @r");
-            AddParameter(command, "@r", query.Region);
-        }
-
-        if (query.Alert is { } name)
-        {
-            sql.Append(" AND alert = @a");
-            AddParameter(command, "@a", name.ToString());
-        }
-
+        Filter(command, sql, "region", "@r", query.Region);
+        Filter(command, sql, "alert", "@a", query.Alert?.ToString());
         if (query.TriggeredAfter is { } after)
         {
             sql.Append(" AND triggered_at >= @t");
             AddParameter(command, "@t", DbTime.ToMicros(after));
         }
 
-        if (query.FiringId is { } firingId)
-        {
-            sql.Append(" AND id = @id");
-            AddParameter(command, "@id", firingId);
-        }
-
+        Filter(command, sql, "id", "@id", query.FiringId);
         if (query.SilenceId is { } silenceId)
         {
             sql.Append(" AND id IN (SELECT alert_id FROM fired_alert_silences WHERE silence_id = @s)");

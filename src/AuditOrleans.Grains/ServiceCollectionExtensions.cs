@@ -14,18 +14,21 @@ public static class ServiceCollectionExtensions
 {
     /// <summary>
     /// Registers what the grains need: the database, the audit log's writer, queries, chain
-    /// verifier and retention, the notification store (which records firings for the writer), the
+    /// verifier and retention, the notification contacts, the firing recorder (which records
+    /// firings for the writer), the alert history reader, the outbox (notification store), the
     /// lifecycle store (silences, acknowledgements), the checkpoint signer, the log maintenance
     /// service, the alert email composer and sender, the outbox's start-up wake and the watch over
-    /// open alert episodes. The caller binds
-    /// <see cref="AuditOrleansOptions"/>.
+    /// open alert episodes. The caller binds <see cref="AuditOrleansOptions"/>.
     /// </summary>
     public static IServiceCollection AddAuditOrleansEngine(this IServiceCollection services, bool runMaintenance = true)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<AuditDatabase>();
+        services.TryAddSingleton<NotificationContactStore>();
+        services.TryAddSingleton<FiringRecorder>();
+        services.TryAddSingleton<IFiringRecorder>(static sp => sp.GetRequiredService<FiringRecorder>());
+        services.TryAddSingleton<AlertHistoryReader>();
         services.TryAddSingleton<NotificationStore>();
-        services.TryAddSingleton<IFiringRecorder>(static sp => sp.GetRequiredService<NotificationStore>());
         services.TryAddSingleton<LifecycleStore>();
         services.TryAddSingleton<AuditLogWriter>();
         services.TryAddSingleton<AuditLogQueries>();

@@ -231,7 +231,7 @@ public sealed class AuditDatabaseTests : IAsyncLifetime
             Assert.Equal(["project_id", "region", "seq", "hash", "purged_at", "retention_days", "proven_at", "signature"], columns);
         }
 
-        var writer = new AuditLogWriter(old, new NotificationStore(old, Options.Create(new AuditOrleansOptions())));
+        var writer = new AuditLogWriter(old, new FiringRecorder(old, Options.Create(new AuditOrleansOptions())));
         var chains = new ChainVerifier(old);
         await writer.AppendAsync("p", "fr-par", [new NewRecord(AuditEventJson.Parse(payload), 4, payload, anchorHash, hash, DateTimeOffset.UnixEpoch.AddDays(1))], []);
         var report = await chains.VerifyAsync("p", "fr-par", new CheckpointSigner(options), 90, DateTimeOffset.UnixEpoch.AddDays(200));
@@ -261,7 +261,7 @@ public sealed class AuditDatabaseTests : IAsyncLifetime
         await old.ApplySchemaAsync();
         await old.ApplySchemaAsync();
 
-        var firing = await new NotificationStore(old, Options.Create(new AuditOrleansOptions())).GetFiringAsync("f1");
+        var firing = await new AlertHistoryReader(old).GetFiringAsync("f1");
         Assert.NotNull(firing);
         Assert.Equal((AlertKind.Firing, null, false, false), (firing.Kind, firing.EpisodeId, firing.IsBackfill, firing.IsLate));
     }

@@ -125,6 +125,28 @@ public sealed class ComposerTests
         Assert.Contains("RESOLVED", mail.HtmlBody);
     }
 
+    [Fact]
+    public void ADigestSaysWhyItsMatchesComeTogetherInWordsThatFitEveryChannel()
+    {
+        // The intro is the same for an email and a webhook digest (docs/webhooks.md, Digest).
+        var settings = new AuditOrleansOptions();
+        var firings = new[] { TestAlerts.Sample("p1", "fr-par", AlertName.ApiKeyCreated, Now) };
+        var group = new DueDigest("g1", "p1", "sec@example.com", "fr-par", AlertName.ApiKeyCreated, Now, Now.AddMinutes(5), 0, "g1.x@auditorleans");
+        var merged = group with { Id = "m1", Region = null, Alert = null };
+
+        var grouped = DigestMessage.For(group, firings, 3, settings).Intro;
+        var capped = DigestMessage.For(merged, firings, 3, settings).Intro;
+
+        Assert.Equal(
+            "ApiKeyCreated matched 3 more time(s) in p1/fr-par within 5 minute(s) of the previous notice about it (Alerts:GroupInterval). Each match is below and in the alert history.",
+            grouped);
+        Assert.Equal(
+            $"The limit of notices to this contact ({settings.Alerts.MaxEmailsPerContactPerHour} an hour, Alerts:MaxEmailsPerContactPerHour) was reached, " +
+            "so these 3 alerts of project p1 waited and come together. Each is below and in the alert history.",
+            capped);
+        Assert.DoesNotContain("email", grouped + capped.Replace("MaxEmailsPerContactPerHour", "", StringComparison.Ordinal), StringComparison.OrdinalIgnoreCase);
+    }
+
     [Theory]
     [InlineData(0, 40, "40 s")]
     [InlineData(12, 4, "12 min 4 s")]

@@ -61,7 +61,7 @@ public sealed class GroupingTests(SmtpClusterFixture fixture)
             var mails = await fixture.Smtp.WaitForMessagesAsync(address, 2);
             var digest = mails[1].Message;
             Assert.Equal($"[AuditOrleans] Medium: ApiKeyCreated in {scenario.ProjectId}/fr-par: 199 more matches (digest)", digest.Subject);
-            Assert.NotNull(digest.Headers[Grains.Notifications.AlertEmailComposer.DigestHeader]);
+            Assert.NotNull(digest.Headers[Grains.Notifications.DigestEmailComposer.DigestHeader]);
             var text = digest.TextBody;
             foreach (var e in events.Skip(1))
             {

@@ -13,7 +13,7 @@ public sealed class AuditLogGrain(
     ChainVerifier chains,
     EventLookup lookup,
     ActivityQueries activity,
-    NotificationStore notifications,
+    AlertHistoryReader history,
     CheckpointSigner signer,
     IOptions<AuditOrleansOptions> options,
     TimeProvider time) : Grain, IAuditLogGrain
@@ -70,7 +70,7 @@ public sealed class AuditLogGrain(
     {
         ArgumentNullException.ThrowIfNull(query);
         RequireProject(query.ProjectId);
-        return notifications.GetHistoryAsync(query with { Region = query.Region is null ? null : RequireRegion(query.Region) });
+        return history.GetHistoryAsync(query with { Region = query.Region is null ? null : RequireRegion(query.Region) });
     }
 
     public Task<AuditEventDetail?> GetEventAsync(string projectId, string region, long sequence)
@@ -122,13 +122,7 @@ public sealed class AuditLogGrain(
     public Task<IReadOnlyList<string>> ListProjectsAsync(int limit) =>
         activity.ListProjectsAsync(Math.Clamp(limit, 1, QueryLimits.MaxProjects));
 
-    private static void RequireProject(string projectId)
-    {
-        if (!Scope.IsValidProjectId(projectId))
-        {
-            throw new ArgumentException(Scope.DescribeProjectIdRule(projectId));
-        }
-    }
+    private static void RequireProject(string projectId) => GrainKeys.Project(projectId);
 
     private string RequireRegion(string region) =>
         Scope.NormalizeRegion(region, options.Value.Regions) ?? throw new ArgumentException(Scope.DescribeUnknownRegion(region, options.Value.Regions));

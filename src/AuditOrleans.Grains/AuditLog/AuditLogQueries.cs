@@ -303,15 +303,6 @@ public sealed class AuditLogQueries(AuditDatabase database)
 
     private sealed record StoredRow(string ProjectId, string Region, long Sequence, string Payload, long IngestedAt, string Hash);
 
-    private static void Filter(DbCommand command, StringBuilder sql, string column, string name, string? value)
-    {
-        if (value is not null)
-        {
-            sql.Append(CultureInfo.InvariantCulture, $" AND {column} = {name}");
-            AddParameter(command, name, value);
-        }
-    }
-
     /// <summary>Keyset position of a page, with the time range the first page resolved.</summary>
     private sealed record PageToken(long After, long Before, long RecordedAt, string Region, long Sequence)
     {

@@ -1,5 +1,6 @@
 using AuditOrleans.Grains.Notifications;
 using AuditOrleans.Grains.Security;
+using AuditOrleans.Grains.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace AuditOrleans.Grains.Lifecycle;
@@ -10,7 +11,7 @@ namespace AuditOrleans.Grains.Lifecycle;
 /// </summary>
 public sealed partial class AlertAcknowledgementGrain(
     LifecycleStore store,
-    NotificationStore notifications,
+    AlertHistoryReader history,
     TimeProvider time,
     ILogger<AlertAcknowledgementGrain> logger) : Grain, IAlertAcknowledgementGrain
 {
@@ -18,12 +19,7 @@ public sealed partial class AlertAcknowledgementGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        projectId = this.GetPrimaryKeyString();
-        if (!Scope.IsValidProjectId(projectId))
-        {
-            throw new ArgumentException(Scope.DescribeProjectIdRule(projectId));
-        }
-
+        projectId = GrainKeys.Project(this.GetPrimaryKeyString());
         return Task.CompletedTask;
     }
 
@@ -43,7 +39,7 @@ public sealed partial class AlertAcknowledgementGrain(
         }
 
         LogAcknowledged(logger, id, projectId, action, key);
-        return await notifications.GetFiringAsync(id);
+        return await history.GetFiringAsync(id);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Firing {FiringId} of {ProjectId} {Action} by key {KeyId}")]

@@ -1,5 +1,6 @@
 using System.Net;
 using AuditOrleans.Grains.Security;
+using AuditOrleans.Grains.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -27,12 +28,7 @@ public sealed partial class AlertSilenceGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        projectId = this.GetPrimaryKeyString();
-        if (!Scope.IsValidProjectId(projectId))
-        {
-            throw new ArgumentException(Scope.DescribeProjectIdRule(projectId));
-        }
-
+        projectId = GrainKeys.Project(this.GetPrimaryKeyString());
         return Task.CompletedTask;
     }
 

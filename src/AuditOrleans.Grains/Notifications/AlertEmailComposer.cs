@@ -1,13 +1,14 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 using Microsoft.Extensions.Options;
 using MimeKit;
+using static AuditOrleans.Grains.Notifications.EmailParts;
 
 namespace AuditOrleans.Grains.Notifications;
 
 /// <summary>
-/// Writes the email of one firing to one recipient: a plain-text and an HTML part with the
+/// Writes the email of one firing to one recipient (the digest email is
+/// <see cref="DigestEmailComposer"/>'s): a plain-text and an HTML part with the
 /// time triggered, the behaviour detected and its facts, the severity, the recommended actions
 /// and the link to the Audit Trail. Every value that comes from an event is escaped in the
 /// HTML part and stripped of control characters in the text part. The same firing and
@@ -25,12 +26,12 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
     /// <summary>Firing, Update or Resolved (docs/alerts.md, Episodes).</summary>
     public const string KindHeader = "X-AuditOrleans-Kind";
 
-    public const string DigestHeader = "X-AuditOrleans-Digest";
-
-    /// <summary>Most events a digest lists; the rest are counted and in the alert history.</summary>
-    public const int MaxDigestRows = 1000;
+    /// <summary>Most events a digest lists (<see cref="DigestEmailComposer.MaxDigestRows"/>).</summary>
+    public const int MaxDigestRows = DigestEmailComposer.MaxDigestRows;
 
     private const int MaxValueLength = 512;
+
+    private readonly DigestEmailComposer digests = new(options);
 
     public static string Subject(FiredAlert alert)
     {
@@ -109,19 +110,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
     {
         ArgumentNullException.ThrowIfNull(alert);
         var settings = options.Value;
-        if (!MailboxAddress.TryParse(settings.Smtp.From, out var from))
-        {
-            throw new InvalidOperationException(
-                $"{AuditOrleansOptions.SectionName}:Smtp:From '{settings.Smtp.From}' is not an email address: use 'Name <address@example.com>'.");
-        }
-
-        var message = new MimeMessage();
-        message.From.Add(from);
-        message.To.Add(MailboxAddress.Parse(recipient));
-        message.Subject = Subject(alert);
-        message.Date = alert.TriggeredAt;
-        message.MessageId = messageId;
-        message.Headers.Add("Auto-Submitted", "auto-generated");
+        var message = Message(settings, recipient, Subject(alert), alert.TriggeredAt, messageId);
         message.Headers.Add(FiringHeader, alert.Id);
         message.Headers.Add(AlertHeader, alert.Alert.ToString());
         message.Headers.Add(KindHeader, alert.Kind.ToString());
@@ -143,57 +132,8 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
         return message;
     }
 
-    /// <summary>The subject of a digest: the group's alert and project-region, or for a merged digest the project.</summary>
-    public static string DigestSubject(DueDigest digest, IReadOnlyList<FiredAlert> firings, int total)
-    {
-        ArgumentNullException.ThrowIfNull(digest);
-        ArgumentNullException.ThrowIfNull(firings);
-        var severity = firings.Count == 0 ? AlertSeverity.Medium : firings.Max(static f => f.Severity);
-        var matches = total == 1 ? "1 more match" : $"{total.ToString(CultureInfo.InvariantCulture)} more matches";
-        return digest.Alert is { } alert
-            ? $"[AuditOrleans] {severity}: {alert} in {digest.ProjectId}/{digest.Region}: {matches} (digest)"
-            : $"[AuditOrleans] {severity}: {total.ToString(CultureInfo.InvariantCulture)} alerts in {digest.ProjectId} (digest, email limit reached)";
-    }
-
-    /// <summary>
-    /// The digest email of one recipient: every firing it carries, one line each (event time,
-    /// alert, region, principal, API key, source IP, method and status, event id), at most
-    /// <see cref="MaxDigestRows"/>, then the recommended actions of the alerts and the links to
-    /// the audit log. The same digest always gives the same message (Message-Id, Date).
-    /// </summary>
-    public MimeMessage ComposeDigest(DueDigest digest, IReadOnlyList<FiredAlert> firings, int total)
-    {
-        ArgumentNullException.ThrowIfNull(digest);
-        ArgumentNullException.ThrowIfNull(firings);
-        var settings = options.Value;
-        if (!MailboxAddress.TryParse(settings.Smtp.From, out var from))
-        {
-            throw new InvalidOperationException(
-                $"{AuditOrleansOptions.SectionName}:Smtp:From '{settings.Smtp.From}' is not an email address: use 'Name <address@example.com>'.");
-        }
-
-        var message = new MimeMessage();
-        message.From.Add(from);
-        message.To.Add(MailboxAddress.Parse(digest.Recipient));
-        message.Subject = DigestSubject(digest, firings, total);
-        message.Date = digest.DueAt;
-        message.MessageId = digest.MessageId;
-        message.Headers.Add("Auto-Submitted", "auto-generated");
-        message.Headers.Add(DigestHeader, digest.Id);
-        if (digest.Alert is { } alert)
-        {
-            message.Headers.Add(AlertHeader, alert.ToString());
-        }
-
-        if (firings.Any(static f => f.Severity == AlertSeverity.High))
-        {
-            message.Importance = MessageImportance.High;
-        }
-
-        var content = DigestMessage.For(digest, firings, total, settings);
-        message.Body = new BodyBuilder { TextBody = DigestText(content), HtmlBody = DigestHtml(content) }.ToMessageBody();
-        return message;
-    }
+    /// <summary>The digest email of one recipient (<see cref="DigestEmailComposer.Compose"/>).</summary>
+    public MimeMessage ComposeDigest(DueDigest digest, IReadOnlyList<FiredAlert> firings, int total) => digests.Compose(digest, firings, total);
 
     /// <summary>The time format of the email body (UTC, to the second).</summary>
     public static string FormatTime(DateTimeOffset value) =>
@@ -234,10 +174,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
 
         text.AppendLine();
         text.AppendLine("Recommended actions");
-        for (var i = 0; i < c.Definition.RecommendedActions.Count; i++)
-        {
-            text.AppendLine(CultureInfo.InvariantCulture, $"{i + 1}. {c.Definition.RecommendedActions[i]}");
-        }
+        TextActions(text, c.Definition.RecommendedActions);
 
         text.AppendLine();
         text.AppendLine("See the events in the Audit Trail:");
@@ -246,23 +183,19 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
         text.AppendLine("Follow the incident on its timeline (403 rate, the principals' and source IPs' events, API keys, notices):");
         text.AppendLine(c.TimelineLink);
         text.AppendLine();
-        text.AppendLine("-- ");
-        text.AppendLine(CultureInfo.InvariantCulture, $"Sent by AuditOrleans to the Security contacts of project {c.Alert.ProjectId}. Firing {c.Alert.Id}.");
+        TextFooter(text, c.Alert.ProjectId, "Firing", c.Alert.Id);
         return text.ToString();
     }
 
     private static string Html(AlertMessage c)
     {
-        static string E(string? value) => WebUtility.HtmlEncode(value ?? "");
         var color = c.Alert.Severity switch
         {
             AlertSeverity.High => "#b00020",
             AlertSeverity.Medium => "#b26a00",
             _ => "#2f6f2f",
         };
-        var html = new StringBuilder();
-        html.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>").Append(E(Subject(c.Alert))).Append("</title></head>\n");
-        html.Append("<body style=\"font-family:Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#1a1a1a\">\n");
+        var html = HtmlPage(Subject(c.Alert));
         if (c.Alert.IsTest)
         {
             html.Append("<p style=\"padding:8px;background:#e8f0fe;border:1px solid #9ab\"><strong>Test notification</strong> sent by Test-AuditAlert to check the alert chain. No event triggered it; the facts below are samples.</p>\n");
@@ -293,123 +226,15 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
         }
 
         html.Append("</table>\n<h3>Recommended actions</h3>\n<ol>\n");
-        foreach (var action in c.Definition.RecommendedActions)
-        {
-            html.Append("<li>").Append(E(action)).Append("</li>\n");
-        }
-
-        html.Append("</ol>\n<p><a href=\"").Append(E(c.Link)).Append("\">See the events in the Audit Trail</a><br><span style=\"font-size:12px;color:#555\">")
-            .Append(E(c.Link)).Append("</span></p>\n");
-        html.Append("<p><a href=\"").Append(E(c.TimelineLink)).Append("\">Follow the incident on its timeline</a><br><span style=\"font-size:12px;color:#555\">")
-            .Append(E(c.TimelineLink)).Append("</span></p>\n");
-        html.Append("<p style=\"font-size:12px;color:#555\">Sent by AuditOrleans to the Security contacts of project ")
-            .Append(E(c.Alert.ProjectId)).Append(". Firing ").Append(E(c.Alert.Id)).Append(".</p></body></html>");
+        HtmlActions(html, c.Definition.RecommendedActions);
+        HtmlLink(html.Append("</ol>\n<p>"), c.Link, "See the events in the Audit Trail").Append("</p>\n");
+        HtmlLink(html.Append("<p>"), c.TimelineLink, "Follow the incident on its timeline").Append("</p>\n");
+        HtmlFooter(html, c.Alert.ProjectId, "Firing", c.Alert.Id);
         return html.ToString();
 
         static void Row(StringBuilder html, string label, string valueHtml) =>
             html.Append("<tr><td style=\"padding:2px 12px 2px 0;color:#555;vertical-align:top\">").Append(label)
                 .Append("</td><td style=\"padding:2px 0\">").Append(valueHtml).Append("</td></tr>\n");
-    }
-
-    private static string DigestText(DigestMessage c)
-    {
-        var text = new StringBuilder();
-        text.AppendLine(c.Intro).AppendLine();
-        text.AppendLine(CultureInfo.InvariantCulture, $"Project:      {c.Digest.ProjectId}");
-        if (c.Digest.Region is { } region)
-        {
-            text.AppendLine(CultureInfo.InvariantCulture, $"Region:       {region}");
-        }
-
-        text.AppendLine(CultureInfo.InvariantCulture, $"Matches:      {c.Total.ToString(CultureInfo.InvariantCulture)}");
-        text.AppendLine();
-        text.AppendLine("Events (UTC, oldest first)");
-        foreach (var row in c.Rows)
-        {
-            text.AppendLine("- " + string.Join(" | ", row.Select(static cell => $"{cell.Label}: {Plain(cell.Value)}")));
-        }
-
-        if (c.Total > c.Rows.Count)
-        {
-            text.AppendLine(CultureInfo.InvariantCulture, $"... and {(c.Total - c.Rows.Count).ToString(CultureInfo.InvariantCulture)} more: every match is in the alert history (Get-AuditAlertHistory).");
-        }
-
-        foreach (var definition in c.Definitions)
-        {
-            text.AppendLine();
-            text.AppendLine(CultureInfo.InvariantCulture, $"{definition.Name}: {definition.Description}");
-            text.AppendLine("Recommended actions");
-            for (var i = 0; i < definition.RecommendedActions.Count; i++)
-            {
-                text.AppendLine(CultureInfo.InvariantCulture, $"{i + 1}. {definition.RecommendedActions[i]}");
-            }
-        }
-
-        text.AppendLine();
-        text.AppendLine("See the events in the Audit Trail:");
-        foreach (var link in c.Links)
-        {
-            text.AppendLine(link);
-        }
-
-        text.AppendLine();
-        text.AppendLine("-- ");
-        text.AppendLine(CultureInfo.InvariantCulture, $"Sent by AuditOrleans to the Security contacts of project {c.Digest.ProjectId}. Digest {c.Digest.Id}.");
-        return text.ToString();
-    }
-
-    private static string DigestHtml(DigestMessage c)
-    {
-        static string E(string? value) => WebUtility.HtmlEncode(value ?? "");
-        var html = new StringBuilder();
-        html.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>").Append(E(c.Subject)).Append("</title></head>\n");
-        html.Append("<body style=\"font-family:Segoe UI,Helvetica,Arial,sans-serif;font-size:14px;color:#1a1a1a\">\n");
-        html.Append("<p>").Append(E(c.Intro)).Append("</p>\n");
-        html.Append("<table style=\"border-collapse:collapse;font-size:13px\"><thead><tr>");
-        foreach (var (label, _) in c.Rows.Count > 0 ? c.Rows[0] : [])
-        {
-            html.Append("<th style=\"text-align:left;padding:2px 8px;border-bottom:1px solid #999\">").Append(E(label)).Append("</th>");
-        }
-
-        html.Append("</tr></thead><tbody>\n");
-        foreach (var row in c.Rows)
-        {
-            html.Append("<tr>");
-            foreach (var (_, value) in row)
-            {
-                html.Append("<td style=\"padding:2px 8px;vertical-align:top\">").Append(E(Plain(value))).Append("</td>");
-            }
-
-            html.Append("</tr>\n");
-        }
-
-        html.Append("</tbody></table>\n");
-        if (c.Total > c.Rows.Count)
-        {
-            html.Append("<p>... and ").Append((c.Total - c.Rows.Count).ToString(CultureInfo.InvariantCulture))
-                .Append(" more: every match is in the alert history (Get-AuditAlertHistory).</p>\n");
-        }
-
-        foreach (var definition in c.Definitions)
-        {
-            html.Append("<h3>").Append(E(definition.Name.ToString())).Append("</h3><p>").Append(E(definition.Description)).Append("</p>\n<ol>\n");
-            foreach (var action in definition.RecommendedActions)
-            {
-                html.Append("<li>").Append(E(action)).Append("</li>\n");
-            }
-
-            html.Append("</ol>\n");
-        }
-
-        html.Append("<p>");
-        foreach (var link in c.Links)
-        {
-            html.Append("<a href=\"").Append(E(link)).Append("\">See the events in the Audit Trail</a><br><span style=\"font-size:12px;color:#555\">").Append(E(link)).Append("</span><br>");
-        }
-
-        html.Append("</p>\n<p style=\"font-size:12px;color:#555\">Sent by AuditOrleans to the Security contacts of project ")
-            .Append(E(c.Digest.ProjectId)).Append(". Digest ").Append(E(c.Digest.Id)).Append(".</p></body></html>");
-        return html.ToString();
     }
 
     /// <summary>A value from an event made safe for a text line: no control characters, bounded length.</summary>

@@ -5,7 +5,7 @@ namespace AuditOrleans.Grains.Notifications;
 /// <summary>
 /// What a digest says, whatever the channel (docs/alerts.md, Grouping; docs/webhooks.md): the
 /// summary, the introduction, one row of labelled cells per firing it carries (at most
-/// <see cref="AlertEmailComposer.MaxDigestRows"/>), the definitions of the alerts in it and the
+/// <see cref="DigestEmailComposer.MaxDigestRows"/>), the definitions of the alerts in it and the
 /// Audit Trail links. The digest email and the webhook bodies are rendered from it.
 /// </summary>
 public sealed record DigestMessage(
@@ -24,9 +24,9 @@ public sealed record DigestMessage(
     {
         var interval = settings.Alerts.GroupInterval;
         var intro = digest.Alert is { } alert
-            ? $"{alert} matched {total.ToString(CultureInfo.InvariantCulture)} more time(s) in {digest.ProjectId}/{digest.Region} within {Describe(interval)} of the previous email " +
+            ? $"{alert} matched {total.ToString(CultureInfo.InvariantCulture)} more time(s) in {digest.ProjectId}/{digest.Region} within {Describe(interval)} of the previous notice " +
               $"about it (Alerts:GroupInterval). Each match is below and in the alert history."
-            : $"Your email limit ({settings.Alerts.MaxEmailsPerContactPerHour.ToString(CultureInfo.InvariantCulture)} an hour, Alerts:MaxEmailsPerContactPerHour) was reached, " +
+            : $"The limit of notices to this contact ({settings.Alerts.MaxEmailsPerContactPerHour.ToString(CultureInfo.InvariantCulture)} an hour, Alerts:MaxEmailsPerContactPerHour) was reached, " +
               $"so these {total.ToString(CultureInfo.InvariantCulture)} alerts of project {digest.ProjectId} waited and come together. Each is below and in the alert history.";
         var merged = digest.Alert is null;
         var rows = firings.Select(f =>
@@ -54,7 +54,7 @@ public sealed record DigestMessage(
                 WindowEnd = g.Max(static f => f.WindowEnd),
             }))
             .ToList();
-        return new DigestMessage(digest, AlertEmailComposer.DigestSubject(digest, firings, total), intro, total, rows, definitions, links) { Firings = firings };
+        return new DigestMessage(digest, DigestEmailComposer.Subject(digest, firings, total), intro, total, rows, definitions, links) { Firings = firings };
     }
 
     private static string Or(string? value, string missing = "(unknown)") => string.IsNullOrEmpty(value) ? missing : value;

@@ -11,7 +11,7 @@ namespace AuditOrleans.Grains.Notifications;
 /// (docs/security.md, Webhook targets) and whose secret is generated here and returned once.
 /// </summary>
 public sealed partial class NotificationContactsGrain(
-    NotificationStore store,
+    NotificationContactStore store,
     WebhookStore webhooks,
     WebhookTargetPolicy targets,
     WebhookKeys keys,
@@ -28,12 +28,7 @@ public sealed partial class NotificationContactsGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        projectId = this.GetPrimaryKeyString();
-        if (!Scope.IsValidProjectId(projectId))
-        {
-            throw new ArgumentException(Scope.DescribeProjectIdRule(projectId));
-        }
-
+        projectId = GrainKeys.Project(this.GetPrimaryKeyString());
         return Task.CompletedTask;
     }
 

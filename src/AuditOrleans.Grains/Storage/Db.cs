@@ -1,4 +1,6 @@
 using System.Data.Common;
+using System.Globalization;
+using System.Text;
 
 namespace AuditOrleans.Grains.Storage;
 
@@ -26,6 +28,16 @@ public static class Db
         parameter.Value = value ?? DBNull.Value;
         command.Parameters.Add(parameter);
         return parameter;
+    }
+
+    /// <summary>Narrows a query being built to <c>column = name</c> when <paramref name="value"/> is given; nothing when it is null.</summary>
+    internal static void Filter(DbCommand command, StringBuilder sql, string column, string name, string? value)
+    {
+        if (value is not null)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND {column} = {name}");
+            AddParameter(command, name, value);
+        }
     }
 
     internal static bool IsUniqueViolation(DbException ex) =>

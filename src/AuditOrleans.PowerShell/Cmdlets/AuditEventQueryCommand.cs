@@ -94,8 +94,8 @@ public abstract class AuditEventQueryCommand : AuditCmdlet
         {
             ProjectId = ResolveProjectId(ProjectId),
             Region = Region is null ? null : Names.NormalizeRegion(Region),
-            RecordedAfter = ToUtc(RecordedAfter),
-            RecordedBefore = ToUtc(RecordedBefore),
+            RecordedAfter = TimeArguments.ToUtc(RecordedAfter),
+            RecordedBefore = TimeArguments.ToUtc(RecordedBefore),
             PrincipalId = PrincipalId,
             SourceIp = SourceIp,
             MethodName = MethodName,
@@ -145,12 +145,4 @@ public abstract class AuditEventQueryCommand : AuditCmdlet
         string.Create(
             System.Globalization.CultureInfo.InvariantCulture,
             $"No event of project '{projectId}' matched in the last hour (recorded after {asked.AddHours(-1):yyyy-MM-dd HH:mm:ss} UTC), the default window. Events keep the recorded_at of their source (an imported export is older): add -RecordedAfter to search further back, e.g. -RecordedAfter (Get-Date).AddDays(-30).");
-
-    /// <summary>A PowerShell time as UTC: local times are converted, times without a zone are taken as UTC.</summary>
-    internal static DateTimeOffset? ToUtc(DateTime? time) => time switch
-    {
-        null => null,
-        { Kind: DateTimeKind.Local } t => new DateTimeOffset(t.ToUniversalTime(), TimeSpan.Zero),
-        { } t => new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc), TimeSpan.Zero),
-    };
 }

@@ -61,7 +61,7 @@ public sealed class GetAuditAlertHistoryCommand : AuditCmdlet
             {
                 alert = parsed;
             }
-            else if (Name.Trim() is { Length: > 0 and <= RuleLimits.MaxNameLength } name && name.All(static c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            else if (Name.Trim() is var name && RuleLimits.IsValidName(name))
             {
                 // A custom rule's name (docs/rules.md): its entries among the CustomRule ones.
                 alert = AlertName.CustomRule;
@@ -78,7 +78,7 @@ public sealed class GetAuditAlertHistoryCommand : AuditCmdlet
             ProjectId = ResolveProjectId(ProjectId),
             Region = Region is null ? null : Names.NormalizeRegion(Region),
             Alert = alert,
-            TriggeredAfter = AuditEventQueryCommand.ToUtc(After),
+            TriggeredAfter = TimeArguments.ToUtc(After),
             Limit = rule is null ? First : QueryLimits.MaxAlertHistory,
             FiringId = Id?.Trim().ToLowerInvariant(),
             SilenceId = SilenceId?.Trim().ToLowerInvariant(),

@@ -60,9 +60,8 @@ public sealed class NewAuditAlertRuleCommand : AuditCmdlet
 
     protected override void ProcessRecord()
     {
-        var projectId = ResolveProjectId(ProjectId);
-        var region = Names.NormalizeRegion(Region);
-        if (!ShouldProcess($"Rule {Name} in project '{projectId}', region '{region}': {Occurrences} x ({Query}) within {EvaluationWindow}", "Create"))
+        var scope = RuleScope.For(ResolveProjectId(ProjectId), Region);
+        if (!ShouldProcess($"{scope.Describe(Name)}: {Occurrences} x ({Query}) within {EvaluationWindow}", "Create"))
         {
             return;
         }
@@ -78,10 +77,10 @@ public sealed class NewAuditAlertRuleCommand : AuditCmdlet
             DryRun = DryRun,
             Enabled = !Disabled,
         };
-        var grain = Grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region));
+        var grain = scope.Grain(Grains);
         if (TryCall(() => grain.CreateRuleAsync(draft), "NewAuditAlertRuleFailed", Name, out var rule))
         {
-            WriteObject(AuditAlertRule.From(rule, projectId, region));
+            WriteObject(AuditAlertRule.From(rule, scope.ProjectId, scope.Region));
         }
     }
 }

@@ -109,7 +109,7 @@ public sealed class NewAuditAlertSilenceCommand : AuditCmdlet
 
         var projectId = ResolveProjectId(ProjectId);
         var region = Region is null ? null : Names.NormalizeRegion(Region);
-        var start = AuditEventQueryCommand.ToUtc(Start);
+        var start = TimeArguments.ToUtc(Start);
         var request = new AlertSilenceRequest
         {
             Alerts = [.. alerts.Select(static a => a.Name)],
@@ -118,7 +118,7 @@ public sealed class NewAuditAlertSilenceCommand : AuditCmdlet
             PrincipalId = PrincipalId,
             SourceIp = SourceIp,
             StartsAt = start,
-            EndsAt = AuditEventQueryCommand.ToUtc(End),
+            EndsAt = TimeArguments.ToUtc(End),
             Duration = ParameterSetName == ForSet ? Duration : null,
             Weekly = ParameterSetName == WeeklySet
                 ? new WeeklyWindow { Days = DaysOfWeek.ToWeekDays(), StartTime = At, Duration = Duration, TimeZone = TimeZone ?? LocalZone() }

@@ -28,18 +28,17 @@ public sealed class RemoveAuditAlertRuleCommand : AuditCmdlet
 
     protected override void ProcessRecord()
     {
-        var projectId = ResolveProjectId(ProjectId);
-        var region = Names.NormalizeRegion(Region);
+        var scope = RuleScope.For(ResolveProjectId(ProjectId), Region);
         var whatIf = MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter { IsPresent: true };
-        if (!(Force && !whatIf) && !ShouldProcess($"Rule {Name} in project '{projectId}', region '{region}' (it stops firing; its history stays)", "Remove"))
+        if (!(Force && !whatIf) && !ShouldProcess($"{scope.Describe(Name)} (it stops firing; its history stays)", "Remove"))
         {
             return;
         }
 
-        var grain = Grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region));
+        var grain = scope.Grain(Grains);
         if (TryCall(() => grain.RemoveRuleAsync(Name), "RemoveAuditAlertRuleFailed", Name, out var removed) && !removed)
         {
-            WriteAuditError($"Project '{projectId}' has no rule named '{Scope.Printable(Name)}' in {region}.", "UnknownAlertRule", ErrorCategory.ObjectNotFound, Name,
+            WriteAuditError($"Project '{scope.ProjectId}' has no rule named '{Scope.Printable(Name)}' in {scope.Region}.", "UnknownAlertRule", ErrorCategory.ObjectNotFound, Name,
                 "Run Get-AuditAlertRule to list the rules and their regions.");
         }
     }

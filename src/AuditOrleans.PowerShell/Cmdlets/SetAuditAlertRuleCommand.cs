@@ -46,17 +46,16 @@ public sealed class SetAuditAlertRuleCommand : AuditCmdlet
             return;
         }
 
-        var projectId = ResolveProjectId(ProjectId);
-        var region = Names.NormalizeRegion(Region);
-        if (!ShouldProcess($"Rule {Name} in project '{projectId}', region '{region}'", NewName is null ? "Change description" : $"Rename to {NewName}"))
+        var scope = RuleScope.For(ResolveProjectId(ProjectId), Region);
+        if (!ShouldProcess(scope.Describe(Name), NewName is null ? "Change description" : $"Rename to {NewName}"))
         {
             return;
         }
 
-        var grain = Grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region));
+        var grain = scope.Grain(Grains);
         if (TryCall(() => grain.UpdateRuleAsync(Name, NewName, Description), "SetAuditAlertRuleFailed", Name, out var rule) && PassThru)
         {
-            WriteObject(AuditAlertRule.From(rule, projectId, region));
+            WriteObject(AuditAlertRule.From(rule, scope.ProjectId, scope.Region));
         }
     }
 }

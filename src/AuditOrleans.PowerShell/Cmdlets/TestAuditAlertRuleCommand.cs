@@ -57,9 +57,7 @@ public sealed class TestAuditAlertRuleCommand : AuditCmdlet
 
     protected override void ProcessRecord()
     {
-        var projectId = ResolveProjectId(ProjectId);
-        var region = Names.NormalizeRegion(Region);
-        var grain = Grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, region));
+        var grain = RuleScope.For(ResolveProjectId(ProjectId), Region).Grain(Grains);
         int evaluated = 0, matched = 0, fired = 0, errors = 0;
         void Report(RuleTestResult result)
         {
@@ -146,8 +144,8 @@ public sealed class TestAuditAlertRuleCommand : AuditCmdlet
         {
             var stored = request with
             {
-                Start = Start is { } s ? ToUtc(s) : null,
-                End = End is { } e ? ToUtc(e) : null,
+                Start = TimeArguments.ToUtc(Start),
+                End = TimeArguments.ToUtc(End),
             };
             if (!TryCall(() => grain.TestRuleOnStoredAsync(stored), "TestAuditAlertRuleFailed", Query, out var result))
             {
@@ -167,10 +165,4 @@ public sealed class TestAuditAlertRuleCommand : AuditCmdlet
             WriteWarning($"The rule would not have fired on these {evaluated} events ({matched} matched; it fires at {Occurrences} within {EvaluationWindow}).");
         }
     }
-
-    private static DateTimeOffset ToUtc(DateTime value) => value.Kind switch
-    {
-        DateTimeKind.Local => new DateTimeOffset(value.ToUniversalTime(), TimeSpan.Zero),
-        _ => new DateTimeOffset(DateTime.SpecifyKind(value, DateTimeKind.Utc), TimeSpan.Zero),
-    };
 }

@@ -39,6 +39,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<CheckpointSigner>();
         services.TryAddSingleton<LogMaintenanceService>();
         services.TryAddSingleton<AlertEmailComposer>();
+        services.TryAddSingleton<DigestEmailComposer>();
         services.TryAddSingleton<MailSender>();
         services.TryAddSingleton<WebhookKeys>();
         services.TryAddSingleton<WebhookStore>();

@@ -213,7 +213,7 @@ public sealed partial class AlertConfigGrain
         LogRuleChanged(logger, projectId, region, key, change);
         try
         {
-            await history.RecordFiringAsync(new FiredAlert
+            await recorder.RecordFiringAsync(new FiredAlert
             {
                 Id = Guid.CreateVersion7(now).ToString("N"),
                 ProjectId = projectId,

@@ -17,7 +17,7 @@ public sealed partial class AlertConfigGrain(
     [PersistentState(AlertConfigState.StateName, GrainStorage.Name)] IPersistentState<AlertConfigState> state,
     IOptions<AuditOrleansOptions> options,
     TimeProvider time,
-    NotificationStore history,
+    FiringRecorder recorder,
     AuditLogWriter log,
     ILogger<AlertConfigGrain> logger) : Grain, IAlertConfigGrain
 {

@@ -26,12 +26,7 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
     /// <summary>Firing, Update or Resolved (docs/alerts.md, Episodes).</summary>
     public const string KindHeader = "X-AuditOrleans-Kind";
 
-    /// <summary>Most events a digest lists (<see cref="DigestEmailComposer.MaxDigestRows"/>).</summary>
-    public const int MaxDigestRows = DigestEmailComposer.MaxDigestRows;
-
     private const int MaxValueLength = 512;
-
-    private readonly DigestEmailComposer digests = new(options);
 
     public static string Subject(FiredAlert alert)
     {
@@ -131,9 +126,6 @@ public sealed class AlertEmailComposer(IOptions<AuditOrleansOptions> options)
         message.Body = body.ToMessageBody();
         return message;
     }
-
-    /// <summary>The digest email of one recipient (<see cref="DigestEmailComposer.Compose"/>).</summary>
-    public MimeMessage ComposeDigest(DueDigest digest, IReadOnlyList<FiredAlert> firings, int total) => digests.Compose(digest, firings, total);
 
     /// <summary>The time format of the email body (UTC, to the second).</summary>
     public static string FormatTime(DateTimeOffset value) =>

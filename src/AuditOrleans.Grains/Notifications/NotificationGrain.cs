@@ -22,7 +22,11 @@ namespace AuditOrleans.Grains.Notifications;
 [Reentrant]
 public sealed partial class NotificationGrain(
     NotificationStore store,
+    NotificationContactStore contacts,
+    FiringRecorder recorder,
+    AlertHistoryReader history,
     AlertEmailComposer composer,
+    DigestEmailComposer digestComposer,
     MailSender sender,
     WebhookStore webhookStore,
     WebhookSender webhooks,
@@ -109,8 +113,8 @@ public sealed partial class NotificationGrain(
             throw new ArgumentException($"'{alert}' is not an alert. Valid names: {AlertCatalog.ValidNames}.", nameof(alert));
         }
 
-        var contacts = await store.GetContactsAsync(projectId);
-        if (!contacts.Any(static c => c.Types.HasFlag(NotificationType.Security))
+        var emails = await contacts.GetContactsAsync(projectId);
+        if (!emails.Any(static c => c.Types.HasFlag(NotificationType.Security))
             && !(await webhookStore.GetAsync(projectId, time.GetUtcNow())).Any(static w => w.Types.HasFlag(NotificationType.Security)))
         {
             throw new InvalidOperationException(
@@ -118,10 +122,10 @@ public sealed partial class NotificationGrain(
                 $"(or -WebhookUrl <https URL>) -Type Security -ProjectId {projectId}, then test again.");
         }
 
-        var recorded = await store.RecordFiringAsync(TestAlerts.Sample(projectId, knownRegion, alert, time.GetUtcNow()));
+        var recorded = await recorder.RecordFiringAsync(TestAlerts.Sample(projectId, knownRegion, alert, time.GetUtcNow()));
         LogTestRecorded(logger, alert, projectId, knownRegion, recorded.Id, recorded.Deliveries.Count);
         await RequestRoundAsync();
-        return await store.GetFiringAsync(recorded.Id) ?? recorded;
+        return await history.GetFiringAsync(recorded.Id) ?? recorded;
     }
 
     /// <summary>The delay before the next attempt after <paramref name="attempts"/> failed ones: doubling from InitialRetryDelay, capped at MaxRetryDelay.</summary>
@@ -368,7 +372,7 @@ public sealed partial class NotificationGrain(
         }
 
         await store.CloseDigestAsync(digest, time.GetUtcNow(), CancellationToken.None);
-        var (firings, total) = await store.GetDigestFiringsAsync(digest.Id, AlertEmailComposer.MaxDigestRows, cancellationToken);
+        var (firings, total) = await store.GetDigestFiringsAsync(digest.Id, DigestEmailComposer.MaxDigestRows, cancellationToken);
         if (total == 0)
         {
             // Nothing to carry (its firings moved to another digest): done without an email.
@@ -378,7 +382,7 @@ public sealed partial class NotificationGrain(
 
         var outcome = WebhookSecretLimits.IsWebhookId(digest.Recipient)
             ? await SendWebhookAsync(digest.Recipient, format => WebhookPayloads.Digest(format, DigestMessage.For(digest, firings, total, options.Value), digest.MessageId), digest.MessageId, cancellationToken)
-            : await SendAsync(session!, () => composer.ComposeDigest(digest, firings, total), cancellationToken);
+            : await SendAsync(session!, () => digestComposer.Compose(digest, firings, total), cancellationToken);
         var policy = RetryPolicy.For(options.Value, digest.Recipient);
         var attempts = digest.Attempts + 1;
         var now = time.GetUtcNow();

@@ -16,7 +16,7 @@ namespace AuditOrleans.Grains.Notifications;
 /// contacts kept by <see cref="NotificationContactStore"/>, the history read by
 /// <see cref="AlertHistoryReader"/>.
 /// </summary>
-public sealed class NotificationStore(AuditDatabase database, NotificationContactStore contacts, FiringRecorder recorder, AlertHistoryReader history)
+public sealed class NotificationStore(AuditDatabase database)
 {
     /// <summary>alert_deliveries.state of a firing whose email to the recipient is a digest (alert_digest_members names it).</summary>
     public const int InDigestState = 4;
@@ -37,21 +37,6 @@ public sealed class NotificationStore(AuditDatabase database, NotificationContac
         var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(recipient.ToLowerInvariant())))[..12];
         return WebhookSecretLimits.IsWebhookId(recipient) ? $"msg_{alertId}_{digest}" : $"{alertId}.{digest}@auditorleans";
     }
-
-    // The notification grain reaches contacts, test firings and single firings through the outbox;
-    // these three calls only forward to the store that owns them.
-
-    /// <summary>The project's contacts (<see cref="NotificationContactStore.GetContactsAsync"/>).</summary>
-    public Task<IReadOnlyList<NotificationContact>> GetContactsAsync(string projectId, CancellationToken cancellationToken = default) =>
-        contacts.GetContactsAsync(projectId, cancellationToken);
-
-    /// <summary>Records a firing outside of an event append (<see cref="FiringRecorder.RecordFiringAsync"/>).</summary>
-    public Task<FiredAlert> RecordFiringAsync(FiredAlert alert, CancellationToken cancellationToken = default) =>
-        recorder.RecordFiringAsync(alert, cancellationToken);
-
-    /// <summary>One fired alert with its deliveries, or null (<see cref="AlertHistoryReader.GetFiringAsync"/>).</summary>
-    public Task<FiredAlert?> GetFiringAsync(string alertId, CancellationToken cancellationToken = default) =>
-        history.GetFiringAsync(alertId, cancellationToken);
 
     /// <summary>Deliveries of their own (not carried by a digest) whose next attempt is due at <paramref name="now"/>, oldest first.</summary>
     public async Task<IReadOnlyList<DueDelivery>> GetDueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default)

@@ -12,14 +12,7 @@ namespace AuditOrleans.Grains.Storage;
 /// serialises writers where the engine needs it (SQLite has one writer at a time; doing the
 /// waiting here is cheaper and fairer than SQLITE_BUSY retries).
 /// </summary>
-/// <remarks>
-/// SQLite writes are group-committed: writers queue their work, and whichever holds the write
-/// gate runs every queued work item in one transaction on the one writer connection, each in
-/// its own savepoint, then commits once. A work item that fails is rolled back to its savepoint
-/// and fails alone; the others are committed. Each caller returns after the commit that holds
-/// its work, so durability is unchanged, while concurrent writers (the detectors of many
-/// project-regions) share one fsync instead of paying one each.
-/// </remarks>
+/// <remarks>SQLite writes are group-committed by <see cref="SqliteGroupCommit"/>.</remarks>
 public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options, ILogger<AuditDatabase> logger) : IDisposable
 {
     /// <summary>Most work items committed together.</summary>
@@ -27,17 +20,31 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
 
     private readonly StorageOptions storage = options.Value.Storage;
     private readonly string connectionString = ProviderConnectionString(options.Value.Storage);
-    private readonly SemaphoreSlim writeGate = new(1, 1);
-    private readonly Queue<PendingWrite> pending = new();
-
-    // Writes that record firings: committed before the normal queue (guarded by the lock on pending).
-    private readonly Queue<PendingWrite> alerts = new();
-    private bool lastGroupWasAlert;
-    private SqliteConnection? writer;
-    private WalCheckpointer? checkpointer;
+    private SqliteGroupCommit? sqliteWrites;
     private int sqliteFilesChecked;
 
     public StorageProvider Provider => storage.Provider;
+
+    // Created on the first write (never for PostgreSQL); the lock only guards that creation.
+    private SqliteGroupCommit SqliteWrites
+    {
+        get
+        {
+            if (Volatile.Read(ref sqliteWrites) is { } existing)
+            {
+                return existing;
+            }
+
+            var created = new SqliteGroupCommit(() => OpenAsync(CancellationToken.None), connectionString, logger);
+            if (Interlocked.CompareExchange(ref sqliteWrites, created, null) is { } raced)
+            {
+                created.Dispose();
+                return raced;
+            }
+
+            return created;
+        }
+    }
 
     /// <summary>The ADO.NET invariant name Orleans uses for this provider.</summary>
     public string Invariant => InvariantFor(storage.Provider);
@@ -113,43 +120,9 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
             return result;
         }
 
-        var write = new PendingWrite<T>(work);
-        lock (pending)
-        {
-            (priority == WritePriority.Alert ? alerts : pending).Enqueue(write);
-        }
-
-        while (!write.Completion.IsCompleted)
-        {
-            try
-            {
-                await writeGate.WaitAsync(cancellationToken);
-            }
-            catch (OperationCanceledException) when (write.TryCancel())
-            {
-                throw;
-            }
-            catch (OperationCanceledException)
-            {
-                // Another writer already took this work: its commit decides the outcome.
-                break;
-            }
-
-            try
-            {
-                if (!write.Completion.IsCompleted)
-                {
-                    await CommitPendingAsync();
-                }
-            }
-            finally
-            {
-                writeGate.Release();
-            }
-        }
-
-        return await write.Completion;
+        return await SqliteWrites.WriteAsync(work, priority, cancellationToken);
     }
+
     /// <summary>Creates or upgrades the schema from deploy/sql/{provider}/ (idempotent).</summary>
     public async Task ApplySchemaAsync(CancellationToken cancellationToken = default)
     {
@@ -279,144 +252,8 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
 
     public void Dispose()
     {
-        checkpointer?.Dispose();
-        checkpointer = null;
-        writer?.Dispose();
-        writer = null;
-        writeGate.Dispose();
+        sqliteWrites?.Dispose();
     }
-
-    /// <summary>
-    /// Runs queued writes in one transaction and commits them; called with the write gate held.
-    /// Alert writes go first, in a group of their own; a group of normal writes takes them one
-    /// at a time and ends early when an alert write is waiting, so that the alert waits for at
-    /// most one normal write and one commit. A normal group always takes at least one write.
-    /// </summary>
-    private async Task CommitPendingAsync()
-    {
-        var group = new List<PendingWrite>();
-        bool alertGroup;
-        lock (pending)
-        {
-            // Alert groups and normal groups alternate while both queues hold work, so that a
-            // stream of firings cannot starve the normal writes.
-            alertGroup = alerts.Count > 0 && !(lastGroupWasAlert && pending.Count > 0);
-            lastGroupWasAlert = alertGroup;
-        }
-
-        // The group's transaction must not be cut short by one caller's cancellation.
-        var none = CancellationToken.None;
-        var succeeded = new List<PendingWrite>();
-        DbTransaction? transaction = null;
-        var failed = false;
-        try
-        {
-            while (group.Count < MaxGroupSize && TakeNext(alertGroup, group.Count > 0) is { } write)
-            {
-                group.Add(write);
-                writer ??= await OpenWriterAsync();
-                transaction ??= await writer.BeginTransactionAsync(IsolationLevel.ReadCommitted, none);
-                await transaction.SaveAsync("w", none);
-                try
-                {
-                    await write.RunAsync(writer, transaction);
-                    await transaction.ReleaseAsync("w", none);
-                    succeeded.Add(write);
-                }
-                catch (Exception ex) when (ex is not DbException { } db || !IsConnectionFatal(db))
-                {
-                    // Undo this work only; the others of the group go on.
-                    await transaction.RollbackAsync("w", none);
-                    await transaction.ReleaseAsync("w", none);
-                    write.Fail(ex);
-                }
-            }
-
-            if (transaction is null)
-            {
-                return;
-            }
-
-            await transaction.CommitAsync(none);
-        }
-        catch (Exception ex)
-        {
-            foreach (var write in group)
-            {
-                write.Fail(ex);
-            }
-
-            failed = true;
-            return;
-        }
-        finally
-        {
-            if (transaction is not null)
-            {
-                await transaction.DisposeAsync();
-            }
-
-            if (failed)
-            {
-                // The connection's state is unknown after a failed commit: start the next group on a new one.
-                writer?.Dispose();
-                writer = null;
-            }
-        }
-
-        foreach (var write in succeeded)
-        {
-            write.Complete();
-        }
-    }
-
-    /// <summary>
-    /// The next write for the running group, or null when the group is complete: an alert group
-    /// takes alert writes only; a normal group stops once it holds work and an alert write waits.
-    /// </summary>
-    private PendingWrite? TakeNext(bool alertGroup, bool holdsWork)
-    {
-        lock (pending)
-        {
-            if (!alertGroup && holdsWork && alerts.Count > 0)
-            {
-                return null;
-            }
-
-            var queue = alertGroup ? alerts : pending;
-            while (queue.TryDequeue(out var next))
-            {
-                if (next.TryTake())
-                {
-                    return next;
-                }
-            }
-
-            return null;
-        }
-    }
-
-    /// <summary>
-    /// Opens the writer connection. Its commits never checkpoint the write-ahead log: that is done
-    /// in the background (<see cref="WalCheckpointer"/>), so that no append waits for it.
-    /// </summary>
-    private async Task<SqliteConnection> OpenWriterAsync()
-    {
-        var connection = (SqliteConnection)await OpenAsync(CancellationToken.None);
-        await using (var pragma = connection.CreateCommand())
-        {
-            // A log that grew in a burst is cut back to 64 MiB when it restarts from its beginning.
-            pragma.CommandText = "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864;";
-            await pragma.ExecuteNonQueryAsync();
-        }
-
-        checkpointer ??= new WalCheckpointer(connectionString, logger);
-        return connection;
-    }
-
-    /// <summary>Errors after which nothing more can be done in the transaction (I/O, full disk, corruption).</summary>
-    private static bool IsConnectionFatal(DbException ex) =>
-        ex is SqliteException { SqliteErrorCode: 10 or 11 or 13 or 26 or 7 };
 
     private DbConnection CreateConnection() => storage.Provider switch
     {

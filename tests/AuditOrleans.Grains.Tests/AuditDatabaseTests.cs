@@ -72,12 +72,7 @@ public sealed class AuditDatabaseTests : IAsyncLifetime
         // A bulk write is running; five more are queued behind it, then an alert write arrives.
         var ran = new List<string>();
         var release = new TaskCompletionSource();
-        var running = database.WriteAsync(async (c, t) =>
-        {
-            ran.Add("running");
-            await release.Task;
-            return await InsertAsync(c, t, "running@example.com");
-        });
+        var running = RunningWrite(ran, release);
         var queued = Enumerable.Range(0, 5).Select(i => database.WriteAsync(async (c, t) =>
         {
             // By the time any queued bulk write runs, the alert is committed (seen from another connection).
@@ -103,12 +98,7 @@ public sealed class AuditDatabaseTests : IAsyncLifetime
         // Behind a running bulk write: more alert writes than one group takes, and one more bulk write.
         var ran = new List<string>();
         var release = new TaskCompletionSource();
-        var running = database.WriteAsync(async (c, t) =>
-        {
-            ran.Add("running");
-            await release.Task;
-            return await InsertAsync(c, t, "running@example.com");
-        });
+        var running = RunningWrite(ran, release);
         var alerts = Enumerable.Range(0, AuditDatabase.MaxGroupSize + 10).Select(i => database.WriteAsync(async (c, t) =>
         {
             ran.Add("alert");
@@ -265,6 +255,14 @@ public sealed class AuditDatabaseTests : IAsyncLifetime
         Assert.NotNull(firing);
         Assert.Equal((AlertKind.Firing, null, false, false), (firing.Kind, firing.EpisodeId, firing.IsBackfill, firing.IsLate));
     }
+
+    /// <summary>A bulk write that holds the write gate until <paramref name="release"/> completes, so that what follows queues behind it.</summary>
+    private Task<int> RunningWrite(List<string> ran, TaskCompletionSource release) => database.WriteAsync(async (c, t) =>
+    {
+        ran.Add("running");
+        await release.Task;
+        return await InsertAsync(c, t, "running@example.com");
+    });
 
     private async Task<bool> CommittedAsync(string email)
     {

@@ -28,6 +28,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<IFiringRecorder>(static sp => sp.GetRequiredService<NotificationStore>());
         services.TryAddSingleton<LifecycleStore>();
         services.TryAddSingleton<AuditLogWriter>();
+        services.TryAddSingleton<DetectorServices>();
         services.TryAddSingleton<AuditLogQueries>();
         services.TryAddSingleton<ChainVerifier>();
         services.TryAddSingleton<EventLookup>();

@@ -33,17 +33,16 @@ public sealed partial class DetectorGrain
         var now = services.Time.GetUtcNow();
         var savedWindow = window.Save();
         var savedEpisode = open.Clone();
-        var notices = Notices(ProjectId(), now);
         PendingFiring notice;
         if (IsQuiet(now))
         {
-            notice = new PendingFiring(notices.Resolved(open, window.Newest, open.Backfill), headSequence);
+            notice = new PendingFiring(Notices(ProjectId(), now).Resolved(open, window.Newest, open.Backfill), headSequence);
             episode = null;
             window.EndEpisode();
         }
         else if (UpdateDue(open, now) is { } change)
         {
-            notice = new PendingFiring(notices.Update(open, change, window.Newest, open.Backfill), headSequence);
+            notice = new PendingFiring(Notices(ProjectId(), now).Update(open, change, window.Newest, open.Backfill), headSequence);
             open.Noticed(now, open.Backfill);
         }
         else

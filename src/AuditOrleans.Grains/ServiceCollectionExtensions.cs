@@ -31,6 +31,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<NotificationStore>();
         services.TryAddSingleton<LifecycleStore>();
         services.TryAddSingleton<AuditLogWriter>();
+        services.TryAddSingleton<DetectorServices>();
         services.TryAddSingleton<AuditLogQueries>();
         services.TryAddSingleton<ChainVerifier>();
         services.TryAddSingleton<EventLookup>();

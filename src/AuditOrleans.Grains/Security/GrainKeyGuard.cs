@@ -76,21 +76,38 @@ public sealed class GrainKeyGuard(
     private void Refused(GrainId grainId, ArgumentException exception) =>
         refusals.Refused(logger, "grain key", $"activation of {grainId}: {exception.Message}");
 
+    /// <remarks>
+    /// The key is checked when the activation's context is configured (the check reads only the
+    /// key and the configured regions), and only a refused key subscribes to the activation's
+    /// lifecycle, to fail it at <see cref="Stage"/>: a valid key leaves nothing in the
+    /// activation (a lifecycle subscription is kept for the activation's life, and a detector
+    /// is kept per active project-region).
+    /// </remarks>
     private sealed class Configurator(GrainKeyGuard guard, bool withRegion) : IConfigureGrainContext
     {
-        public void Configure(IGrainContext context) =>
+        public void Configure(IGrainContext context)
+        {
+            Exception failure;
+            try
+            {
+                guard.Check(context.GrainId.Key.ToString(), withRegion);
+                return;
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+
             context.ObservableLifecycle.Subscribe(nameof(GrainKeyGuard), Stage, _ =>
             {
-                try
+                if (failure is ArgumentException refused)
                 {
-                    guard.Check(context.GrainId.Key.ToString(), withRegion);
-                    return Task.CompletedTask;
+                    guard.Refused(context.GrainId, refused);
+                    return Task.FromException(ExpectedRefusals.Mark(refused));
                 }
-                catch (ArgumentException ex)
-                {
-                    guard.Refused(context.GrainId, ex);
-                    return Task.FromException(ExpectedRefusals.Mark(ex));
-                }
+
+                return Task.FromException(failure);
             });
+        }
     }
 }

@@ -150,6 +150,42 @@ public sealed class AuditDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ReadConnectionsAreLentToOneCallerAtATimeAndKeptOpenBetweenReads()
+    {
+        var first = await database.RentReaderAsync();
+        var second = await database.RentReaderAsync();
+        Assert.NotSame(first.Connection, second.Connection);
+        var kept = first.Connection;
+        await first.DisposeAsync();
+        await second.DisposeAsync();
+
+        // Given back open, lent again, and it reads what the writer committed since.
+        await database.WriteAsync((c, t) => InsertAsync(c, t, "after-return@example.com"));
+        await using (var again = await database.RentReaderAsync())
+        {
+            Assert.True(ReferenceEquals(kept, again.Connection) || ReferenceEquals(second.Connection, again.Connection));
+            await using var command = again.Connection.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM notification_contacts WHERE email = 'after-return@example.com'";
+            Assert.Equal(1L, await command.ExecuteScalarAsync());
+        }
+
+        // No more than MaxIdleReaders stay open.
+        var many = new List<ReadLease>();
+        for (var i = 0; i < AuditDatabase.MaxIdleReaders + 4; i++)
+        {
+            many.Add(await database.RentReaderAsync());
+        }
+
+        Assert.Equal(many.Count, many.Select(static l => l.Connection).Distinct().Count());
+        foreach (var lease in many)
+        {
+            await lease.DisposeAsync();
+        }
+
+        Assert.Equal(AuditDatabase.MaxIdleReaders, many.Count(static l => l.Connection.State == System.Data.ConnectionState.Open));
+    }
+
+    [Fact]
     public async Task AUniqueViolationFailsOnlyItsOwnWork()
     {
         await database.WriteAsync((c, t) => InsertAsync(c, t, "taken@example.com"));

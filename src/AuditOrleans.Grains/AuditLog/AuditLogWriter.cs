@@ -133,10 +133,10 @@ public sealed partial class AuditLogWriter(AuditDatabase database, IFiringRecord
             return found;
         }
 
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var lease = await database.RentReaderAsync(cancellationToken);
         foreach (var chunk in eventIds.Chunk(500))
         {
-            await using var command = connection.CreateCommand();
+            await using var command = lease.Connection.CreateCommand();
             var names = new StringBuilder();
             for (var i = 0; i < chunk.Length; i++)
             {

@@ -203,7 +203,7 @@ public sealed partial class AlertConfigGrain
     {
         state.State.Version++;
         state.State.UpdatedAt = now;
-        await state.WriteStateAsync();
+        await database.WithoutConcurrentWritesAsync(() => state.WriteStateAsync());
         await PushAsync(Snapshot());
     }
 

@@ -19,6 +19,7 @@ public sealed partial class AlertConfigGrain(
     TimeProvider time,
     FiringRecorder recorder,
     AuditLogWriter log,
+    AuditDatabase database,
     ILogger<AlertConfigGrain> logger) : Grain, IAlertConfigGrain
 {
     /// <summary>How often a change the detector could not take is handed to it again.</summary>
@@ -81,7 +82,7 @@ public sealed partial class AlertConfigGrain(
         state.State.Active = [.. active.Order().Select(static a => a.ToString())];
         state.State.Version++;
         state.State.UpdatedAt = time.GetUtcNow();
-        await state.WriteStateAsync();
+        await database.WithoutConcurrentWritesAsync(() => state.WriteStateAsync());
         var applied = Snapshot();
         await PushAsync(applied);
         return applied;

@@ -21,7 +21,11 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
     private readonly StorageOptions storage = options.Value.Storage;
     private readonly string connectionString = ProviderConnectionString(options.Value.Storage);
     private SqliteGroupCommit? sqliteWrites;
+
+    // SQLite read connections kept open between hot reads (see RentReaderAsync).
+    private readonly System.Collections.Concurrent.ConcurrentBag<DbConnection> idleReaders = [];
     private int sqliteFilesChecked;
+    private int disposed;
 
     public StorageProvider Provider => storage.Provider;
 
@@ -98,6 +102,39 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
         }
     }
 
+    /// <summary>Most SQLite read connections kept open for <see cref="RentReaderAsync"/>.</summary>
+    public const int MaxIdleReaders = 8;
+
+    /// <summary>
+    /// A connection for one read on a hot path (the detector's idempotency lookup, once per
+    /// append). SQLite connections are opened without the driver's pool (see
+    /// <see cref="ProviderConnectionString"/>), so opening one costs an open, the PRAGMAs and a
+    /// fresh parse of the schema each time; this keeps up to <see cref="MaxIdleReaders"/> of them
+    /// open, each lent to one caller at a time. PostgreSQL uses Npgsql's pool.
+    /// </summary>
+    public async ValueTask<ReadLease> RentReaderAsync(CancellationToken cancellationToken = default)
+    {
+        if (storage.Provider == StorageProvider.Sqlite && idleReaders.TryTake(out var idle))
+        {
+            return new ReadLease(this, idle);
+        }
+
+        return new ReadLease(this, await OpenAsync(cancellationToken));
+    }
+
+    /// <summary>Takes back a connection of <see cref="RentReaderAsync"/>.</summary>
+    internal ValueTask ReturnReaderAsync(DbConnection connection)
+    {
+        if (storage.Provider == StorageProvider.Sqlite && connection.State == ConnectionState.Open
+            && Volatile.Read(ref disposed) == 0 && idleReaders.Count < MaxIdleReaders)
+        {
+            idleReaders.Add(connection);
+            return ValueTask.CompletedTask;
+        }
+
+        return connection.DisposeAsync();
+    }
+
     /// <summary>Runs <paramref name="work"/> in one write transaction and commits it (SQLite: possibly together with other writers' work, see the remarks).</summary>
     public Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken = default) =>
         WriteAsync(work, WritePriority.Normal, cancellationToken);
@@ -121,6 +158,18 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
         }
 
         return await SqliteWrites.WriteAsync(work, priority, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs a write that goes through a connection of its own, such as Orleans' grain storage
+    /// (<c>IPersistentState.WriteStateAsync</c>), between the engine's SQLite write groups, so
+    /// that it does not wait for the write lock in SQLite's busy handler while bulk ingestion
+    /// keeps the writer busy (docs/architecture.md, Persistence). PostgreSQL: runs it directly.
+    /// </summary>
+    public Task WithoutConcurrentWritesAsync(Func<Task> work, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return storage.Provider == StorageProvider.Sqlite ? SqliteWrites.ExclusiveAsync(work, cancellationToken) : work();
     }
 
     /// <summary>Creates or upgrades the schema from deploy/sql/{provider}/ (idempotent).</summary>
@@ -252,7 +301,12 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
 
     public void Dispose()
     {
+        Interlocked.Exchange(ref disposed, 1);
         sqliteWrites?.Dispose();
+        while (idleReaders.TryTake(out var reader))
+        {
+            reader.Dispose();
+        }
     }
 
     private DbConnection CreateConnection() => storage.Provider switch

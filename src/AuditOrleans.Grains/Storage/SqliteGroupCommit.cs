@@ -66,6 +66,24 @@ internal sealed class SqliteGroupCommit(Func<Task<DbConnection>> open, string co
         return await write.Completion;
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> between two groups, holding the write gate: for a writer with
+    /// its own connection (Orleans' grain storage), which would otherwise wait for the database's
+    /// write lock in SQLite's busy handler, blocking its thread, while the groups follow each other.
+    /// </summary>
+    public async Task ExclusiveAsync(Func<Task> work, CancellationToken cancellationToken)
+    {
+        await writeGate.WaitAsync(cancellationToken);
+        try
+        {
+            await work();
+        }
+        finally
+        {
+            writeGate.Release();
+        }
+    }
+
     public void Dispose()
     {
         checkpointer?.Dispose();
@@ -85,12 +103,17 @@ internal sealed class SqliteGroupCommit(Func<Task<DbConnection>> open, string co
     {
         var group = new List<PendingWrite>();
         bool alertGroup;
+        int size;
         lock (pending)
         {
             // Alert groups and normal groups alternate while both queues hold work, so that a
             // stream of firings cannot starve the normal writes.
             alertGroup = alerts.Count > 0 && !(lastGroupWasAlert && pending.Count > 0);
             lastGroupWasAlert = alertGroup;
+
+            // The group takes at most what is queued now: later writes wait for the next group, so
+            // that the database's write lock is let go between groups however busy the queue is.
+            size = Math.Clamp((alertGroup ? alerts : pending).Count, 1, AuditDatabase.MaxGroupSize);
         }
 
         // The group's transaction must not be cut short by one caller's cancellation.
@@ -100,7 +123,7 @@ internal sealed class SqliteGroupCommit(Func<Task<DbConnection>> open, string co
         var failed = false;
         try
         {
-            while (group.Count < AuditDatabase.MaxGroupSize && TakeNext(alertGroup, group.Count > 0) is { } write)
+            while (group.Count < size && TakeNext(alertGroup, group.Count > 0) is { } write)
             {
                 group.Add(write);
                 writer ??= await OpenWriterAsync();

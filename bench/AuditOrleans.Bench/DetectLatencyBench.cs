@@ -16,6 +16,8 @@ namespace AuditOrleans.Bench;
 /// </summary>
 public sealed class DetectLatencyBench(BenchHost host, BenchSmtpServer smtp, Settings settings, TextWriter log)
 {
+    private const string Region = "fr-par";
+
     private static readonly TimeSpan TrialTimeout = TimeSpan.FromSeconds(30);
 
     public async Task RunAsync(Report report, CancellationToken cancellationToken)
@@ -112,13 +114,15 @@ public sealed class DetectLatencyBench(BenchHost host, BenchSmtpServer smtp, Set
     /// 403 and from the start of the call carrying it to the SMTP server's 250, and the mail's size.
     /// </summary>
     public static async Task<(double FromAcknowledgement, double FromCall, int Size)> TrialAsync(
-        BenchHost host, BenchSmtpServer smtp, Workload workload, string projectId, CancellationToken cancellationToken)
+        BenchHost host, BenchSmtpServer smtp, Workload workload, string projectId, CancellationToken cancellationToken, bool prepared = false)
     {
-        const string Region = "fr-par";
-        var recipient = $"security@{projectId}.bench.example";
+        if (!prepared)
+        {
+            await PrepareAsync(host, projectId);
+        }
+
+        var recipient = Recipient(projectId);
         var grains = host.Client;
-        await grains.GetGrain<INotificationContactsGrain>(projectId).AddAsync(recipient, NotificationType.Security);
-        await grains.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, Region)).SetActiveAsync(new Dictionary<AlertName, bool> { [AlertName.HttpForbiddenErrorRateHigh] = true });
         var ingest = grains.GetGrain<IIngestGrain>(0);
         var t0 = DateTimeOffset.UtcNow.AddSeconds(-100);
         var first20 = Enumerable.Range(0, 20).Select(i => workload.Event(projectId, Region, t0.AddSeconds(i), 403)).ToList();
@@ -148,6 +152,15 @@ public sealed class DetectLatencyBench(BenchHost host, BenchSmtpServer smtp, Set
         var (at, size) = await mail.WaitAsync(TrialTimeout, cancellationToken);
         return (Stopwatch.GetElapsedTime(acknowledged, at).TotalMilliseconds, Stopwatch.GetElapsedTime(called, at).TotalMilliseconds, size);
     }
+
+    /// <summary>A trial's project-region set up: its Security contact, and HttpForbiddenErrorRateHigh on.</summary>
+    public static async Task PrepareAsync(BenchHost host, string projectId)
+    {
+        await host.Client.GetGrain<INotificationContactsGrain>(projectId).AddAsync(Recipient(projectId), NotificationType.Security);
+        await host.Client.GetGrain<IAlertConfigGrain>(Scope.Key(projectId, Region)).SetActiveAsync(new Dictionary<AlertName, bool> { [AlertName.HttpForbiddenErrorRateHigh] = true });
+    }
+
+    private static string Recipient(string projectId) => $"security@{projectId}.bench.example";
 
     private async Task<double> PlainSendAsync(string recipient, int size, CancellationToken cancellationToken, bool noDelay = false)
     {

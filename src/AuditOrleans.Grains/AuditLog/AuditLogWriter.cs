@@ -27,7 +27,8 @@ public sealed partial class AuditLogWriter(AuditDatabase database, IFiringRecord
 
     public async Task<ChainHead> GetHeadAsync(string projectId, string region, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var lease = await database.RentReaderAsync(cancellationToken);
+        var connection = lease.Connection;
         await using var command = Command(connection, null,
             "SELECT seq, hash FROM audit_events WHERE project_id = @p AND region = @r ORDER BY seq DESC LIMIT 1",
             ("@p", projectId), ("@r", region));
@@ -50,7 +51,8 @@ public sealed partial class AuditLogWriter(AuditDatabase database, IFiringRecord
     /// <summary>recorded_at (microseconds) of the newest <paramref name="count"/> 403 events, oldest first.</summary>
     public async Task<long[]> GetNewestForbiddenAsync(string projectId, string region, int count, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var lease = await database.RentReaderAsync(cancellationToken);
+        var connection = lease.Connection;
         await using var command = Command(connection, null,
             "SELECT recorded_at FROM audit_events WHERE project_id = @p AND region = @r AND status_code = 403 ORDER BY recorded_at DESC LIMIT @n",
             ("@p", projectId), ("@r", region), ("@n", count));
@@ -71,7 +73,8 @@ public sealed partial class AuditLogWriter(AuditDatabase database, IFiringRecord
     /// </summary>
     public async Task<DateTimeOffset?> GetLastForbiddenIngestedAsync(string projectId, string region, long fromMicros, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var lease = await database.RentReaderAsync(cancellationToken);
+        var connection = lease.Connection;
         await using var command = Command(connection, null,
             "SELECT MAX(ingested_at) FROM audit_events WHERE project_id = @p AND region = @r AND status_code = 403 AND recorded_at >= @from",
             ("@p", projectId), ("@r", region), ("@from", fromMicros));
@@ -82,21 +85,24 @@ public sealed partial class AuditLogWriter(AuditDatabase database, IFiringRecord
     /// <summary>The open episode of <paramref name="alert"/> in a project-region, if any (docs/alerts.md, Episodes).</summary>
     public async Task<StoredEpisode?> GetOpenEpisodeAsync(string projectId, string region, AlertName alert, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var lease = await database.RentReaderAsync(cancellationToken);
+        var connection = lease.Connection;
         return await EpisodeRows.GetOpenAsync(connection, projectId, region, alert, cancellationToken);
     }
 
     /// <summary>recorded_at of the last 403 of the latest resolved episode of <paramref name="alert"/> in a project-region, or null.</summary>
     public async Task<DateTimeOffset?> GetLastEpisodeEndAsync(string projectId, string region, AlertName alert, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var lease = await database.RentReaderAsync(cancellationToken);
+        var connection = lease.Connection;
         return await EpisodeRows.GetLastEndAsync(connection, projectId, region, alert, cancellationToken);
     }
 
     /// <summary>Every project-region with an open episode.</summary>
     public async Task<IReadOnlyList<(string ProjectId, string Region)>> GetOpenEpisodesAsync(CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var lease = await database.RentReaderAsync(cancellationToken);
+        var connection = lease.Connection;
         return await EpisodeRows.ListOpenAsync(connection, cancellationToken);
     }
 
@@ -107,7 +113,8 @@ public sealed partial class AuditLogWriter(AuditDatabase database, IFiringRecord
     /// </summary>
     public async Task<ForbiddenActivity> GetForbiddenActivityAsync(string projectId, string region, long afterSequence, long fromMicros, int top, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var lease = await database.RentReaderAsync(cancellationToken);
+        var connection = lease.Connection;
         var where = "WHERE project_id = @p AND region = @r AND status_code = 403 AND seq > @s AND recorded_at >= @from";
         (string, object?)[] args = [("@p", projectId), ("@r", region), ("@s", afterSequence), ("@from", fromMicros)];
         long count;

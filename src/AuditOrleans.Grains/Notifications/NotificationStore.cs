@@ -41,7 +41,8 @@ public sealed class NotificationStore(AuditDatabase database)
     /// <summary>Deliveries of their own (not carried by a digest) whose next attempt is due at <paramref name="now"/>, oldest first.</summary>
     public async Task<IReadOnlyList<DueDelivery>> GetDueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var lease = await database.RentReaderAsync(cancellationToken);
+        var connection = lease.Connection;
         await using var command = Command(connection, null,
             $"SELECT {JoinedAlertColumns}, " +
             "d.recipient, d.message_id, d.attempts FROM alert_deliveries d JOIN fired_alerts a ON a.id = d.alert_id " +
@@ -60,7 +61,8 @@ public sealed class NotificationStore(AuditDatabase database)
     /// <summary>Digests whose next attempt is due at <paramref name="now"/>, oldest first.</summary>
     public async Task<IReadOnlyList<DueDigest>> GetDueDigestsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var lease = await database.RentReaderAsync(cancellationToken);
+        var connection = lease.Connection;
         await using var command = Command(connection, null,
             "SELECT id, project_id, recipient, region, alert, opened_at, due_at, attempts, message_id FROM alert_digests " +
             "WHERE state IN (0, 1) AND next_attempt_at <= @now ORDER BY next_attempt_at, id LIMIT @n",
@@ -87,7 +89,8 @@ public sealed class NotificationStore(AuditDatabase database)
     /// <summary>When the next pending delivery or digest is due, or null when nothing is pending.</summary>
     public async Task<DateTimeOffset?> GetNextDueAsync(CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var lease = await database.RentReaderAsync(cancellationToken);
+        var connection = lease.Connection;
         await using var command = Command(connection, null,
             "SELECT MIN(n) FROM (SELECT MIN(next_attempt_at) AS n FROM alert_deliveries WHERE state IN (0, 1) " +
             "UNION ALL SELECT MIN(next_attempt_at) AS n FROM alert_digests WHERE state IN (0, 1)) due");
@@ -119,7 +122,7 @@ public sealed class NotificationStore(AuditDatabase database)
             }
 
             return changed;
-        }, cancellationToken);
+        }, WritePriority.Alert, cancellationToken);
 
     /// <summary>Records the outcome of one attempt to send a digest; a delivered digest counts in its contact's email cap.</summary>
     public Task UpdateDigestAsync(DueDigest digest, DeliveryState state, int attempts, string? lastError, DateTimeOffset nextAttemptAt, DateTimeOffset? deliveredAt, CancellationToken cancellationToken = default) =>
@@ -136,7 +139,7 @@ public sealed class NotificationStore(AuditDatabase database)
             }
 
             return changed;
-        }, cancellationToken);
+        }, WritePriority.Alert, cancellationToken);
 
     /// <summary>
     /// Closes a digest before it is sent: no firing joins it afterwards (the next ones open a new
@@ -154,12 +157,13 @@ public sealed class NotificationStore(AuditDatabase database)
             await using var close = Command(connection, transaction,
                 "UPDATE alert_digests SET closed_at = @now WHERE id = @d AND closed_at IS NULL", ("@now", DbTime.ToMicros(now)), ("@d", digest.Id));
             return await close.ExecuteNonQueryAsync(cancellationToken);
-        }, cancellationToken);
+        }, WritePriority.Alert, cancellationToken);
 
     /// <summary>The firings a digest carries, oldest event first (at most <paramref name="limit"/>), and how many it carries in all.</summary>
     public async Task<(IReadOnlyList<FiredAlert> Firings, int Total)> GetDigestFiringsAsync(string digestId, int limit, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var lease = await database.RentReaderAsync(cancellationToken);
+        var connection = lease.Connection;
         int total;
         await using (var count = Command(connection, null, "SELECT COUNT(*) FROM alert_digest_members WHERE digest_id = @d", ("@d", digestId)))
         {
@@ -183,7 +187,8 @@ public sealed class NotificationStore(AuditDatabase database)
     /// <summary>The emails <paramref name="recipient"/> received for the project in the hour before <paramref name="now"/>, and the oldest of them.</summary>
     public async Task<(int Count, DateTimeOffset? Oldest)> GetRecentSendsAsync(string projectId, string recipient, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var lease = await database.RentReaderAsync(cancellationToken);
+        var connection = lease.Connection;
         await using var command = Command(connection, null,
             "SELECT COUNT(*), MIN(sent_at) FROM alert_contact_sends WHERE project_id = @p AND recipient = @to AND sent_at > @since",
             ("@p", projectId), ("@to", recipient), ("@since", DbTime.ToMicros(now - CapWindow)));
@@ -214,7 +219,7 @@ public sealed class NotificationStore(AuditDatabase database)
 
             await AddMemberAsync(connection, transaction, delivery.Alert.Id, delivery.Recipient, merged.Id, cancellationToken);
             return merged.Id;
-        }, cancellationToken);
+        }, WritePriority.Alert, cancellationToken);
 
     /// <summary>Moves every firing of a digest not yet sent into the recipient's merged digest (the cap is reached) and drops the digest. Returns the merged digest's id.</summary>
     public Task<string> DeferDigestAsync(DueDigest digest, DateTimeOffset due, DateTimeOffset now, CancellationToken cancellationToken = default) =>
@@ -244,7 +249,7 @@ public sealed class NotificationStore(AuditDatabase database)
             }
 
             return merged.Id;
-        }, cancellationToken);
+        }, WritePriority.Alert, cancellationToken);
 
     /// <summary>Moves a merged digest that is due while the cap is still reached to <paramref name="due"/>.</summary>
     public Task PostponeDigestAsync(DueDigest digest, DateTimeOffset due, CancellationToken cancellationToken = default) =>
@@ -253,7 +258,7 @@ public sealed class NotificationStore(AuditDatabase database)
             await using var update = Command(connection, transaction,
                 "UPDATE alert_digests SET due_at = @due, next_attempt_at = @due WHERE id = @d AND state = 0 AND attempts = 0", ("@due", DbTime.ToMicros(due)), ("@d", digest.Id));
             return await update.ExecuteNonQueryAsync(cancellationToken);
-        }, cancellationToken);
+        }, WritePriority.Alert, cancellationToken);
 
 
     /// <summary>Opens a digest of <paramref name="recipient"/>'s emails, due at <paramref name="due"/>; returns its id.</summary>

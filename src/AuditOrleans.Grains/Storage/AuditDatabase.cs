@@ -107,7 +107,7 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
 
     /// <summary>
     /// A connection for one read on a hot path (the detector's idempotency lookup, once per
-    /// append). SQLite connections are opened without the driver's pool (see
+    /// append, and the reads that rebuild a detector when it activates). SQLite connections are opened without the driver's pool (see
     /// <see cref="ProviderConnectionString"/>), so opening one costs an open, the PRAGMAs and a
     /// fresh parse of the schema each time; this keeps up to <see cref="MaxIdleReaders"/> of them
     /// open, each lent to one caller at a time. PostgreSQL uses Npgsql's pool.

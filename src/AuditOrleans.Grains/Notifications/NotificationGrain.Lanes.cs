@@ -14,6 +14,11 @@ public sealed partial class NotificationGrain
     // background, so that a slow receiver holds up neither the emails nor other receivers. The
     // lanes started by the running round: its waiters are answered when they are done too.
     private readonly Dictionary<string, Task> webhookLanes = new(StringComparer.Ordinal);
+
+    // Receivers whose lane ended while the round was reading what is due: that read may predate
+    // the lane's record (the grain is reentrant and the read awaits the database), so it may
+    // still list the notice just sent. The round leaves them to the round the lane asks for.
+    private readonly HashSet<string> lanesEndedDuringRead = new(StringComparer.Ordinal);
     private List<Task> roundLanes = [];
 
     /// <summary>
@@ -47,12 +52,16 @@ public sealed partial class NotificationGrain
         finally
         {
             webhookLanes.Remove(recipient);
+            lanesEndedDuringRead.Add(recipient);
             if (!stopping.IsCancellationRequested)
             {
                 _ = RequestRoundAsync();
             }
         }
     }
+
+    /// <summary>True when <paramref name="recipient"/> must wait: its lane is busy, or ended during the round's last read of what is due.</summary>
+    private bool LaneBusy(string recipient) => webhookLanes.ContainsKey(recipient) || lanesEndedDuringRead.Contains(recipient);
 
     /// <summary>Answers a round's waiters once the round and the webhook lanes it started are done.</summary>
     private void AnswerWhenLanesAreDone(TaskCompletionSource? waiters)

@@ -205,12 +205,13 @@ public sealed partial class NotificationGrain(
         await using var session = sender.OpenSession();
         while (true)
         {
+            lanesEndedDuringRead.Clear();
             var due = await store.GetDueAsync(time.GetUtcNow(), BatchSize, cancellationToken);
             var taken = 0;
             foreach (var delivery in due)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (webhookLanes.ContainsKey(delivery.Recipient))
+                if (LaneBusy(delivery.Recipient))
                 {
                     // Its receiver is still answering an earlier notice: this one goes next, in order.
                     continue;
@@ -245,12 +246,13 @@ public sealed partial class NotificationGrain(
 
         while (true)
         {
+            lanesEndedDuringRead.Clear();
             var digests = await store.GetDueDigestsAsync(time.GetUtcNow(), BatchSize, cancellationToken);
             var taken = 0;
             foreach (var digest in digests)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (webhookLanes.ContainsKey(digest.Recipient))
+                if (LaneBusy(digest.Recipient))
                 {
                     continue;
                 }

@@ -67,6 +67,43 @@ public sealed class AuditDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DisposingWhileAGroupRunsLetsItCommitAndLeavesNoWriteLockBehind()
+    {
+        // A silo that stops in the middle of a write group: the next silo on the same file must be able to write.
+        var inside = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        var running = database.WriteAsync(async (c, t) =>
+        {
+            var n = await InsertAsync(c, t, "during-stop@example.com");
+            inside.SetResult();
+            await release.Task;
+            return n;
+        });
+        await inside.Task;
+        var disposing = Task.Run(database.Dispose);
+        await Task.Delay(100);
+        Assert.False(disposing.IsCompleted, "Dispose must wait for the running group");
+        release.SetResult();
+        await disposing.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(1, await running);
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => database.WriteAsync((c, t) => InsertAsync(c, t, "after-stop@example.com")));
+
+        // Another writer gets the write lock at once (busy_timeout 0: a lock left behind fails here instead of waiting).
+        await using var next = new SqliteConnection($"Data Source={directory.Combine("t.db")};Pooling=False");
+        await next.OpenAsync();
+        await using (var immediate = next.CreateCommand())
+        {
+            immediate.CommandText = "PRAGMA busy_timeout=0; BEGIN IMMEDIATE; INSERT INTO notification_contacts (project_id, email, types, created_at) VALUES ('p', 'next-silo@example.com', 1, 0); COMMIT;";
+            await immediate.ExecuteNonQueryAsync();
+        }
+
+        await using var read = next.CreateCommand();
+        read.CommandText = "SELECT group_concat(email, ',') FROM (SELECT email FROM notification_contacts ORDER BY email)";
+        Assert.Equal("during-stop@example.com,next-silo@example.com", await read.ExecuteScalarAsync());
+    }
+
+    [Fact]
     public async Task AnAlertWriteIsCommittedAheadOfQueuedBulkWrites()
     {
         // A bulk write is running; five more are queued behind it, then an alert write arrives.

@@ -14,6 +14,9 @@ public sealed class TestLogSink : ILoggerProvider
 
     private readonly ConcurrentQueue<string> lines = new();
 
+    // AUDITORLEANS_TEST_LOG_DIR: also write every line, with its time, to {dir}/{id}.log (to read a failed run's silo logs).
+    private StreamWriter? file;
+
     public IReadOnlyCollection<string> Lines => lines;
 
     /// <summary>Everything logged so far, one entry per line.</summary>
@@ -23,6 +26,12 @@ public sealed class TestLogSink : ILoggerProvider
     {
         var id = Guid.NewGuid().ToString("N");
         var sink = new TestLogSink();
+        if (Environment.GetEnvironmentVariable("AUDITORLEANS_TEST_LOG_DIR") is { Length: > 0 } directory)
+        {
+            System.IO.Directory.CreateDirectory(directory);
+            sink.file = new StreamWriter(Path.Combine(directory, id + ".log")) { AutoFlush = true };
+        }
+
         Sinks[id] = sink;
         return (id, sink);
     }
@@ -46,7 +55,15 @@ public sealed class TestLogSink : ILoggerProvider
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             var line = $"{logLevel} {category}: {formatter(state, exception)}";
-            sink.lines.Enqueue(exception is null ? line : line + " " + exception);
+            line = exception is null ? line : line + " " + exception;
+            sink.lines.Enqueue(line);
+            if (sink.file is { } file)
+            {
+                lock (file)
+                {
+                    file.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} [{Environment.CurrentManagedThreadId}] {line}");
+                }
+            }
         }
     }
 }

@@ -39,6 +39,7 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
                 return existing;
             }
 
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
             var created = new SqliteGroupCommit(() => OpenAsync(CancellationToken.None), connectionString, logger);
             if (Interlocked.CompareExchange(ref sqliteWrites, created, null) is { } raced)
             {

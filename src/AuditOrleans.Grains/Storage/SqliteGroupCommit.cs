@@ -25,9 +25,11 @@ internal sealed class SqliteGroupCommit(Func<Task<DbConnection>> open, string co
     private bool lastGroupWasAlert;
     private SqliteConnection? writer;
     private WalCheckpointer? checkpointer;
+    private volatile bool disposed;
 
     public async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, WritePriority priority, CancellationToken cancellationToken)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         var write = new PendingWrite<T>(work);
         lock (pending)
         {
@@ -73,6 +75,7 @@ internal sealed class SqliteGroupCommit(Func<Task<DbConnection>> open, string co
     /// </summary>
     public async Task ExclusiveAsync(Func<Task> work, CancellationToken cancellationToken)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         await writeGate.WaitAsync(cancellationToken);
         try
         {
@@ -84,13 +87,29 @@ internal sealed class SqliteGroupCommit(Func<Task<DbConnection>> open, string co
         }
     }
 
+    /// <summary>
+    /// Stops taking work, lets a group that is running finish (its transaction is committed or
+    /// rolled back on its own thread, never cut from this one), then closes the writer and stops
+    /// the checkpointer. A silo that stops while its writes run must not leave a connection
+    /// behind that still holds the database's write lock for the next silo on the same file.
+    /// </summary>
     public void Dispose()
     {
+        if (disposed)
+        {
+            return;
+        }
+
+        disposed = true;
+        var idle = writeGate.Wait(TimeSpan.FromSeconds(10));
         checkpointer?.Dispose();
         checkpointer = null;
         writer?.Dispose();
         writer = null;
-        writeGate.Dispose();
+        if (idle)
+        {
+            writeGate.Release();
+        }
     }
 
     /// <summary>
@@ -214,6 +233,7 @@ internal sealed class SqliteGroupCommit(Func<Task<DbConnection>> open, string co
     /// </summary>
     private async Task<SqliteConnection> OpenWriterAsync()
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         var connection = (SqliteConnection)await open();
         await using (var pragma = connection.CreateCommand())
         {

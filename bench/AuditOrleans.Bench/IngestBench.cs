@@ -127,7 +127,7 @@ public sealed class IngestBench(BenchHost host, Settings settings, TextWriter lo
             await connection.OpenAsync(cancellationToken);
             await using (var pragma = connection.CreateCommand())
             {
-                pragma.CommandText = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;";
+                pragma.CommandText = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000; PRAGMA cache_size=-65536;";
                 await pragma.ExecuteNonQueryAsync(cancellationToken);
             }
 

@@ -59,6 +59,7 @@ public sealed class LoadedDetectBench(BenchHost host, BenchSmtpServer smtp, Sett
         {
             // Let the background reach its pace before the first trial.
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            log.WriteLine($"  detect_loaded: background at {target:N0} events/s asked; {settings.DetectTrials} trials running");
             for (var i = 0; i < settings.DetectTrials; i++)
             {
                 loaded.Add((await DetectLatencyBench.TrialAsync(host, smtp, workload, $"l{run}-{i:D4}", cancellationToken, prepared: true)).FromCall);

@@ -109,7 +109,7 @@ public sealed class AuditDatabaseTests : IAsyncLifetime
         // A bulk write is running; five more are queued behind it, then an alert write arrives.
         var ran = new List<string>();
         var release = new TaskCompletionSource();
-        var running = RunningWrite(ran, release);
+        var running = await RunningWriteAsync(ran, release);
         var queued = Enumerable.Range(0, 5).Select(i => database.WriteAsync(async (c, t) =>
         {
             // By the time any queued bulk write runs, the alert is committed (seen from another connection).
@@ -130,12 +130,50 @@ public sealed class AuditDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AWriterWithItsOwnConnectionGetsATurnBetweenGroupsWithTheWriteLockFree()
+    {
+        // Orleans' grain storage writes through a connection of its own: it waits for the running
+        // group, goes before the queued bulk write, and finds the write lock free (no busy wait).
+        var ran = new List<string>();
+        var release = new TaskCompletionSource();
+        var running = await RunningWriteAsync(ran, release);
+        using var gaveUp = new CancellationTokenSource();
+        var withdrawn = database.WithoutConcurrentWritesAsync(() =>
+        {
+            ran.Add("withdrawn");
+            return Task.CompletedTask;
+        }, gaveUp.Token);
+        var turn = database.WithoutConcurrentWritesAsync(async () =>
+        {
+            ran.Add("turn");
+            await using var own = new SqliteConnection($"Data Source={directory.Combine("t.db")};Pooling=False");
+            await own.OpenAsync();
+            await using var command = own.CreateCommand();
+            command.CommandText = "PRAGMA busy_timeout=0; BEGIN IMMEDIATE; INSERT INTO notification_contacts (project_id, email, types, created_at) VALUES ('p', 'turn@example.com', 1, 0); COMMIT;";
+            await command.ExecuteNonQueryAsync();
+        });
+        var bulk = database.WriteAsync(async (c, t) =>
+        {
+            ran.Add("bulk");
+            return await InsertAsync(c, t, "bulk@example.com");
+        });
+        await gaveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => withdrawn);
+        Assert.False(turn.IsCompleted);
+        release.SetResult();
+
+        await Task.WhenAll(running, turn, bulk);
+        Assert.Equal(["running", "turn", "bulk"], ran);
+        Assert.Equal(["bulk@example.com", "running@example.com", "turn@example.com"], await EmailsAsync());
+    }
+
+    [Fact]
     public async Task MoreAlertWritesThanAGroupHoldsDoNotStarveABulkWrite()
     {
         // Behind a running bulk write: more alert writes than one group takes, and one more bulk write.
         var ran = new List<string>();
         var release = new TaskCompletionSource();
-        var running = RunningWrite(ran, release);
+        var running = await RunningWriteAsync(ran, release);
         var alerts = Enumerable.Range(0, AuditDatabase.MaxGroupSize + 10).Select(i => database.WriteAsync(async (c, t) =>
         {
             ran.Add("alert");
@@ -150,8 +188,10 @@ public sealed class AuditDatabaseTests : IAsyncLifetime
 
         await Task.WhenAll(alerts.Append(bulk).Append(running));
 
-        // One full group of alerts, then the bulk write gets its turn before the remaining ten.
-        Assert.Equal(1 + AuditDatabase.MaxGroupSize, ran.IndexOf("bulk"));
+        // The running group takes the first alert as its last write; then one full group of
+        // alerts, and the bulk write gets its turn before the remaining nine.
+        Assert.Equal("alert", ran[1]);
+        Assert.Equal(2 + AuditDatabase.MaxGroupSize, ran.IndexOf("bulk"));
         Assert.Equal(AuditDatabase.MaxGroupSize + 12, ran.Count);
     }
 
@@ -330,12 +370,20 @@ public sealed class AuditDatabaseTests : IAsyncLifetime
     }
 
     /// <summary>A bulk write that holds the write gate until <paramref name="release"/> completes, so that what follows queues behind it.</summary>
-    private Task<int> RunningWrite(List<string> ran, TaskCompletionSource release) => database.WriteAsync(async (c, t) =>
+    /// <summary>Starts a write and returns once the writer runs it (it then waits for <paramref name="release"/>).</summary>
+    private async Task<Task<int>> RunningWriteAsync(List<string> ran, TaskCompletionSource release)
     {
-        ran.Add("running");
-        await release.Task;
-        return await InsertAsync(c, t, "running@example.com");
-    });
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var running = database.WriteAsync(async (c, t) =>
+        {
+            ran.Add("running");
+            started.SetResult();
+            await release.Task;
+            return await InsertAsync(c, t, "running@example.com");
+        });
+        await started.Task;
+        return running;
+    }
 
     private async Task<bool> CommittedAsync(string email)
     {

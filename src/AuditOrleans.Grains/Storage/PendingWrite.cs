@@ -30,6 +30,52 @@ internal abstract class PendingWrite
     public abstract void Fail(Exception exception);
 }
 
+/// <summary>
+/// A turn between two write groups for a writer with a connection of its own
+/// (<c>SqliteGroupCommit.ExclusiveAsync</c>): the writer thread starts it and waits for its end.
+/// </summary>
+internal sealed class ExclusiveTurn
+{
+    private readonly TaskCompletionSource started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int state;
+
+    public Task Started => started.Task;
+
+    public ManualResetEventSlim Ended { get; } = new();
+
+    /// <summary>Called by the writer thread: the turn begins, unless its caller gave up first.</summary>
+    public void Start()
+    {
+        if (Interlocked.CompareExchange(ref state, 1, 0) == 0)
+        {
+            started.TrySetResult();
+        }
+        else
+        {
+            Ended.Set();
+        }
+    }
+
+    /// <summary>The caller gave up before its turn came: the writer thread skips it.</summary>
+    public void TryCancel()
+    {
+        if (Interlocked.CompareExchange(ref state, 2, 0) == 0)
+        {
+            started.TrySetCanceled();
+        }
+    }
+
+    public void End() => Ended.Set();
+
+    public void Refuse(Exception exception)
+    {
+        if (Interlocked.CompareExchange(ref state, 2, 0) == 0)
+        {
+            started.TrySetException(exception);
+        }
+    }
+}
+
 internal sealed class PendingWrite<T>(Func<DbConnection, DbTransaction, Task<T>> work) : PendingWrite
 {
     private readonly TaskCompletionSource<T> completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -42,4 +88,6 @@ internal sealed class PendingWrite<T>(Func<DbConnection, DbTransaction, Task<T>>
     public override void Complete() => completion.TrySetResult(result!);
 
     public override void Fail(Exception exception) => completion.TrySetException(exception);
+
+    public void Cancel(CancellationToken cancellationToken) => completion.TrySetCanceled(cancellationToken);
 }

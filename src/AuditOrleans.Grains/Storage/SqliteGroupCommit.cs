@@ -6,117 +6,229 @@ using Microsoft.Extensions.Logging;
 namespace AuditOrleans.Grains.Storage;
 
 /// <summary>
-/// SQLite's one writer (docs/architecture.md, Persistence): writers queue their work, and
-/// whichever holds the write gate runs the queued work items in one transaction on the one writer
-/// connection, each in its own savepoint, then commits once. A work item that fails is rolled back
-/// to its savepoint and fails alone; the others are committed. Each caller returns after the
-/// commit that holds its work, so durability is unchanged, while concurrent writers (the detectors
-/// of many project-regions) share one fsync instead of paying one each. Writes that record a
-/// firing have a lane of their own (<see cref="WritePriority.Alert"/>), and the write-ahead log is
-/// checkpointed in the background (<see cref="WalCheckpointer"/>).
+/// SQLite's one writer (docs/architecture.md, Persistence): writers queue their work, and a
+/// thread of its own runs the queued work items in one transaction on the one writer connection,
+/// each in its own savepoint, then commits once. A work item that fails is rolled back to its
+/// savepoint and fails alone; the others are committed. Each caller's task completes after the
+/// commit that holds its work, so durability is unchanged, while concurrent writers (the
+/// detectors of many project-regions) share one fsync instead of paying one each. Writes that
+/// record a firing have a lane of their own (<see cref="WritePriority.Alert"/>), and the
+/// write-ahead log is checkpointed in the background (<see cref="WalCheckpointer"/>).
 /// </summary>
-internal sealed class SqliteGroupCommit(Func<Task<DbConnection>> open, string connectionString, ILogger logger) : IDisposable
+/// <remarks>
+/// The writer runs on its own thread, not on the thread pool: SQLite's calls block (the inserts,
+/// the fsync of each commit), and under bulk ingestion the writer is busy most of the time. On
+/// the pool it held one of the few worker threads (as many as cores) nearly all the time, and a
+/// caller that took the writer's turn kept running the next groups while the grains whose
+/// writes had just committed, among them an alert's detector, waited for a free thread (README,
+/// Performance: Detection under load).
+/// </remarks>
+internal sealed partial class SqliteGroupCommit(Func<Task<DbConnection>> open, string connectionString, ILogger logger) : IDisposable
 {
-    private readonly SemaphoreSlim writeGate = new(1, 1);
     private readonly Queue<PendingWrite> pending = new();
 
     // Writes that record firings: committed before the normal queue (guarded by the lock on pending).
     private readonly Queue<PendingWrite> alerts = new();
+
+    // Writers with a connection of their own waiting for a turn between two groups (ExclusiveAsync).
+    private readonly Queue<ExclusiveTurn> turns = new();
     private bool lastGroupWasAlert;
     private SqliteConnection? writer;
     private WalCheckpointer? checkpointer;
-    private volatile bool disposed;
+    private Thread? thread;
+    private bool disposed;
 
-    public async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, WritePriority priority, CancellationToken cancellationToken)
+    public Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, WritePriority priority, CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
         var write = new PendingWrite<T>(work);
         lock (pending)
         {
+            ObjectDisposedException.ThrowIf(disposed, this);
             (priority == WritePriority.Alert ? alerts : pending).Enqueue(write);
+            Signal();
         }
 
-        while (!write.Completion.IsCompleted)
+        if (!cancellationToken.CanBeCanceled)
         {
-            try
-            {
-                await writeGate.WaitAsync(cancellationToken);
-            }
-            catch (OperationCanceledException) when (write.TryCancel())
-            {
-                throw;
-            }
-            catch (OperationCanceledException)
-            {
-                // Another writer already took this work: its commit decides the outcome.
-                break;
-            }
-
-            try
-            {
-                if (!write.Completion.IsCompleted)
-                {
-                    await CommitPendingAsync();
-                }
-            }
-            finally
-            {
-                writeGate.Release();
-            }
+            return write.Completion;
         }
 
-        return await write.Completion;
+        return WithCancellationAsync(write, cancellationToken);
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/> between two groups, holding the write gate: for a writer with
-    /// its own connection (Orleans' grain storage), which would otherwise wait for the database's
-    /// write lock in SQLite's busy handler, blocking its thread, while the groups follow each other.
+    /// Runs <paramref name="work"/> between two groups, the writer thread waiting meanwhile: for a
+    /// writer with its own connection (Orleans' grain storage), which would otherwise wait for the
+    /// database's write lock in SQLite's busy handler, blocking its thread, while the groups follow
+    /// each other.
     /// </summary>
     public async Task ExclusiveAsync(Func<Task> work, CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(disposed, this);
-        await writeGate.WaitAsync(cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
+        var turn = new ExclusiveTurn();
+        lock (pending)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            turns.Enqueue(turn);
+            Signal();
+        }
+
+        await using (cancellationToken.Register(static t => ((ExclusiveTurn)t!).TryCancel(), turn))
+        {
+            await turn.Started;
+        }
+
         try
         {
             await work();
         }
         finally
         {
-            writeGate.Release();
+            turn.End();
         }
     }
 
     /// <summary>
-    /// Stops taking work, lets a group that is running finish (its transaction is committed or
-    /// rolled back on its own thread, never cut from this one), then closes the writer and stops
-    /// the checkpointer. A silo that stops while its writes run must not leave a connection
-    /// behind that still holds the database's write lock for the next silo on the same file.
+    /// Stops taking work, lets the group that is running finish (its transaction is committed or
+    /// rolled back on the writer thread, never cut from this one), then closes the writer and stops
+    /// the checkpointer. Work still queued fails with <see cref="ObjectDisposedException"/>. A silo
+    /// that stops while its writes run must leave no connection behind that still holds the
+    /// database's write lock for the next silo on the same file.
     /// </summary>
     public void Dispose()
     {
-        if (disposed)
+        Thread? running;
+        lock (pending)
         {
-            return;
+            if (disposed)
+            {
+                return;
+            }
+
+            disposed = true;
+            running = thread;
+            Monitor.PulseAll(pending);
         }
 
-        disposed = true;
-        var idle = writeGate.Wait(TimeSpan.FromSeconds(10));
-        checkpointer?.Dispose();
-        checkpointer = null;
-        writer?.Dispose();
-        writer = null;
-        if (idle)
+        if (running is not null && running != Thread.CurrentThread && !running.Join(TimeSpan.FromSeconds(10)))
         {
-            writeGate.Release();
+            LogWriterStuck(logger);
+        }
+
+        FailQueued(new ObjectDisposedException(nameof(SqliteGroupCommit)));
+    }
+
+    private static async Task<T> WithCancellationAsync<T>(PendingWrite<T> write, CancellationToken cancellationToken)
+    {
+        // A write that no group has taken yet is withdrawn; once taken, its group's commit decides.
+        await using (cancellationToken.Register(static state =>
+        {
+            var (w, token) = ((PendingWrite<T>, CancellationToken))state!;
+            if (w.TryCancel())
+            {
+                w.Cancel(token);
+            }
+        }, (write, cancellationToken)))
+        {
+            return await write.Completion;
+        }
+    }
+
+    /// <summary>Wakes the writer thread, starting it on the first write; called with the lock on pending held.</summary>
+    private void Signal()
+    {
+        if (thread is null)
+        {
+            thread = new Thread(Run) { IsBackground = true, Name = "AuditOrleans SQLite writer" };
+            thread.Start();
+        }
+
+        Monitor.Pulse(pending);
+    }
+
+    /// <summary>The writer thread: a group, or a turn between groups, for as long as there is work.</summary>
+    private void Run()
+    {
+        try
+        {
+            while (true)
+            {
+                ExclusiveTurn? turn = null;
+                lock (pending)
+                {
+                    while (!disposed && pending.Count == 0 && alerts.Count == 0 && turns.Count == 0)
+                    {
+                        Monitor.Wait(pending);
+                    }
+
+                    if (disposed)
+                    {
+                        break;
+                    }
+
+                    // A waiting turn goes before the next normal group, never before an alert.
+                    if (alerts.Count == 0 && turns.Count > 0)
+                    {
+                        turn = turns.Dequeue();
+                    }
+                }
+
+                if (turn is not null)
+                {
+                    // The turn's own writer runs on its caller's thread; this one waits for it to end.
+                    turn.Start();
+                    turn.Ended.Wait();
+                    continue;
+                }
+
+                try
+                {
+                    CommitPendingAsync().GetAwaiter().GetResult();
+                }
+                catch (Exception ex)
+                {
+                    // CommitPendingAsync fails its own group's writes; whatever else went wrong must not end the writer.
+                    LogGroupFailed(logger, ex);
+                }
+            }
+        }
+        finally
+        {
+            checkpointer?.Dispose();
+            checkpointer = null;
+            writer?.Dispose();
+            writer = null;
+        }
+    }
+
+    private void FailQueued(Exception exception)
+    {
+        lock (pending)
+        {
+            foreach (var write in alerts.Concat(pending))
+            {
+                if (write.TryTake())
+                {
+                    write.Fail(exception);
+                }
+            }
+
+            alerts.Clear();
+            pending.Clear();
+            while (turns.TryDequeue(out var turn))
+            {
+                turn.Refuse(exception);
+            }
         }
     }
 
     /// <summary>
-    /// Runs queued writes in one transaction and commits them; called with the write gate held.
-    /// Alert writes go first, in a group of their own; a group of normal writes takes them one
-    /// at a time and ends early when an alert write is waiting, so that the alert waits for at
-    /// most one normal write and one commit. A normal group always takes at least one write.
+    /// Runs queued writes in one transaction and commits them; called on the writer thread.
+    /// Alert writes go first: waiting alerts form a group of their own, and a group of normal
+    /// writes that is running when one arrives takes it as its last write and commits, so that
+    /// the alert waits for at most the normal write in progress, not for a commit of its own
+    /// after the group's. A normal group always takes at least one write.
     /// </summary>
     private async Task CommitPendingAsync()
     {
@@ -142,7 +254,8 @@ internal sealed class SqliteGroupCommit(Func<Task<DbConnection>> open, string co
         var failed = false;
         try
         {
-            while (group.Count < size && TakeNext(alertGroup, group.Count > 0) is { } write)
+            var last = false;
+            while (!last && TakeNext(alertGroup, group.Count, size, out last) is { } write)
             {
                 group.Add(write);
                 writer ??= await OpenWriterAsync();
@@ -203,18 +316,21 @@ internal sealed class SqliteGroupCommit(Func<Task<DbConnection>> open, string co
 
     /// <summary>
     /// The next write for the running group, or null when the group is complete: an alert group
-    /// takes alert writes only; a normal group stops once it holds work and an alert write waits.
+    /// takes alert writes only; a normal group that holds work and finds an alert write waiting
+    /// takes that alert as its <paramref name="last"/> write, even when it already holds the
+    /// <paramref name="size"/> it started with.
     /// </summary>
-    private PendingWrite? TakeNext(bool alertGroup, bool holdsWork)
+    private PendingWrite? TakeNext(bool alertGroup, int taken, int size, out bool last)
     {
         lock (pending)
         {
-            if (!alertGroup && holdsWork && alerts.Count > 0)
+            last = !alertGroup && taken > 0 && alerts.Count > 0;
+            if (!last && taken >= size)
             {
                 return null;
             }
 
-            var queue = alertGroup ? alerts : pending;
+            var queue = alertGroup || last ? alerts : pending;
             while (queue.TryDequeue(out var next))
             {
                 if (next.TryTake())
@@ -223,6 +339,7 @@ internal sealed class SqliteGroupCommit(Func<Task<DbConnection>> open, string co
                 }
             }
 
+            // Every waiting alert had been withdrawn by its caller: the group ends here.
             return null;
         }
     }
@@ -233,18 +350,33 @@ internal sealed class SqliteGroupCommit(Func<Task<DbConnection>> open, string co
     /// </summary>
     private async Task<SqliteConnection> OpenWriterAsync()
     {
-        ObjectDisposedException.ThrowIf(disposed, this);
         var connection = (SqliteConnection)await open();
         await using (var pragma = connection.CreateCommand())
         {
             // A log that grew in a burst is cut back to 64 MiB when it restarts from its beginning.
-            pragma.CommandText = "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864;";
+            // The page cache holds the index pages that appends to many project-regions touch
+            // (SQLite's default of 2 MiB holds those of a few dozen only; see WriterCachePragma).
+            pragma.CommandText = "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864; " + WriterCachePragma;
             await pragma.ExecuteNonQueryAsync();
         }
 
         checkpointer ??= new WalCheckpointer(connectionString, logger);
         return connection;
     }
+
+    /// <summary>
+    /// The writer connection's page cache: 64 MiB, against SQLite's default of 2 MiB. Every
+    /// append writes into the table and five indexes of its project-region, at the end of its
+    /// range; with a few hundred project-regions active, the pages last touched no longer fit in
+    /// 2 MiB and each insert reads them back from the file (README, Performance).
+    /// </summary>
+    public const string WriterCachePragma = "PRAGMA cache_size=-65536;";
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A SQLite write group failed outside its work items; the writer goes on with the next group")]
+    private static partial void LogGroupFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The SQLite writer thread did not finish its group within 10 s of the database being closed")]
+    private static partial void LogWriterStuck(ILogger logger);
 
     /// <summary>Errors after which nothing more can be done in the transaction (I/O, full disk, corruption).</summary>
     private static bool IsConnectionFatal(DbException ex) =>

@@ -150,6 +150,15 @@ internal sealed partial class SqliteGroupCommit(Func<Task<DbConnection>> open, s
     /// <summary>The writer thread: a group, or a turn between groups, for as long as there is work.</summary>
     private void Run()
     {
+        if (WriterThreadPriority.TryRaise())
+        {
+            LogPriorityRaised(logger, WriterThreadPriority.Nice);
+        }
+        else
+        {
+            LogPriorityRefused(logger);
+        }
+
         try
         {
             while (true)
@@ -371,6 +380,12 @@ internal sealed partial class SqliteGroupCommit(Func<Task<DbConnection>> open, s
     /// 2 MiB and each insert reads them back from the file (README, Performance).
     /// </summary>
     public const string WriterCachePragma = "PRAGMA cache_size=-65536;";
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "The SQLite writer thread runs ahead of the thread pool (Linux nice {Nice})")]
+    private static partial void LogPriorityRaised(ILogger logger, int nice);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The SQLite writer thread could not be given a higher priority (Linux: the process lacks CAP_SYS_NICE); it runs at normal priority, and alerts wait longer while bulk ingestion keeps the cores busy")]
+    private static partial void LogPriorityRefused(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A SQLite write group failed outside its work items; the writer goes on with the next group")]
     private static partial void LogGroupFailed(ILogger logger, Exception exception);

@@ -98,6 +98,15 @@ public sealed class SmtpTestServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Closes every open conversation but keeps listening, as a server does with connections idle past its timeout.</summary>
+    public void DropConnections()
+    {
+        foreach (var connection in connections.Keys)
+        {
+            connection.Dispose();
+        }
+    }
+
     /// <summary>Answers RCPT TO for this address with 550 (permanent) from now on.</summary>
     public void RefuseRecipient(string address) => refusals[address] = 550;
 

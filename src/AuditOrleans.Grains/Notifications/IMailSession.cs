@@ -8,9 +8,16 @@ using MimeKit;
 
 namespace AuditOrleans.Grains.Notifications;
 
-/// <summary>One delivery round's connection to the mail system.</summary>
+/// <summary>A connection to the mail system, for a delivery round and, while it stays usable, the next ones.</summary>
 public interface IMailSession : IAsyncDisposable
 {
+    /// <summary>
+    /// True when the next round may send through this session: connected, and nothing of this
+    /// round found the server unreachable (docs/architecture.md, Notifications: the connection
+    /// kept between rounds).
+    /// </summary>
+    bool Reusable { get; }
+
     /// <summary>Sends one message and classifies the outcome; throws only when <paramref name="cancellationToken"/> is cancelled.</summary>
     Task<SendOutcome> SendAsync(MimeMessage message, CancellationToken cancellationToken);
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using AuditOrleans.Grains.Storage;
 using MailKit;
@@ -41,6 +42,9 @@ public sealed class MailSender(IOptions<AuditOrleansOptions> options)
 
     private sealed class PickupSession(string directory) : IMailSession
     {
+        // Files need no connection: each round takes a new session.
+        public bool Reusable => false;
+
         public async Task<SendOutcome> SendAsync(MimeMessage message, CancellationToken cancellationToken)
         {
             string? temp = null;
@@ -98,6 +102,12 @@ public sealed class MailSender(IOptions<AuditOrleansOptions> options)
         private readonly SmtpClient client = new() { Timeout = (int)Math.Clamp(smtp.Timeout.TotalMilliseconds, 1000, int.MaxValue) };
         private string? unreachable;
 
+        // Messages accepted on the current connection, and when the last one was (Stopwatch ticks).
+        private int sentOnConnection;
+        private long lastSent;
+
+        public bool Reusable => unreachable is null && client.IsConnected;
+
         public async Task<SendOutcome> SendAsync(MimeMessage message, CancellationToken cancellationToken)
         {
             if (unreachable is not null)
@@ -105,6 +115,27 @@ public sealed class MailSender(IOptions<AuditOrleansOptions> options)
                 return SendOutcome.Transient(unreachable);
             }
 
+            // A connection idle for longer than servers usually keep one is not tried: a new one is opened.
+            if (client.IsConnected && sentOnConnection > 0 && Stopwatch.GetElapsedTime(lastSent) > MaxIdle)
+            {
+                await DropAsync();
+            }
+
+            var outcome = await SendOnceAsync(message, cancellationToken);
+            if (outcome.Stale)
+            {
+                // The kept connection was closed by the server while idle: nothing of this message
+                // reached it (the first command failed), so it goes once more on a new connection.
+                await DropAsync();
+                outcome = await SendOnceAsync(message, cancellationToken);
+            }
+
+            return outcome.Outcome;
+        }
+
+        private async Task<(SendOutcome Outcome, bool Stale)> SendOnceAsync(MimeMessage message, CancellationToken cancellationToken)
+        {
+            var kept = client.IsConnected && sentOnConnection > 0;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(smtp.Timeout);
             if (!client.IsConnected)
@@ -134,14 +165,23 @@ public sealed class MailSender(IOptions<AuditOrleansOptions> options)
                 {
                     unreachable = DescribeConnectFailure(ex);
                     await DropAsync();
-                    return SendOutcome.Transient(unreachable);
+                    return (SendOutcome.Transient(unreachable), false);
                 }
+
+                sentOnConnection = 0;
             }
 
             try
             {
                 await client.SendAsync(message, timeout.Token);
-                return SendOutcome.Delivered;
+                sentOnConnection++;
+                lastSent = Stopwatch.GetTimestamp();
+                return (SendOutcome.Delivered, false);
+            }
+            catch (SmtpCommandException ex) when (kept && ex.StatusCode == SmtpStatusCode.ServiceNotAvailable)
+            {
+                // 421 on a kept connection: the server is closing it (its idle timeout).
+                return (SendOutcome.Transient($"The SMTP server closed the connection: {(int)ex.StatusCode} {ex.Message}"), true);
             }
             catch (SmtpCommandException ex)
             {
@@ -153,16 +193,17 @@ public sealed class MailSender(IOptions<AuditOrleansOptions> options)
                     SmtpErrorCode.SenderNotAccepted => $"The SMTP server refused the sender {ex.Mailbox} (check Smtp:From): {reply}",
                     _ => $"The SMTP server refused the message: {reply}",
                 };
-                return (int)ex.StatusCode >= 500 ? SendOutcome.Permanent(error) : SendOutcome.Transient(error);
+                return ((int)ex.StatusCode >= 500 ? SendOutcome.Permanent(error) : SendOutcome.Transient(error), false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 await DropAsync();
-                return SendOutcome.Transient(ex switch
+                var stale = kept && !IsTimeout(ex) && ex is IOException or SocketException or ServiceNotConnectedException or SmtpProtocolException;
+                return (SendOutcome.Transient(ex switch
                 {
                     _ when IsTimeout(ex) => $"The SMTP server {smtp.Host}:{smtp.Port} did not answer within {smtp.Timeout.TotalSeconds:0.#} s.",
                     _ => $"Sending through {smtp.Host}:{smtp.Port} failed: {ex.Message}",
-                });
+                }), stale);
             }
         }
 
@@ -183,6 +224,9 @@ public sealed class MailSender(IOptions<AuditOrleansOptions> options)
 
             client.Dispose();
         }
+
+        /// <summary>Longest idle time after which a kept connection is still tried (servers keep one at least 5 minutes, RFC 5321 4.5.3.2.7).</summary>
+        private static readonly TimeSpan MaxIdle = TimeSpan.FromSeconds(60);
 
         private static SecureSocketOptions SocketOptions(SmtpSecurity security) => security switch
         {

@@ -41,6 +41,10 @@ public sealed partial class NotificationGrain(
     public const int BatchSize = 100;
 
     private readonly CancellationTokenSource stopping = new();
+
+    // The mail session kept from the last round while it stays usable: the next alert skips the
+    // connect, greeting and login (docs/architecture.md, Notifications).
+    private IMailSession? keptSession;
     private IGrainTimer? timer;
     private Task? rounds;
     private bool roundRequested;
@@ -84,6 +88,12 @@ public sealed partial class NotificationGrain(
         }
         catch (OperationCanceledException)
         {
+        }
+
+        if (keptSession is { } kept)
+        {
+            keptSession = null;
+            await kept.DisposeAsync();
         }
     }
 
@@ -202,7 +212,27 @@ public sealed partial class NotificationGrain(
 
     private async Task DeliverDueAsync(CancellationToken cancellationToken)
     {
-        await using var session = sender.OpenSession();
+        var session = keptSession ?? sender.OpenSession();
+        keptSession = null;
+        try
+        {
+            await DeliverDueAsync(session, cancellationToken);
+        }
+        finally
+        {
+            if (session.Reusable && !stopping.IsCancellationRequested)
+            {
+                keptSession = session;
+            }
+            else
+            {
+                await session.DisposeAsync();
+            }
+        }
+    }
+
+    private async Task DeliverDueAsync(IMailSession session, CancellationToken cancellationToken)
+    {
         while (true)
         {
             lanesEndedDuringRead.Clear();

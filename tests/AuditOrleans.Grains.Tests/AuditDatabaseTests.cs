@@ -1,6 +1,4 @@
-using System.Data.Common;
 using AuditOrleans.Grains.Storage;
-using AuditOrleans.Testing;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;

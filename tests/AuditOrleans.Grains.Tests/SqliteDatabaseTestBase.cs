@@ -5,9 +5,6 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Xunit;
-using AuditOrleans.Grains.AuditLog;
-using AuditOrleans.Grains.Notifications;
-using AuditOrleans.Grains.Security;
 
 namespace AuditOrleans.Grains.Tests;
 

@@ -1,13 +1,6 @@
-using System.Data.Common;
 using AuditOrleans.Grains.Storage;
-using AuditOrleans.Testing;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Xunit;
-using AuditOrleans.Grains.AuditLog;
-using AuditOrleans.Grains.Notifications;
-using AuditOrleans.Grains.Security;
 
 namespace AuditOrleans.Grains.Tests;
 

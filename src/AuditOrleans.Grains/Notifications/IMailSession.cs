@@ -13,8 +13,7 @@ public interface IMailSession : IAsyncDisposable
 {
     /// <summary>
     /// True when the next round may send through this session: connected, and nothing of this
-    /// round found the server unreachable (docs/architecture.md, Notifications: the connection
-    /// kept between rounds).
+    /// round found the server unreachable (docs/architecture.md, The path of one event: MailSender).
     /// </summary>
     bool Reusable { get; }
 

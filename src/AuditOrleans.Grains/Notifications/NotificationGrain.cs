@@ -43,7 +43,7 @@ public sealed partial class NotificationGrain(
     private readonly CancellationTokenSource stopping = new();
 
     // The mail session kept from the last round while it stays usable: the next alert skips the
-    // connect, greeting and login (docs/architecture.md, Notifications).
+    // connect, greeting and login (docs/architecture.md, The path of one event: MailSender).
     private IMailSession? keptSession;
     private IGrainTimer? timer;
     private Task? rounds;

@@ -60,13 +60,17 @@ public sealed class BenchSmtpServer : IAsyncDisposable
         while (!stopping.IsCancellationRequested)
         {
             var client = await listener.AcceptTcpClientAsync(stopping.Token);
-            _ = Task.Run(() => ConverseAsync(client));
+            // Each conversation on a thread of its own, with blocking reads: this server stands
+            // for another machine, so its work must not queue behind the silo's on the thread pool
+            // that the silo and the bench share in this process.
+            new Thread(() => Converse(client)) { IsBackground = true, Name = "bench SMTP server" }.Start();
         }
     }
 
-    private async Task ConverseAsync(TcpClient client)
+    private void Converse(TcpClient client)
     {
         using (client)
+        using (stopping.Token.Register(client.Close))
         {
             try
             {
@@ -74,35 +78,35 @@ public sealed class BenchSmtpServer : IAsyncDisposable
                 var stream = client.GetStream();
                 using var reader = new StreamReader(stream, Encoding.Latin1);
                 var writer = new StreamWriter(stream, Encoding.ASCII) { NewLine = "\r\n", AutoFlush = true };
-                await writer.WriteLineAsync("220 bench.localhost ESMTP");
+                writer.WriteLine("220 bench.localhost ESMTP");
                 var recipients = new List<string>();
-                while (await reader.ReadLineAsync(stopping.Token) is { } line)
+                while (reader.ReadLine() is { } line)
                 {
                     var verb = line.Length >= 4 ? line[..4].ToUpperInvariant() : line.ToUpperInvariant();
                     switch (verb)
                     {
                         case "EHLO":
-                            await writer.WriteLineAsync("250-bench.localhost\r\n250 PIPELINING");
+                            writer.WriteLine("250-bench.localhost\r\n250 PIPELINING");
                             break;
                         case "HELO":
                         case "NOOP":
-                            await writer.WriteLineAsync("250 OK");
+                            writer.WriteLine("250 OK");
                             break;
                         case "MAIL":
                         case "RSET":
                             recipients.Clear();
-                            await writer.WriteLineAsync("250 OK");
+                            writer.WriteLine("250 OK");
                             break;
                         case "RCPT":
                             var start = line.IndexOf('<', StringComparison.Ordinal);
                             var end = line.IndexOf('>', StringComparison.Ordinal);
                             recipients.Add(start >= 0 && end > start ? line[(start + 1)..end] : line[8..].Trim());
-                            await writer.WriteLineAsync("250 OK");
+                            writer.WriteLine("250 OK");
                             break;
                         case "DATA":
-                            await writer.WriteLineAsync("354 End data with <CR><LF>.<CR><LF>");
+                            writer.WriteLine("354 End data with <CR><LF>.<CR><LF>");
                             var size = 0;
-                            while (await reader.ReadLineAsync(stopping.Token) is { } data && data != ".")
+                            while (reader.ReadLine() is { } data && data != ".")
                             {
                                 size += data.Length + 2;
                             }
@@ -115,13 +119,13 @@ public sealed class BenchSmtpServer : IAsyncDisposable
                             }
 
                             recipients.Clear();
-                            await writer.WriteLineAsync("250 OK queued");
+                            writer.WriteLine("250 OK queued");
                             break;
                         case "QUIT":
-                            await writer.WriteLineAsync("221 Bye");
+                            writer.WriteLine("221 Bye");
                             return;
                         default:
-                            await writer.WriteLineAsync("502 Command not implemented");
+                            writer.WriteLine("502 Command not implemented");
                             break;
                     }
                 }
@@ -129,7 +133,7 @@ public sealed class BenchSmtpServer : IAsyncDisposable
             catch (IOException)
             {
             }
-            catch (OperationCanceledException)
+            catch (ObjectDisposedException)
             {
             }
         }

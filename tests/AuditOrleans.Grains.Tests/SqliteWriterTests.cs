@@ -1,4 +1,5 @@
 using AuditOrleans.Grains.Storage;
+using AuditOrleans.Testing;
 using Microsoft.Data.Sqlite;
 using Xunit;
 
@@ -87,27 +88,8 @@ public sealed class SqliteWriterTests : SqliteDatabaseTestBase
             return;
         }
 
-        // Linux names the thread with its first 15 characters; field 19 of its stat is the nice value.
-        // Other tests' threads may end while they are listed: those are skipped.
-        var writers = new List<int>();
-        foreach (var task in System.IO.Directory.GetDirectories("/proc/self/task"))
-        {
-            try
-            {
-                if (File.ReadAllText(Path.Combine(task, "comm")).TrimEnd() == "AuditOrleans SQ")
-                {
-                    var stat = File.ReadAllText(Path.Combine(task, "stat"));
-                    writers.Add(int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16], System.Globalization.CultureInfo.InvariantCulture));
-                }
-            }
-            catch (IOException)
-            {
-            }
-        }
-
-        // Root has CAP_SYS_NICE (CI and the test machines run as root); another user is refused and runs at 0.
-        var expected = Environment.UserName == "root" ? WriterThreadPriority.Nice : 0;
-        Assert.Contains(expected, writers);
+        Assert.Equal(RaisedThreadPriority.Nice, ThreadNiceness.Raised);
+        Assert.Contains(ThreadNiceness.ExpectedRaised, ThreadNiceness.Of("AuditOrleans SQLite writer"));
     }
 
     [Fact]

@@ -95,6 +95,27 @@ public sealed class SenderTests : IAsyncLifetime
         Assert.Contains("did not answer within 1 s", outcome.Error);
     }
 
+    [Fact]
+    public async Task TheSessionTalksToTheServerOnAThreadOfItsOwnAheadOfThePool()
+    {
+        var options = Options.Create(new AuditOrleansOptions { Smtp = Smtp() });
+        var composer = new AlertEmailComposer(options);
+        var recipient = SmtpClusterFixture.NewAddress();
+        var alert = TestAlerts.Sample("p1", "fr-par", AlertName.ApiKeyCreated, Now);
+        await using var session = new MailSender(options).OpenSession();
+
+        var outcome = await session.SendAsync(composer.Compose(alert, recipient, $"{alert.Id}.thread@auditorleans"), CancellationToken.None);
+
+        Assert.Equal(SendStatus.Delivered, outcome.Status);
+        Assert.Single(server.MessagesTo(recipient));
+        if (OperatingSystem.IsLinux())
+        {
+            // The exchange ran on a session thread (this one's, alive while the session is kept),
+            // raised where the system allows it.
+            Assert.Contains(ThreadNiceness.ExpectedRaised, ThreadNiceness.Of("AuditOrleans SMTP"));
+        }
+    }
+
     private SmtpOptions Smtp(Action<SmtpOptions>? configure = null)
     {
         var smtp = new SmtpOptions { Host = "127.0.0.1", Port = server.Port, Security = SmtpSecurity.None, From = "alerts@auditorleans.test" };

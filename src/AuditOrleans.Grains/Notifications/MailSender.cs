@@ -97,9 +97,15 @@ public sealed class MailSender(IOptions<AuditOrleansOptions> options)
         }
     }
 
+    /// <summary>
+    /// An SMTP connection, kept while usable. Its exchange with the server runs on a thread of its
+    /// own (<see cref="SessionThread"/>) with MailKit's blocking calls: under load, an alert's
+    /// replies and lines are handled as soon as the socket is ready, not when a pool worker frees up.
+    /// </summary>
     private sealed class SmtpSession(SmtpOptions smtp) : IMailSession
     {
         private readonly SmtpClient client = new() { Timeout = (int)Math.Clamp(smtp.Timeout.TotalMilliseconds, 1000, int.MaxValue) };
+        private readonly SessionThread thread = new();
         private string? unreachable;
 
         // Messages accepted on the current connection, and when the last one was (Stopwatch ticks).
@@ -108,32 +114,30 @@ public sealed class MailSender(IOptions<AuditOrleansOptions> options)
 
         public bool Reusable => unreachable is null && client.IsConnected;
 
-        public async Task<SendOutcome> SendAsync(MimeMessage message, CancellationToken cancellationToken)
-        {
-            if (unreachable is not null)
-            {
-                return SendOutcome.Transient(unreachable);
-            }
+        public Task<SendOutcome> SendAsync(MimeMessage message, CancellationToken cancellationToken) =>
+            unreachable is not null ? Task.FromResult(SendOutcome.Transient(unreachable)) : thread.RunAsync(() => Send(message, cancellationToken));
 
+        private SendOutcome Send(MimeMessage message, CancellationToken cancellationToken)
+        {
             // A connection idle for longer than servers usually keep one is not tried: a new one is opened.
             if (client.IsConnected && sentOnConnection > 0 && Stopwatch.GetElapsedTime(lastSent) > MaxIdle)
             {
-                await DropAsync();
+                Drop();
             }
 
-            var outcome = await SendOnceAsync(message, cancellationToken);
+            var outcome = SendOnce(message, cancellationToken);
             if (outcome.Stale)
             {
                 // The kept connection was closed by the server while idle: nothing of this message
                 // reached it (the first command failed), so it goes once more on a new connection.
-                await DropAsync();
-                outcome = await SendOnceAsync(message, cancellationToken);
+                Drop();
+                outcome = SendOnce(message, cancellationToken);
             }
 
             return outcome.Outcome;
         }
 
-        private async Task<(SendOutcome Outcome, bool Stale)> SendOnceAsync(MimeMessage message, CancellationToken cancellationToken)
+        private (SendOutcome Outcome, bool Stale) SendOnce(MimeMessage message, CancellationToken cancellationToken)
         {
             var kept = client.IsConnected && sentOnConnection > 0;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -147,7 +151,8 @@ public sealed class MailSender(IOptions<AuditOrleansOptions> options)
                     var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
                     try
                     {
-                        await socket.ConnectAsync(smtp.Host!, smtp.Port, timeout.Token);
+                        // Blocking on this session's own thread, never a pool worker's; the token bounds the wait.
+                        socket.ConnectAsync(smtp.Host!, smtp.Port, timeout.Token).AsTask().GetAwaiter().GetResult();
                     }
                     catch
                     {
@@ -155,16 +160,16 @@ public sealed class MailSender(IOptions<AuditOrleansOptions> options)
                         throw;
                     }
 
-                    await client.ConnectAsync(socket, smtp.Host!, smtp.Port, SocketOptions(smtp.Security), timeout.Token);
+                    client.Connect(socket, smtp.Host!, smtp.Port, SocketOptions(smtp.Security), timeout.Token);
                     if (!string.IsNullOrEmpty(smtp.Username))
                     {
-                        await client.AuthenticateAsync(smtp.Username, smtp.Password ?? "", timeout.Token);
+                        client.Authenticate(smtp.Username, smtp.Password ?? "", timeout.Token);
                     }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
                     unreachable = DescribeConnectFailure(ex);
-                    await DropAsync();
+                    Drop();
                     return (SendOutcome.Transient(unreachable), false);
                 }
 
@@ -173,7 +178,7 @@ public sealed class MailSender(IOptions<AuditOrleansOptions> options)
 
             try
             {
-                await client.SendAsync(message, timeout.Token);
+                client.Send(message, timeout.Token);
                 sentOnConnection++;
                 lastSent = Stopwatch.GetTimestamp();
                 return (SendOutcome.Delivered, false);
@@ -197,7 +202,7 @@ public sealed class MailSender(IOptions<AuditOrleansOptions> options)
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                await DropAsync();
+                Drop();
                 var stale = kept && !IsTimeout(ex) && ex is IOException or SocketException or ServiceNotConnectedException or SmtpProtocolException;
                 return (SendOutcome.Transient(ex switch
                 {
@@ -209,20 +214,28 @@ public sealed class MailSender(IOptions<AuditOrleansOptions> options)
 
         public async ValueTask DisposeAsync()
         {
-            if (client.IsConnected)
+            if (thread.Started && client.IsConnected)
             {
-                try
-                {
-                    using var timeout = new CancellationTokenSource(smtp.Timeout);
-                    await client.DisconnectAsync(quit: true, timeout.Token);
-                }
-                catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ProtocolException or SmtpCommandException)
-                {
-                    // The messages are sent; a failed QUIT changes nothing.
-                }
+                await thread.RunAsync(Quit);
             }
 
+            thread.Dispose();
             client.Dispose();
+        }
+
+        private bool Quit()
+        {
+            try
+            {
+                using var timeout = new CancellationTokenSource(smtp.Timeout);
+                client.Disconnect(quit: true, timeout.Token);
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ProtocolException or SmtpCommandException)
+            {
+                // The messages are sent; a failed QUIT changes nothing.
+            }
+
+            return true;
         }
 
         /// <summary>Longest idle time after which a kept connection is still tried (servers keep one at least 5 minutes, RFC 5321 4.5.3.2.7).</summary>
@@ -249,13 +262,13 @@ public sealed class MailSender(IOptions<AuditOrleansOptions> options)
         private static bool IsTimeout(Exception ex) =>
             ex is OperationCanceledException or TimeoutException || ex.InnerException is TimeoutException;
 
-        private async Task DropAsync()
+        private void Drop()
         {
             if (client.IsConnected)
             {
                 try
                 {
-                    await client.DisconnectAsync(quit: false);
+                    client.Disconnect(quit: false);
                 }
                 catch (Exception ex) when (ex is IOException or SocketException or ProtocolException)
                 {

@@ -150,9 +150,9 @@ internal sealed partial class SqliteGroupCommit(Func<Task<DbConnection>> open, s
     /// <summary>The writer thread: a group, or a turn between groups, for as long as there is work.</summary>
     private void Run()
     {
-        if (WriterThreadPriority.TryRaise())
+        if (RaisedThreadPriority.TryRaise())
         {
-            LogPriorityRaised(logger, WriterThreadPriority.Nice);
+            LogPriorityRaised(logger, RaisedThreadPriority.Nice);
         }
         else
         {

@@ -3,18 +3,18 @@ using System.Runtime.InteropServices;
 namespace AuditOrleans.Grains.Storage;
 
 /// <summary>
-/// Runs the SQLite writer thread ahead of the thread pool's workers (docs/architecture.md,
-/// Persistence: The writer thread). Every write of the silo goes through that one thread, the
-/// alert's among them; at equal priority the operating system gives it the same share of the
-/// cores as each worker that is busy with bulk ingestion, so under load its groups (and the
-/// alert waiting in one) took several times their own length. Linux: the thread's nice value
-/// becomes <see cref="Nice"/>, which needs CAP_SYS_NICE (root has it; a container may drop it).
-/// Where that is refused the thread runs at normal priority, as before: slower under load,
-/// never wrong.
+/// Runs the threads that carry an alert ahead of the thread pool's workers: the SQLite writer
+/// thread (docs/architecture.md, Persistence: The writer thread) and an SMTP session's thread
+/// (docs/architecture.md, The path of one event: MailSender). At equal priority the operating
+/// system gives such a thread the same share of the cores as each worker that is busy with bulk
+/// ingestion, so under load the alert's step took several times its own length. Linux: the
+/// thread's nice value becomes <see cref="Nice"/>, which needs CAP_SYS_NICE (root has it; a
+/// container may drop it). Where that is refused the thread runs at normal priority: slower
+/// under load, never wrong.
 /// </summary>
-internal static partial class WriterThreadPriority
+internal static partial class RaisedThreadPriority
 {
-    /// <summary>The writer's nice value on Linux (normal is 0; lower runs first).</summary>
+    /// <summary>The raised nice value on Linux (normal is 0; lower runs first).</summary>
     public const int Nice = -10;
 
     private const int PriorityProcess = 0;

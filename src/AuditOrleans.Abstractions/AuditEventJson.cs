@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -20,16 +21,40 @@ public static class AuditEventJson
     public static string FormatTime(DateTimeOffset value) =>
         value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
+    /// <summary>The largest buffer a thread keeps for <see cref="Serialize"/>; a larger event's is let go after it.</summary>
+    private const int KeptBufferBytes = 256 * 1024;
+
+    // Each thread's buffer and writer for Serialize, reused: every stored event is serialized once
+    // on the ingestion path, and a new writer over a new stream per event grew and copied its
+    // buffers several times, half of what the silo allocated under load (docs/architecture.md,
+    // Persistence: what an event costs).
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? threadBuffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? threadWriter;
+
     /// <summary>Writes one event as a compact JSON object.</summary>
     public static string Serialize(AuditEvent e)
     {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        var buffer = threadBuffer ??= new ArrayBufferWriter<byte>(4096);
+        var w = threadWriter ??= new Utf8JsonWriter(buffer, WriterOptions);
+        buffer.ResetWrittenCount();
+        w.Reset(buffer);
+        try
         {
             Write(w, e);
+            w.Flush();
+            return Encoding.UTF8.GetString(buffer.WrittenSpan);
         }
-
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        finally
+        {
+            if (buffer.Capacity > KeptBufferBytes)
+            {
+                threadBuffer = null;
+                threadWriter = null;
+            }
+        }
     }
 
     /// <summary>

@@ -43,6 +43,42 @@ public sealed class SqliteWriterTests : SqliteDatabaseTestBase
     }
 
     [Fact]
+    public async Task AWriteLargerThanTheStatementJournalSpillIsUndoneAloneFromMemory()
+    {
+        // Each write runs in a savepoint; SQLite keeps the undo copy of the pages it changes, and
+        // past 64 KiB spills it to a temporary file unless temp_store is MEMORY (the writer's setting).
+        var release = new TaskCompletionSource();
+        var first = Database.WriteAsync(async (c, t) =>
+        {
+            await release.Task;
+            return await InsertAsync(c, t, "before-big@example.com");
+        });
+        var big = Database.WriteAsync<int>(async (c, t) =>
+        {
+            await using (var settings = c.CreateCommand())
+            {
+                settings.Transaction = (SqliteTransaction)t;
+                settings.CommandText = "SELECT (SELECT temp_store FROM pragma_temp_store) || ',' || (SELECT cache_size FROM pragma_cache_size)";
+                Assert.Equal($"2,{-65536}", await settings.ExecuteScalarAsync());
+            }
+
+            for (var i = 0; i < 400; i++)
+            {
+                await InsertAsync(c, t, $"big-{i:D4}-{new string('x', 2000)}@example.com");
+            }
+
+            throw new InvalidOperationException("the big write fails after 800 KB");
+        });
+        var after = Database.WriteAsync((c, t) => InsertAsync(c, t, "after-big@example.com"));
+        release.SetResult();
+
+        Assert.Equal(1, await first);
+        Assert.Equal("the big write fails after 800 KB", (await Assert.ThrowsAsync<InvalidOperationException>(() => big)).Message);
+        Assert.Equal(1, await after);
+        Assert.Equal(["after-big@example.com", "before-big@example.com"], await EmailsAsync());
+    }
+
+    [Fact]
     public async Task DisposingWhileAGroupRunsLetsItCommitAndLeavesNoWriteLockBehind()
     {
         // A silo that stops in the middle of a write group: the next silo on the same file must be able to write.

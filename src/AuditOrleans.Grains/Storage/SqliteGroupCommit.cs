@@ -365,7 +365,9 @@ internal sealed partial class SqliteGroupCommit(Func<Task<DbConnection>> open, s
             // A log that grew in a burst is cut back to 64 MiB when it restarts from its beginning.
             // The page cache holds the index pages that appends to many project-regions touch
             // (SQLite's default of 2 MiB holds those of a few dozen only; see WriterCachePragma).
-            pragma.CommandText = "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864; " + WriterCachePragma;
+            // Each write of a group runs in a savepoint, whose undo copy of the pages it changes
+            // (SQLite's statement journal) stays in memory (StatementJournalPragma).
+            pragma.CommandText = "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864; " + WriterCachePragma + " " + StatementJournalPragma;
             await pragma.ExecuteNonQueryAsync();
         }
 
@@ -380,6 +382,16 @@ internal sealed partial class SqliteGroupCommit(Func<Task<DbConnection>> open, s
     /// 2 MiB and each insert reads them back from the file (README, Performance).
     /// </summary>
     public const string WriterCachePragma = "PRAGMA cache_size=-65536;";
+
+    /// <summary>
+    /// The writer connection's temporary files in memory. A group runs each write in a savepoint
+    /// so that one failure is undone alone; for that SQLite keeps the original of every page the
+    /// write changes, and past 64 KiB (an append of a few dozen events, with its indexes) it
+    /// spilled that copy to a temporary file: under bulk ingestion, more writes to that file than
+    /// to the log itself, all on the writer thread (docs/architecture.md, Persistence: Durability).
+    /// The copy lasts until the write's savepoint is released, so it holds one write's pages at most.
+    /// </summary>
+    public const string StatementJournalPragma = "PRAGMA temp_store=MEMORY;";
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "The SQLite writer thread runs ahead of the thread pool (Linux nice {Nice})")]
     private static partial void LogPriorityRaised(ILogger logger, int nice);

@@ -15,11 +15,17 @@ public abstract class SqliteDatabaseTestBase : IAsyncLifetime
 
     protected AuditDatabase Database { get; private set; } = null!;
 
+    /// <summary>The write-ahead log's length, in pages, past which the checkpointer starts it again.</summary>
+    protected virtual long WalRestartFrames => WalCheckpointer.RestartFrames;
+
     public async Task InitializeAsync()
     {
         Database = new AuditDatabase(
             Options.Create(new AuditOrleansOptions { Storage = { ConnectionString = $"Data Source={Directory.Combine("t.db")}" } }),
-            NullLogger<AuditDatabase>.Instance);
+            NullLogger<AuditDatabase>.Instance)
+        {
+            WalRestartFrames = WalRestartFrames,
+        };
         await Database.ApplySchemaAsync();
     }
 

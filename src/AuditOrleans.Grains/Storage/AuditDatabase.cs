@@ -29,6 +29,12 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
 
     public StorageProvider Provider => storage.Provider;
 
+    /// <summary>The write-ahead log's length, in pages, past which it is started again (<see cref="WalCheckpointer.RestartFrames"/>; smaller in tests).</summary>
+    internal long WalRestartFrames { get; init; } = WalCheckpointer.RestartFrames;
+
+    /// <summary>Times the write-ahead log was started again from its beginning (for tests and diagnostics).</summary>
+    internal long WalRestarts => Volatile.Read(ref sqliteWrites)?.WalRestarts ?? 0;
+
     // Created on the first write (never for PostgreSQL); the lock only guards that creation.
     private SqliteGroupCommit SqliteWrites
     {
@@ -40,7 +46,7 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
             }
 
             ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
-            var created = new SqliteGroupCommit(() => OpenAsync(CancellationToken.None), connectionString, logger);
+            var created = new SqliteGroupCommit(() => OpenAsync(CancellationToken.None), connectionString, logger) { WalRestartFrames = WalRestartFrames };
             if (Interlocked.CompareExchange(ref sqliteWrites, created, null) is { } raced)
             {
                 created.Dispose();

@@ -38,6 +38,12 @@ internal sealed partial class SqliteGroupCommit(Func<Task<DbConnection>> open, s
     private Thread? thread;
     private bool disposed;
 
+    /// <summary>Passed to the checkpointer: the log's length, in pages, past which it is started again.</summary>
+    public long WalRestartFrames { get; init; } = WalCheckpointer.RestartFrames;
+
+    /// <summary>Times the checkpointer started the log again from its beginning.</summary>
+    public long WalRestarts => checkpointer?.Restarts ?? 0;
+
     public Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, WritePriority priority, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -65,15 +71,7 @@ internal sealed partial class SqliteGroupCommit(Func<Task<DbConnection>> open, s
     /// </summary>
     public async Task ExclusiveAsync(Func<Task> work, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        var turn = new ExclusiveTurn();
-        lock (pending)
-        {
-            ObjectDisposedException.ThrowIf(disposed, this);
-            turns.Enqueue(turn);
-            Signal();
-        }
-
+        var turn = QueueTurn(cancellationToken);
         await using (cancellationToken.Register(static t => ((ExclusiveTurn)t!).TryCancel(), turn))
         {
             await turn.Started;
@@ -87,6 +85,51 @@ internal sealed partial class SqliteGroupCommit(Func<Task<DbConnection>> open, s
         {
             turn.End();
         }
+    }
+
+    /// <summary>
+    /// <see cref="ExclusiveAsync"/> for a thread of the silo's own that may block (the WAL
+    /// checkpointer): waits for the turn, then runs <paramref name="work"/> on the calling thread.
+    /// </summary>
+    public void Exclusive(Action work, CancellationToken cancellationToken)
+    {
+        var turn = QueueTurn(cancellationToken);
+        try
+        {
+            turn.Started.Wait(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Given up before the turn came (the writer thread then skips it), unless it had just begun.
+            turn.TryCancel();
+            if (!turn.Started.IsCompletedSuccessfully)
+            {
+                throw;
+            }
+        }
+
+        try
+        {
+            work();
+        }
+        finally
+        {
+            turn.End();
+        }
+    }
+
+    private ExclusiveTurn QueueTurn(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var turn = new ExclusiveTurn();
+        lock (pending)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            turns.Enqueue(turn);
+            Signal();
+        }
+
+        return turn;
     }
 
     /// <summary>
@@ -362,16 +405,17 @@ internal sealed partial class SqliteGroupCommit(Func<Task<DbConnection>> open, s
         var connection = (SqliteConnection)await open();
         await using (var pragma = connection.CreateCommand())
         {
-            // A log that grew in a burst is cut back to 64 MiB when it restarts from its beginning.
+            // A log that grew past 512 MiB is cut back to that when it restarts from its beginning
+            // (WalCheckpointer restarts it past 256 MiB); below, the file is kept and overwritten.
             // The page cache holds the index pages that appends to many project-regions touch
             // (SQLite's default of 2 MiB holds those of a few dozen only; see WriterCachePragma).
             // Each write of a group runs in a savepoint, whose undo copy of the pages it changes
             // (SQLite's statement journal) stays in memory (StatementJournalPragma).
-            pragma.CommandText = "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864; " + WriterCachePragma + " " + StatementJournalPragma;
+            pragma.CommandText = "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=536870912; " + WriterCachePragma + " " + StatementJournalPragma;
             await pragma.ExecuteNonQueryAsync();
         }
 
-        checkpointer ??= new WalCheckpointer(connectionString, logger);
+        checkpointer ??= new WalCheckpointer(connectionString, this, WalRestartFrames, logger);
         return connection;
     }
 

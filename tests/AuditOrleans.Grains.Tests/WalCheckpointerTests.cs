@@ -1,0 +1,52 @@
+using Microsoft.Data.Sqlite;
+using Xunit;
+
+namespace AuditOrleans.Grains.Tests;
+
+/// <summary>
+/// The write-ahead log under writes that never pause (docs/architecture.md, Persistence:
+/// Checkpoints): background checkpoints alone never let SQLite start the log again, so it grew
+/// by everything written. Here the restart threshold is 64 pages instead of 16,384.
+/// </summary>
+public sealed class WalCheckpointerTests : SqliteDatabaseTestBase
+{
+    protected override long WalRestartFrames => 64;
+
+    [Fact]
+    public async Task PastItsLengthLimitTheLogIsStartedAgainInTurnsOfTheWriterAndNothingIsLost()
+    {
+        // Four writers that queue their next write before the last one commits, so the writer thread
+        // is busy, for about 3 seconds (a dozen checkpoint passes); each write about 16 KB.
+        var written = 0;
+        var until = DateTime.UtcNow.AddSeconds(3);
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; DateTime.UtcNow < until; i++)
+            {
+                await Database.WriteAsync(async (c, t) =>
+                {
+                    for (var j = 0; j < 8; j++)
+                    {
+                        await InsertAsync(c, t, $"w{w}-{i:D6}-{j}-{new string('x', 2000)}@example.com");
+                    }
+
+                    return 0;
+                });
+                Interlocked.Increment(ref written);
+            }
+        })));
+
+        // The log passed 64 pages between most passes: each such pass restarted it, in a turn of the
+        // writer thread, while the writes went on.
+        Assert.True(written > 200, $"Only {written} writes in 3 s: the writer stalled.");
+        Assert.True(Database.WalRestarts >= 2, $"{Database.WalRestarts} restarts in {written} writes.");
+
+        // The log is usable after its restarts: it holds what was written since the last one, and every write is in.
+        await using var connection = new SqliteConnection($"Data Source={Directory.Combine("t.db")}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA integrity_check";
+        Assert.Equal("ok", await command.ExecuteScalarAsync());
+        Assert.Equal(written * 8, (await EmailsAsync()).Count);
+    }
+}

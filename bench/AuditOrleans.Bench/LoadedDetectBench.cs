@@ -28,7 +28,8 @@ public sealed class LoadedDetectBench(BenchHost host, BenchSmtpServer smtp, Sett
         await IngestBench.SendAsync(host.Client, background.Batches(projects, 20, BackgroundBatchSize, DateTimeOffset.UtcNow), MaxInFlight, cancellationToken);
         var probe = background.Batches(projects, Math.Max(40, settings.IngestBatches * 5), BackgroundBatchSize, DateTimeOffset.UtcNow);
         var full = probe.Sum(static b => b.Events.Count) / (await IngestBench.SendAsync(host.Client, probe, MaxInFlight, cancellationToken)).TotalSeconds;
-        var target = full / 2;
+        // Half of that rate, as the target is defined; --loaded-rate sets it instead, to compare runs at one load.
+        var target = settings.LoadedRate ?? full / 2;
 
         // Idle baseline: the same trials without background traffic.
         for (var i = 0; i < 5; i++)
@@ -114,8 +115,9 @@ public sealed class LoadedDetectBench(BenchHost host, BenchSmtpServer smtp, Sett
         });
         report.Note("detect_loaded",
             $"{loaded.Count} trials as in detect (their project-regions given a contact and the alert before the background starts), the clock started when the IngestAsync call carrying the 21st 403 starts (not when it returns); meanwhile " +
-            $"{BackgroundProjects} other projects send batches of {BackgroundBatchSize} events over 3 regions, paced to half of the rate the silo reached " +
-            $"just before with the same traffic as fast as it goes ({full:N0} events/s measured, at most {MaxInFlight} calls in flight), achieved " +
+            $"{BackgroundProjects} other projects send batches of {BackgroundBatchSize} events over 3 regions, paced to " +
+            (settings.LoadedRate is { } fixedRate ? $"{fixedRate:N0} events/s (--loaded-rate; " : "half of the rate (") +
+            $"the silo reached {full:N0} events/s just before with the same traffic as fast as it goes, at most {MaxInFlight} calls in flight), achieved " +
             $"{achieved:N0} events/s; baseline: the same trials on the idle silo, right before.");
     }
 

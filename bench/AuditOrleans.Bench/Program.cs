@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using AuditOrleans.Bench;
 
-const string Usage = "usage: dotnet run -c Release --project bench/AuditOrleans.Bench -- [--quick] [--json FILE] [--only ingest,detector,detect,loaded,memory,query,postgres,console,rules] [--console-events N] [--query-events N] [--ingest-rounds N]";
+const string Usage = "usage: dotnet run -c Release --project bench/AuditOrleans.Bench -- [--quick] [--json FILE] [--only ingest,detector,detect,loaded,memory,query,postgres,console,rules] [--console-events N] [--query-events N] [--ingest-rounds N] [--loaded-rate EVENTS-PER-S]";
 var quick = false;
 string? jsonPath = null;
 HashSet<string>? only = null;
@@ -9,6 +9,7 @@ string[] phases = ["ingest", "detector", "detect", "loaded", "memory", "query", 
 int? consoleEvents = null;
 int? queryEvents = null;
 int? ingestRounds = null;
+double? loadedRate = null;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -38,6 +39,17 @@ for (var i = 0; i < args.Length; i++)
             break;
         case "--ingest-rounds" when i + 1 < args.Length && int.TryParse(args[i + 1], out var r) && r >= 1:
             ingestRounds = r;
+            i++;
+            break;
+        case "--loaded-rate":
+            if (i + 1 >= args.Length || !double.TryParse(args[i + 1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var rate)
+                || !double.IsFinite(rate) || rate < 100)
+            {
+                Console.Error.WriteLine($"--loaded-rate: give the background of the loaded phase in events/s, at least 100 (e.g. --loaded-rate 8000); got '{(i + 1 < args.Length ? args[i + 1] : "nothing")}'.");
+                return 2;
+            }
+
+            loadedRate = rate;
             i++;
             break;
         case "-h" or "--help":
@@ -75,6 +87,11 @@ if (ingestRounds is { } rounds)
 if (queryEvents is { } queried)
 {
     settings = settings with { QueryEvents = queried };
+}
+
+if (loadedRate is { } paced)
+{
+    settings = settings with { LoadedRate = paced };
 }
 
 var report = new Report(settings);

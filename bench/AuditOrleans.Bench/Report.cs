@@ -28,6 +28,12 @@ public sealed record Settings(
     public int QueryRounds { get; init; } = 20;
 
     /// <summary>
+    /// The background of detect_loaded in events/s (--loaded-rate), to compare runs at one load;
+    /// null: half of the rate the loaded phase measures first, as the target is defined.
+    /// </summary>
+    public double? LoadedRate { get; init; }
+
+    /// <summary>
     /// --quick is the smoke test that runs with the tests (well under a minute on 2 busy cores):
     /// every phase, at sizes that prove the run works, not figures to quote.
     /// </summary>
@@ -184,6 +190,7 @@ public sealed class Report(Settings settings)
             ["load_average"] = LoadAverage(),
             ["detectors"] = settings.Detectors,
             ["detect_trials"] = settings.DetectTrials,
+            ["loaded_rate"] = settings.LoadedRate,
         };
         root["figures"] = new JsonArray([.. figures.Select(static f => (JsonNode)new JsonObject
         {

@@ -65,6 +65,36 @@ public sealed class BenchSmokeTests
         Assert.Contains("query", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task TheLoadedPhaseRunsAtTheRateAskedAndSaysSo()
+    {
+        using var directory = new TempDirectory("auditorleans-bench-rate");
+        var json = directory.Combine("bench.json");
+        var (exitCode, output) = await RunAsync(["--quick", "--only", "loaded", "--loaded-rate", "600", "--json", json], TimeSpan.FromMinutes(2));
+        Assert.True(exitCode == 0, $"The bench exited with {exitCode}:\n{output}");
+
+        using var document = JsonDocument.Parse(await File.ReadAllTextAsync(json));
+        var root = document.RootElement;
+        Assert.Equal(600, root.GetProperty("run").GetProperty("loaded_rate").GetDouble());
+        // Paced to 600 events/s in batches of 100 (a batch goes when due, so a short quick run may be
+        // one batch ahead): near the rate asked, far below half of what the silo takes (thousands).
+        var background = root.GetProperty("detect_loaded.background_events_per_s").GetDouble();
+        Assert.InRange(background, 300, 900);
+        Assert.Contains("paced to 600 events/s (--loaded-rate;", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("50")]
+    [InlineData("fast")]
+    [InlineData("NaN")]
+    public async Task ALoadedRateThatIsNotARateIsRefusedWithWhatToGive(string rate)
+    {
+        var (exitCode, output) = await RunAsync(["--only", "loaded", "--loaded-rate", rate], TimeSpan.FromMinutes(1));
+        Assert.Equal(2, exitCode);
+        Assert.Contains("--loaded-rate: give the background of the loaded phase in events/s, at least 100", output, StringComparison.Ordinal);
+        Assert.Contains($"got '{rate}'", output, StringComparison.Ordinal);
+    }
+
     /// <summary>Runs the bench's dll (the configuration this test was built with) and returns its exit code and output.</summary>
     private static async Task<(int ExitCode, string Output)> RunAsync(IReadOnlyList<string> arguments, TimeSpan timeout)
     {

@@ -126,6 +126,9 @@ public sealed class SqliteWriterTests : SqliteDatabaseTestBase
 
         Assert.Equal(RaisedThreadPriority.Nice, ThreadNiceness.Raised);
         Assert.Contains(ThreadNiceness.ExpectedRaised, ThreadNiceness.Of("AuditOrleans SQLite writer"));
+
+        // So does its checkpointer: the writer waits for its restarts of the log.
+        Assert.Contains(ThreadNiceness.ExpectedRaised, ThreadNiceness.Of("AuditOrleans WAL checkpoint"));
     }
 
     [Fact]

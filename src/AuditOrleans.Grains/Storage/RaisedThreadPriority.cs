@@ -4,7 +4,8 @@ namespace AuditOrleans.Grains.Storage;
 
 /// <summary>
 /// Runs the threads that carry an alert ahead of the thread pool's workers: the SQLite writer
-/// thread (docs/architecture.md, Persistence: The writer thread) and an SMTP session's thread
+/// thread (docs/architecture.md, Persistence: The writer thread) with its WAL checkpointer, whose
+/// restarts of the log the writer waits for, and an SMTP session's thread
 /// (docs/architecture.md, The path of one event: MailSender). At equal priority the operating
 /// system gives such a thread the same share of the cores as each worker that is busy with bulk
 /// ingestion, so under load the alert's step took several times its own length. Linux: the

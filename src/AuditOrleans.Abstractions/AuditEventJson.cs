@@ -21,10 +21,10 @@ public static partial class AuditEventJson
     public static string FormatTime(DateTimeOffset value) =>
         value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
-    /// <summary>The largest buffer a thread keeps for <see cref="Serialize"/>; a larger event's is let go after it.</summary>
+    /// <summary>The largest buffer a thread keeps for <see cref="ToText"/>; a larger event's is let go after it.</summary>
     private const int KeptBufferBytes = 256 * 1024;
 
-    // Each thread's buffer and writer for Serialize, reused: every stored event is serialized once
+    // Each thread's buffer and writer for ToText, reused: every stored event is serialized once
     // on the ingestion path, and a new writer over a new stream per event grew and copied its
     // buffers several times, half of what the silo allocated under load (docs/architecture.md,
     // Persistence: what an event costs).
@@ -35,27 +35,7 @@ public static partial class AuditEventJson
     private static Utf8JsonWriter? threadWriter;
 
     /// <summary>Writes one event as a compact JSON object.</summary>
-    public static string Serialize(AuditEvent e)
-    {
-        var buffer = threadBuffer ??= new ArrayBufferWriter<byte>(4096);
-        var w = threadWriter ??= new Utf8JsonWriter(buffer, WriterOptions);
-        buffer.ResetWrittenCount();
-        w.Reset(buffer);
-        try
-        {
-            Write(w, e);
-            w.Flush();
-            return Encoding.UTF8.GetString(buffer.WrittenSpan);
-        }
-        finally
-        {
-            if (buffer.Capacity > KeptBufferBytes)
-            {
-                threadBuffer = null;
-                threadWriter = null;
-            }
-        }
-    }
+    public static string Serialize(AuditEvent e) => ToText(e, Write);
 
     /// <summary>
     /// One line of an export (Export-AuditEvent, the console's download): the stored event with the
@@ -159,13 +139,30 @@ public static partial class AuditEventJson
     public static string SerializeResources(IReadOnlyList<AuditResource> resources)
     {
         ArgumentNullException.ThrowIfNull(resources);
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
-        {
-            WriteResources(w, resources);
-        }
+        return ToText(resources, WriteResources);
+    }
 
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    /// <summary>What <paramref name="write"/> writes of <paramref name="value"/>, as text, through this thread's reused buffer and writer.</summary>
+    private static string ToText<T>(T value, Action<Utf8JsonWriter, T> write)
+    {
+        var buffer = threadBuffer ??= new ArrayBufferWriter<byte>(4096);
+        var w = threadWriter ??= new Utf8JsonWriter(buffer, WriterOptions);
+        buffer.ResetWrittenCount();
+        w.Reset(buffer);
+        try
+        {
+            write(w, value);
+            w.Flush();
+            return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        }
+        finally
+        {
+            if (buffer.Capacity > KeptBufferBytes)
+            {
+                threadBuffer = null;
+                threadWriter = null;
+            }
+        }
     }
 
     private static void WriteResources(Utf8JsonWriter w, IReadOnlyList<AuditResource> resources)

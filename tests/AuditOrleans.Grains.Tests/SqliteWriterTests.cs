@@ -58,8 +58,8 @@ public sealed class SqliteWriterTests : SqliteDatabaseTestBase
             await using (var settings = c.CreateCommand())
             {
                 settings.Transaction = (SqliteTransaction)t;
-                settings.CommandText = "SELECT (SELECT temp_store FROM pragma_temp_store) || ',' || (SELECT cache_size FROM pragma_cache_size)";
-                Assert.Equal($"2,{-65536}", await settings.ExecuteScalarAsync());
+                settings.CommandText = "SELECT (SELECT temp_store FROM pragma_temp_store) || ',' || (SELECT cache_size FROM pragma_cache_size) || ',' || (SELECT journal_size_limit FROM pragma_journal_size_limit)";
+                Assert.Equal($"2,{-65536},{512L * 1024 * 1024}", await settings.ExecuteScalarAsync());
             }
 
             for (var i = 0; i < 400; i++)

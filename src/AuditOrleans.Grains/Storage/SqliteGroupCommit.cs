@@ -336,13 +336,13 @@ internal sealed partial class SqliteGroupCommit(Func<Task<DbConnection>> open, s
         var connection = (SqliteConnection)await open();
         await using (var pragma = connection.CreateCommand())
         {
-            // A log that grew past 512 MiB is cut back to that when it restarts from its beginning
-            // (WalCheckpointer restarts it past 256 MiB); below, the file is kept and overwritten.
+            // A log that grew past WalCheckpointer.KeptLogBytes is cut back to that when it restarts
+            // from its beginning; below, the file is kept and overwritten.
             // The page cache holds the index pages that appends to many project-regions touch
             // (SQLite's default of 2 MiB holds those of a few dozen only; see WriterCachePragma).
             // Each write of a group runs in a savepoint, whose undo copy of the pages it changes
             // (SQLite's statement journal) stays in memory (StatementJournalPragma).
-            pragma.CommandText = "PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=536870912; " + WriterCachePragma + " " + StatementJournalPragma;
+            pragma.CommandText = FormattableString.Invariant($"PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit={WalCheckpointer.KeptLogBytes}; ") + WriterCachePragma + " " + StatementJournalPragma;
             await pragma.ExecuteNonQueryAsync();
         }
 

@@ -37,6 +37,13 @@ internal sealed partial class WalCheckpointer : IDisposable
     /// </summary>
     public const long RestartFrames = 65_536;
 
+    /// <summary>
+    /// The log file's largest size kept after a restart (the writer's <c>journal_size_limit</c>):
+    /// twice <see cref="RestartFrames"/>, so that the next commits overwrite the file instead of
+    /// growing it again, and a log that grew past it while a reader held it is cut back.
+    /// </summary>
+    public const long KeptLogBytes = 512L * 1024 * 1024;
+
     /// <summary>How long a restart waits for readers still in the old log before leaving it to a later pass.</summary>
     public const int RestartBusyMilliseconds = 10;
 

@@ -100,7 +100,7 @@ public sealed class BenchHost : IAsyncDisposable
 
         var clientBuilder = Host.CreateApplicationBuilder();
         Quiet(clientBuilder.Logging);
-        clientBuilder.UseOrleansClient(c => c.UseLocalhostClustering([.. gateways], options.Cluster.ServiceId, options.Cluster.ClusterId));
+        clientBuilder.UseOrleansClient(c => c.UseLocalhostClustering([.. gateways], options.Cluster.ServiceId, options.Cluster.ClusterId).RefreshGrainTypesOften());
         var clientHost = clientBuilder.Build();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(30));
@@ -116,6 +116,11 @@ public sealed class BenchHost : IAsyncDisposable
             }
 
             throw new InvalidOperationException($"The bench client could not reach the silos' gateways on 127.0.0.1:{string.Join(",", gateways)} within 30 s.");
+        }
+
+        if (!await ClusterGrainTypes.WaitAsync(clientHost.Services.GetRequiredService<IClusterClient>(), TimeSpan.FromSeconds(30), cancellationToken))
+        {
+            throw new InvalidOperationException("The bench client never saw the silos' grains (ClusterGrainTypes).");
         }
 
         return new BenchHost(directory, options, silos, clientHost);

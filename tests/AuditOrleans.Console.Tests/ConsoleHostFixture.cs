@@ -52,7 +52,7 @@ public sealed class ConsoleHostFixture : IAsyncLifetime
 
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.UseOrleansClient(client => client.UseLocalhostClustering(GatewayPort, ClusterId, ClusterId).AddOutgoingGrainCallFilter(context =>
+        builder.UseOrleansClient(client => client.UseLocalhostClustering(GatewayPort, ClusterId, ClusterId).RefreshGrainTypesOften().AddOutgoingGrainCallFilter(context =>
         {
             // Access control is on: the test's own client is an Owner.
             RequestContext.Set(ApiKeyHeaders.RequestContextKey, OwnerKey);
@@ -61,6 +61,7 @@ public sealed class ConsoleHostFixture : IAsyncLifetime
         clientHost = builder.Build();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await clientHost.StartAsync(timeout.Token);
+        Assert.True(await ClusterGrainTypes.WaitAsync(clientHost.Services.GetRequiredService<IClusterClient>(), TimeSpan.FromSeconds(30), timeout.Token), "The test client never saw the cluster's grains.");
     }
 
     /// <summary>

@@ -156,6 +156,9 @@ public class AuditClusterFixture : IAsyncLifetime
         ConfigureBuilder(builder);
         Cluster = builder.Build();
         await Cluster.DeployAsync();
+
+        // The client may have asked for the grains while the silo was joining (ClusterGrainTypes).
+        Assert.True(await ClusterGrainTypes.WaitAsync(Cluster.GrainFactory, TimeSpan.FromSeconds(30), CancellationToken.None), "The test client never saw the cluster's grains.");
     }
 
     public virtual async Task DisposeAsync()
@@ -191,7 +194,7 @@ public class AuditClusterFixture : IAsyncLifetime
     public sealed class ClientConfigurator : IClientBuilderConfigurator
     {
         public void Configure(IConfiguration configuration, IClientBuilder clientBuilder) =>
-            clientBuilder.AddOutgoingGrainCallFilter(context =>
+            clientBuilder.RefreshGrainTypesOften().AddOutgoingGrainCallFilter(context =>
             {
                 if (RequestContext.Get(ApiKeyHeaders.RequestContextKey) is null)
                 {

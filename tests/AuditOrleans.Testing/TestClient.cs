@@ -44,6 +44,7 @@ public sealed class TestClient : IAsyncDisposable
             .UseOrleansClient(client =>
             {
                 client.UseStaticClustering(endpoints);
+                client.RefreshGrainTypesOften();
                 client.Configure<ClusterOptions>(o =>
                 {
                     o.ClusterId = clusterId;
@@ -73,6 +74,10 @@ public sealed class TestClient : IAsyncDisposable
         try
         {
             await host.StartAsync(limit.Token);
+            if (!await ClusterGrainTypes.WaitAsync(host.Services.GetRequiredService<IClusterClient>(), timeout, limit.Token))
+            {
+                throw new TimeoutException("The client never saw the cluster's grains.");
+            }
         }
         catch
         {

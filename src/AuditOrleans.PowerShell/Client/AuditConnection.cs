@@ -96,6 +96,7 @@ internal sealed class AuditConnection : IAsyncDisposable
             });
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = settings.ResponseTimeout);
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromMinutes(1));
+            client.RefreshGrainTypesOften();
             if (tls is not null)
             {
                 client.UseAuditTls(tls);
@@ -135,6 +136,14 @@ internal sealed class AuditConnection : IAsyncDisposable
             // A safety net over the retry filter: a gateway that accepts but never answers.
             timeout.CancelAfter(settings.ConnectTimeout + TimeSpan.FromSeconds(2));
             await host.StartAsync(timeout.Token);
+
+            // A gateway whose silo was still joining may have listed no grains (ClusterGrainTypes).
+            var left = deadline - DateTimeOffset.UtcNow;
+            if (!await ClusterGrainTypes.WaitAsync(host.Services.GetRequiredService<IClusterClient>(), left > TimeSpan.FromSeconds(2) ? left : TimeSpan.FromSeconds(2), timeout.Token))
+            {
+                throw new TimeoutException("the gateway answered, but its cluster lists no AuditOrleans grains (a silo still starting, or another Orleans service on that port)");
+            }
+
             return new AuditConnection(host, settings, DateTimeOffset.UtcNow);
         }
         catch

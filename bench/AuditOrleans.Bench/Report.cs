@@ -38,7 +38,7 @@ public sealed record Settings(
     /// every phase, at sizes that prove the run works, not figures to quote.
     /// </summary>
     public static Settings For(bool quick) => quick
-        ? new(true, IngestRounds: 2, IngestBatches: 8, IngestBatchSize: 500, IngestProjects: 8, DetectTrials: 10, Detectors: 300, DetectorRounds: 3, DetectorEvents: 200_000)
+        ? new(true, IngestRounds: 2, IngestBatches: 8, IngestBatchSize: 500, IngestProjects: 8, DetectTrials: 10, Detectors: 3_000, DetectorRounds: 3, DetectorEvents: 200_000)
         {
             ConsoleEvents = 10_000,
             QueryEvents = 10_000,

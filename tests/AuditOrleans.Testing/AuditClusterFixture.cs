@@ -208,6 +208,13 @@ public class AuditClusterFixture : IAsyncLifetime
     /// <summary>Configures each test silo as the host does, plus the shared clock.</summary>
     public sealed class SiloConfigurator : ISiloConfigurator
     {
+        /// <summary>The areas of Orleans that keep the real clock in test silos (everything but grain timers).</summary>
+        public static readonly string[] OrleansOwnClocks =
+        [
+            TimeProviderNames.Membership, TimeProviderNames.Messaging, TimeProviderNames.SystemTimers,
+            TimeProviderNames.ActivationManagement, TimeProviderNames.GrainDirectory,
+        ];
+
         public void Configure(ISiloBuilder siloBuilder)
         {
             var configuration = siloBuilder.Configuration;
@@ -215,6 +222,18 @@ public class AuditClusterFixture : IAsyncLifetime
             siloBuilder.ConfigureAuditOrleans(options, configureClustering: false);
             var clock = TestClocks.Get(configuration["Test:ClockId"]!);
             siloBuilder.Services.AddSingleton<TimeProvider>(clock);
+
+            // Orleans 10 drives its own loops from the default TimeProvider unless an area is given
+            // a clock of its own: with the fake clock, membership, messaging timeouts and system
+            // timers stood still until a test moved the clock, and then all ran at once. A cluster
+            // whose fake clock starts far from real time (the daylight-saving collection) twice
+            // failed to start: its client saw no grains, then found no gateway listening for 6 min.
+            // The tests move time for AuditOrleans (its services and grain timers); Orleans' own
+            // machinery keeps real time.
+            foreach (var area in OrleansOwnClocks)
+            {
+                siloBuilder.Services.AddKeyedSingleton(area, TimeProvider.System);
+            }
 
             // Orleans' TestingHost client asks the silos for their status through this system target.
             siloBuilder.Services.AddSingleton(new AuditOrleans.Grains.Security.GatewaySystemTargetAllowance("test.hooks"));

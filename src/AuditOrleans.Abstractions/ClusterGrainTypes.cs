@@ -9,7 +9,7 @@ namespace AuditOrleans;
 /// again every <see cref="TypeManagementOptions.TypeMapRefreshInterval"/> (a minute by default).
 /// A gateway asked while its own silo is not yet listed as active answers without that silo's
 /// grains, and every call then fails with "Could not find an implementation for interface" until
-/// the next refresh: seen on a silo that had just started. Clients here refresh every
+/// the next refresh: seen on a test silo whose membership was slow to list it. Clients here refresh every
 /// <see cref="RefreshInterval"/> and wait for the grains once after connecting.
 /// </summary>
 public static class ClusterGrainTypes

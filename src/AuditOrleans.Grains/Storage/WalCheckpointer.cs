@@ -66,6 +66,11 @@ internal sealed partial class WalCheckpointer : IDisposable
     private long restarts;
     private long nextRestart;
 
+    // The log's length at the last restart. Until the writer's next commit writes the log from its
+    // beginning, SQLite still reports that length, all copied, and another restart would redo
+    // nothing (an idle silo took a writer turn every pass for it).
+    private long restartedAtFrames = -1;
+
     public WalCheckpointer(string connectionString, SqliteGroupCommit writer, long restartFrames, ILogger logger)
     {
         this.connectionString = connectionString;
@@ -106,7 +111,8 @@ internal sealed partial class WalCheckpointer : IDisposable
                     var pass = Checkpoint(connection, "PASSIVE");
                     Checkpoints++;
                     failing = false;
-                    if (pass.Frames >= restartFrames && Environment.TickCount64 >= nextRestart)
+                    var unusedSinceRestart = pass.Frames == restartedAtFrames && pass.Copied == pass.Frames;
+                    if (pass.Frames >= restartFrames && !unusedSinceRestart && Environment.TickCount64 >= nextRestart)
                     {
                         Restart(connection, pass);
                     }
@@ -152,7 +158,12 @@ internal sealed partial class WalCheckpointer : IDisposable
                 SetBusyTimeout(connection, RestartBusyMilliseconds);
                 try
                 {
-                    restarted = Checkpoint(connection, "RESTART").Busy == 0;
+                    var result = Checkpoint(connection, "RESTART");
+                    restarted = result.Busy == 0;
+                    if (restarted)
+                    {
+                        restartedAtFrames = result.Frames;
+                    }
                 }
                 finally
                 {

@@ -72,6 +72,18 @@ public abstract class SqliteDatabaseTestBase : IAsyncLifetime
         return await command.ExecuteNonQueryAsync();
     }
 
+    /// <summary>One write of <paramref name="rows"/> contacts named "{prefix}-{i}-" and <paramref name="filler"/>: a large write, to grow the log.</summary>
+    protected Task<int> WriteRowsAsync(string prefix, int rows, string filler) =>
+        Database.WriteAsync(async (c, t) =>
+        {
+            for (var i = 0; i < rows; i++)
+            {
+                await InsertAsync(c, t, $"{prefix}-{i}-{filler}@example.com");
+            }
+
+            return rows;
+        });
+
     protected async Task<List<string>> EmailsAsync()
     {
         await using var connection = await Database.OpenAsync();

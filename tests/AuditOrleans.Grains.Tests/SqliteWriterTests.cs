@@ -232,15 +232,7 @@ public sealed class SqliteWriterTests : SqliteDatabaseTestBase
         var filler = new string('x', 4000);
         for (var batch = 0; batch < 10; batch++)
         {
-            await Database.WriteAsync(async (c, t) =>
-            {
-                for (var i = 0; i < 200; i++)
-                {
-                    await InsertAsync(c, t, $"{batch}-{i}-{filler}@example.com");
-                }
-
-                return 0;
-            });
+            await WriteRowsAsync($"{batch}", 200, filler);
         }
 
         // The background checkpointer moves the log into the database file (it runs a few times a second).

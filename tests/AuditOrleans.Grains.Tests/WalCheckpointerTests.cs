@@ -11,6 +11,9 @@ namespace AuditOrleans.Grains.Tests;
 /// </summary>
 public sealed class WalCheckpointerTests : SqliteDatabaseTestBase
 {
+    // Each write of 8 rows is about 16 KB.
+    private static readonly string Filler = new('x', 2000);
+
     protected override long WalRestartFrames => 64;
 
     [Fact]
@@ -27,15 +30,7 @@ public sealed class WalCheckpointerTests : SqliteDatabaseTestBase
         {
             for (var i = 0; Database.WalRestarts < 2 && DateTime.UtcNow < giveUp; i++)
             {
-                await Database.WriteAsync(async (c, t) =>
-                {
-                    for (var j = 0; j < 8; j++)
-                    {
-                        await InsertAsync(c, t, $"w{w}-{i:D6}-{j}-{new string('x', 2000)}@example.com");
-                    }
-
-                    return 0;
-                });
+                await WriteRowsAsync($"w{w}-{i:D6}", 8, Filler);
                 Interlocked.Increment(ref written);
             }
         })));
@@ -62,15 +57,7 @@ public sealed class WalCheckpointerTests : SqliteDatabaseTestBase
         // A log past 64 pages (20 writes of about 16 KB), then no more writes.
         for (var i = 0; i < 20; i++)
         {
-            await Database.WriteAsync(async (c, t) =>
-            {
-                for (var j = 0; j < 8; j++)
-                {
-                    await InsertAsync(c, t, $"idle-{i:D3}-{j}-{new string('x', 2000)}@example.com");
-                }
-
-                return 0;
-            });
+            await WriteRowsAsync($"idle-{i:D3}", 8, Filler);
         }
 
         // The restart comes within a few passes of 250 ms; the bound is for a hang only.

@@ -1,5 +1,7 @@
 using AuditOrleans.Grains.Storage;
+using AuditOrleans.Testing;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Xunit;
@@ -134,4 +136,50 @@ public sealed class AuditDatabaseTests : SqliteDatabaseTestBase
         Assert.Equal((AlertKind.Firing, null, false, false), (firing.Kind, firing.EpisodeId, firing.IsBackfill, firing.IsLate));
     }
 
+    [Fact]
+    public async Task ANewDatabaseHasSixteenKibPagesAndAnOlderOneKeepsItsOwnAndIsToldAbout()
+    {
+        Assert.Equal(16_384, await PageSizeAsync(Database));
+
+        // A file as older versions created it: SQLite's default pages, a table and a row.
+        var connectionString = $"Data Source={Directory.Combine("old-pages.db")};Pooling=False";
+        await using (var connection = new SqliteConnection(connectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText =
+                "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; " +
+                "CREATE TABLE notification_contacts_old (email TEXT NOT NULL PRIMARY KEY); INSERT INTO notification_contacts_old VALUES ('kept@example.com');";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var logs = new TestLogSink();
+        using var old = new AuditDatabase(
+            Options.Create(new AuditOrleansOptions { Storage = { ConnectionString = connectionString } }), new LoggerFactory([logs]).CreateLogger<AuditDatabase>());
+        await old.ApplySchemaAsync();
+
+        Assert.Equal(4_096, await PageSizeAsync(old));
+        Assert.Contains(logs.Lines, l => l.StartsWith("Information", StringComparison.Ordinal) && l.Contains("pages of 4096 bytes", StringComparison.Ordinal) && l.Contains("docs/configuration.md", StringComparison.Ordinal));
+        await using (var connection = await old.OpenAsync())
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT email FROM notification_contacts_old";
+            Assert.Equal("kept@example.com", await command.ExecuteScalarAsync());
+        }
+
+        // The new file says nothing of the kind.
+        var fresh = new TestLogSink();
+        using var created = new AuditDatabase(
+            Options.Create(new AuditOrleansOptions { Storage = { ConnectionString = $"Data Source={Directory.Combine("new-pages.db")};Pooling=False" } }), new LoggerFactory([fresh]).CreateLogger<AuditDatabase>());
+        await created.ApplySchemaAsync();
+        Assert.DoesNotContain(fresh.Lines, l => l.Contains("pages of", StringComparison.Ordinal));
+    }
+
+    private static async Task<long> PageSizeAsync(AuditDatabase database)
+    {
+        await using var connection = await database.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA page_size";
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
 }

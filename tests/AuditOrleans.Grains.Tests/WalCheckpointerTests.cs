@@ -14,7 +14,7 @@ public sealed class WalCheckpointerTests : SqliteDatabaseTestBase
     // Each write of 8 rows is about 16 KB.
     private static readonly string Filler = new('x', 2000);
 
-    protected override long WalRestartFrames => 64;
+    protected override long? WalRestartFrames => 64;
 
     [Fact]
     public async Task PastItsLengthLimitTheLogIsStartedAgainInTurnsOfTheWriterAndNothingIsLost()

@@ -2,6 +2,12 @@
 -- Applied by the silo at start when AuditOrleans:Storage:ApplySchema is true; idempotent.
 -- DBAs may apply it themselves with: sqlite3 data/auditorleans.db < deploy/sql/sqlite/001-schema.sql
 
+-- Pages of 16 KiB instead of SQLite's 4 KiB (docs/architecture.md, Persistence: Page size): an
+-- event's row (its canonical JSON, about 1 KB) and its index entries take a quarter as many pages,
+-- so each commit writes fewer pages to the write-ahead log. It applies only to a new, empty file
+-- and must come before the log mode; an existing database keeps its page size.
+PRAGMA page_size=16384;
+
 -- Write-ahead log: readers never block the writer; the mode is kept in the file.
 PRAGMA journal_mode=WAL;
 

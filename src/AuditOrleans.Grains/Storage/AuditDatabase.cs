@@ -1,5 +1,6 @@
 using System.Data;
 using System.Data.Common;
+using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -29,8 +30,8 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
 
     public StorageProvider Provider => storage.Provider;
 
-    /// <summary>The write-ahead log's length, in pages, past which it is started again (<see cref="WalCheckpointer.RestartFrames"/>; smaller in tests).</summary>
-    internal long WalRestartFrames { get; init; } = WalCheckpointer.RestartFrames;
+    /// <summary>The write-ahead log's length, in pages, past which it is started again; <see langword="null"/> (the default): <see cref="WalCheckpointer.RestartBytes"/> in the database's pages (smaller in tests).</summary>
+    internal long? WalRestartFrames { get; init; }
 
     /// <summary>Times the write-ahead log was started again from its beginning (for tests and diagnostics).</summary>
     internal long WalRestarts => Volatile.Read(ref sqliteWrites)?.WalRestarts ?? 0;
@@ -204,7 +205,24 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
                 await AddSqliteColumnsAsync(connection, cancellationToken);
             }
         }
+
+        if (storage.Provider == StorageProvider.Sqlite)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA page_size";
+            var pageSize = Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+            if (pageSize != SqlitePageSize)
+            {
+                LogSmallerPages(logger, pageSize, SqlitePageSize);
+            }
+        }
     }
+
+    /// <summary>
+    /// The page size of a database created by this version (001-schema.sql). A file created
+    /// before keeps its own: SQLite changes it only by rewriting the whole file (docs/configuration.md, Storage).
+    /// </summary>
+    public const long SqlitePageSize = 16_384;
 
     /// <summary>
     /// Columns added to SQLite tables after they first shipped. The scripts create them with new
@@ -328,6 +346,9 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Path} is readable by other users and its mode could not be changed (is it owned by another user?)")]
     private static partial void LogNotPrivate(ILogger logger, string path);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The SQLite database has pages of {PageSize} bytes (created by an older version); it works as is, and ingests faster under load once rewritten with pages of {Recommended} bytes (docs/configuration.md, Storage)")]
+    private static partial void LogSmallerPages(ILogger logger, long pageSize, long recommended);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Applied schema script {Script} ({Provider})")]
     private static partial void LogSchemaApplied(ILogger logger, string script, StorageProvider provider);

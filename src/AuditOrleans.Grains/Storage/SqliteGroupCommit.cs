@@ -38,8 +38,8 @@ internal sealed partial class SqliteGroupCommit(Func<Task<DbConnection>> open, s
     private Thread? thread;
     private bool disposed;
 
-    /// <summary>Passed to the checkpointer: the log's length, in pages, past which it is started again.</summary>
-    public long WalRestartFrames { get; init; } = WalCheckpointer.RestartFrames;
+    /// <summary>Passed to the checkpointer: the log's length, in pages, past which it is started again; <see langword="null"/>: <see cref="WalCheckpointer.RestartBytes"/> in the database's pages.</summary>
+    public long? WalRestartFrames { get; init; }
 
     /// <summary>Times the checkpointer started the log again from its beginning.</summary>
     public long WalRestarts => checkpointer?.Restarts ?? 0;

@@ -1,6 +1,7 @@
 using AuditOrleans.Grains.Storage;
 using AuditOrleans.Testing;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
 namespace AuditOrleans.Grains.Tests;
@@ -155,6 +156,38 @@ public sealed class SqliteWriterTests : SqliteDatabaseTestBase
         await Task.WhenAll(queued.Append(running));
         Assert.Equal(["running", "alert", "bulk0+alert", "bulk1+alert", "bulk2+alert", "bulk3+alert", "bulk4+alert"], ran);
         Assert.Equal(7, (await EmailsAsync()).Count);
+    }
+
+    [Fact]
+    public async Task WhileTheCheckpointerPausesNormalWritesAlertWritesStillCommit()
+    {
+        // The pause that a restart of the log takes while it copies and syncs its last pages.
+        using var writes = new SqliteGroupCommit(async () => await Database.OpenAsync(), Database.ConnectionString, NullLogger.Instance);
+        using var paused = new ManualResetEventSlim();
+        using var resume = new ManualResetEventSlim();
+        var pause = Task.Run(() => writes.WithNormalWritesPaused(
+            () =>
+            {
+                paused.Set();
+                resume.Wait(TimeSpan.FromSeconds(60));
+            },
+            CancellationToken.None));
+        Assert.True(paused.Wait(TimeSpan.FromSeconds(30)), "The pause never began.");
+
+        var commits = writes.Commits;
+        var bulk = writes.WriteAsync((c, t) => InsertAsync(c, t, "bulk@example.com"), WritePriority.Normal, CancellationToken.None);
+        var alert = writes.WriteAsync((c, t) => InsertAsync(c, t, "alert@example.com"), WritePriority.Alert, CancellationToken.None);
+        Assert.Equal(1, await alert.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.True(await CommittedAsync("alert@example.com"));
+        Assert.False(bulk.IsCompleted);
+        Assert.False(await CommittedAsync("bulk@example.com"));
+
+        // The pause ends: the bulk write commits, and each commit was counted.
+        resume.Set();
+        await pause.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, await bulk.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(commits + 2, writes.Commits);
+        Assert.Equal(["alert@example.com", "bulk@example.com"], await EmailsAsync());
     }
 
     [Fact]

@@ -36,6 +36,9 @@ public sealed partial class AuditDatabase(IOptions<AuditOrleansOptions> options,
     /// <summary>Times the write-ahead log was started again from its beginning (for tests and diagnostics).</summary>
     internal long WalRestarts => Volatile.Read(ref sqliteWrites)?.WalRestarts ?? 0;
 
+    /// <summary>Of <see cref="WalRestarts"/>, those that held every write while the last pages were copied (for tests and diagnostics).</summary>
+    internal long WalHeldRestarts => Volatile.Read(ref sqliteWrites)?.WalHeldRestarts ?? 0;
+
     // Created on the first write (never for PostgreSQL); the lock only guards that creation.
     private SqliteGroupCommit SqliteWrites
     {

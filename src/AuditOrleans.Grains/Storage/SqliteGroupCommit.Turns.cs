@@ -5,6 +5,7 @@ namespace AuditOrleans.Grains.Storage;
 /// (<see cref="ExclusiveAsync"/>) and the WAL checkpointer's restarts of the log
 /// (<see cref="Exclusive"/>). The writer thread starts a waiting turn before the next normal
 /// group, never before a waiting alert, and waits for its end (docs/architecture.md, Persistence).
+/// The checkpointer may also pause the normal writes while alerts go on (<see cref="WithNormalWritesPaused"/>).
 /// </summary>
 internal sealed partial class SqliteGroupCommit
 {
@@ -28,6 +29,8 @@ internal sealed partial class SqliteGroupCommit
         }
         finally
         {
+            // The work may have committed on its own connection.
+            Interlocked.Increment(ref commits);
             turn.End();
         }
     }
@@ -60,6 +63,37 @@ internal sealed partial class SqliteGroupCommit
         finally
         {
             turn.End();
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the calling thread while the writer thread starts no group
+    /// of normal writes: it begins between two groups, and alert writes and turns go on meanwhile.
+    /// For the checkpointer's restart of the log: the copy of the last pages and the sync of the
+    /// database file happen with only alerts committing, so that the restart itself, in a turn,
+    /// has nothing left to copy (docs/architecture.md, Persistence: Checkpoints).
+    /// </summary>
+    public void WithNormalWritesPaused(Action work, CancellationToken cancellationToken)
+    {
+        Exclusive(() =>
+        {
+            lock (pending)
+            {
+                normalPaused = true;
+            }
+        }, cancellationToken);
+
+        try
+        {
+            work();
+        }
+        finally
+        {
+            lock (pending)
+            {
+                normalPaused = false;
+                Monitor.Pulse(pending);
+            }
         }
     }
 

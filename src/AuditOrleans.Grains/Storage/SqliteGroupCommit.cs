@@ -33,6 +33,10 @@ internal sealed partial class SqliteGroupCommit(Func<Task<DbConnection>> open, s
     // Writers with a connection of their own waiting for a turn between two groups (ExclusiveAsync).
     private readonly Queue<ExclusiveTurn> turns = new();
     private bool lastGroupWasAlert;
+
+    // While set, only alert groups and turns run (WithNormalWritesPaused); guarded by the lock on pending.
+    private bool normalPaused;
+    private long commits;
     private SqliteConnection? writer;
     private WalCheckpointer? checkpointer;
     private Thread? thread;
@@ -43,6 +47,16 @@ internal sealed partial class SqliteGroupCommit(Func<Task<DbConnection>> open, s
 
     /// <summary>Times the checkpointer started the log again from its beginning.</summary>
     public long WalRestarts => checkpointer?.Restarts ?? 0;
+
+    /// <summary>Of <see cref="WalRestarts"/>, those for which every write waited while the last pages were copied and the database file synced.</summary>
+    public long WalHeldRestarts => checkpointer?.HeldRestarts ?? 0;
+
+    /// <summary>
+    /// Commits made so far: the groups' own, and one for every turn of a writer with its own
+    /// connection (which may have committed). The checkpointer compares two readings to know that
+    /// nothing was written between them.
+    /// </summary>
+    public long Commits => Interlocked.Read(ref commits);
 
     public Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, WritePriority priority, CancellationToken cancellationToken)
     {
@@ -140,7 +154,7 @@ internal sealed partial class SqliteGroupCommit(Func<Task<DbConnection>> open, s
                 ExclusiveTurn? turn = null;
                 lock (pending)
                 {
-                    while (!disposed && pending.Count == 0 && alerts.Count == 0 && turns.Count == 0)
+                    while (!disposed && alerts.Count == 0 && turns.Count == 0 && (pending.Count == 0 || normalPaused))
                     {
                         Monitor.Wait(pending);
                     }
@@ -221,8 +235,9 @@ internal sealed partial class SqliteGroupCommit(Func<Task<DbConnection>> open, s
         lock (pending)
         {
             // Alert groups and normal groups alternate while both queues hold work, so that a
-            // stream of firings cannot starve the normal writes.
-            alertGroup = alerts.Count > 0 && !(lastGroupWasAlert && pending.Count > 0);
+            // stream of firings cannot starve the normal writes; while normal writes are paused,
+            // the writer thread comes here only for alerts.
+            alertGroup = alerts.Count > 0 && (normalPaused || !(lastGroupWasAlert && pending.Count > 0));
             lastGroupWasAlert = alertGroup;
 
             // The group takes at most what is queued now: later writes wait for the next group, so
@@ -265,6 +280,7 @@ internal sealed partial class SqliteGroupCommit(Func<Task<DbConnection>> open, s
             }
 
             await transaction.CommitAsync(none);
+            Interlocked.Increment(ref commits);
         }
         catch (Exception ex)
         {

@@ -17,12 +17,15 @@ namespace AuditOrleans.Grains.Storage;
 /// the database file, and a PASSIVE checkpoint never gets there while the writer keeps committing
 /// during it: under steady ingestion the log grew without end (about 45 MB/s at 3,000 events/s in
 /// the bench, 130 MB/s at 8,000), and every lookup in it got slower. Once the log holds
-/// <see cref="RestartBytes"/>, the checkpointer catches up with back-to-back passes, then
-/// asks the writer thread for a turn between two groups (never before a waiting alert) and runs a
-/// RESTART checkpoint in it: it copies the few pages committed since, waits at most
-/// <see cref="RestartBusyMilliseconds"/> for readers of the old log, and the next commit writes
-/// the log from its beginning; the file itself is kept, up to 512 MiB, so that the next commits
-/// overwrite it instead of growing it again (docs/architecture.md, Persistence: Checkpoints).
+/// <see cref="RestartBytes"/>, the checkpointer catches up with back-to-back passes, then pauses
+/// the normal writes (alerts go on) and copies the last pages and syncs the database file; if no
+/// commit came meanwhile, it asks the writer thread for a turn between two groups (never before a
+/// waiting alert) and runs a RESTART checkpoint in it, which then has nothing to copy or sync:
+/// it waits at most <see cref="RestartBusyMilliseconds"/> for readers of the old log, and the next
+/// commit writes the log from its beginning. Only a log that reached twice the threshold that way
+/// (alerts committing during every such pass) is restarted with every write waiting for the copy
+/// and the sync. The file itself is kept, up to 512 MiB, so that the next commits overwrite it
+/// instead of growing it again (docs/architecture.md, Persistence: Checkpoints).
 /// </remarks>
 internal sealed partial class WalCheckpointer : IDisposable
 {
@@ -54,6 +57,9 @@ internal sealed partial class WalCheckpointer : IDisposable
     /// <summary>A pass that copies fewer new pages than this has caught up: the restart's turn follows.</summary>
     private const long CaughtUpFrames = 256;
 
+    /// <summary>Passes tried with the normal writes paused, each followed by a restart unless an alert committed during it.</summary>
+    private const int QuietPasses = 3;
+
     /// <summary>How long after a restart that readers kept from finishing the next one is tried.</summary>
     private static readonly TimeSpan RestartRetry = TimeSpan.FromSeconds(5);
 
@@ -66,6 +72,7 @@ internal sealed partial class WalCheckpointer : IDisposable
     private readonly Thread thread;
     private bool failing;
     private long restarts;
+    private long heldRestarts;
     private long nextRestart;
 
     // The log's length at the last restart. Until the writer's next commit writes the log from its
@@ -93,6 +100,9 @@ internal sealed partial class WalCheckpointer : IDisposable
 
     /// <summary>Times the log was started again from its beginning.</summary>
     public long Restarts => Interlocked.Read(ref restarts);
+
+    /// <summary>Of <see cref="Restarts"/>, those that held every write while the last pages were copied and synced.</summary>
+    public long HeldRestarts => Interlocked.Read(ref heldRestarts);
 
     public void Dispose()
     {
@@ -144,7 +154,7 @@ internal sealed partial class WalCheckpointer : IDisposable
         }
     }
 
-    /// <summary>Starts the log again from its beginning, the writer thread waiting meanwhile (see the remarks).</summary>
+    /// <summary>Starts the log again from its beginning (see the remarks).</summary>
     private void Restart(SqliteConnection connection, (long Busy, long Frames, long Copied) pass)
     {
         for (var i = 0; i < CatchUpPasses; i++)
@@ -157,26 +167,35 @@ internal sealed partial class WalCheckpointer : IDisposable
             }
         }
 
-        var restarted = false;
+        bool? restarted = null;
         try
         {
-            writer.Exclusive(() =>
-            {
-                SetBusyTimeout(connection, RestartBusyMilliseconds);
-                try
+            writer.WithNormalWritesPaused(
+                () =>
                 {
-                    var result = Checkpoint(connection, "RESTART");
-                    restarted = result.Busy == 0;
-                    if (restarted)
+                    for (var i = 0; i < QuietPasses && restarted is null; i++)
                     {
-                        restartedAtFrames = result.Frames;
+                        var commits = writer.Commits;
+                        var quiet = Checkpoint(connection, "PASSIVE");
+                        if (quiet.Busy == 0 && quiet.Copied == quiet.Frames)
+                        {
+                            // All of the log is in the database file, synced: unless a commit came
+                            // since the pass began, RESTART has nothing to copy and only resets the log.
+                            writer.Exclusive(() => restarted = writer.Commits == commits ? RestartInTurn(connection) : null, stopping.Token);
+                        }
                     }
-                }
-                finally
+                },
+                stopping.Token);
+
+            if (restarted is null && pass.Frames >= 2 * restartFrames)
+            {
+                // Alerts committed during every quiet pass: every write waits for this one.
+                writer.Exclusive(() => restarted = RestartInTurn(connection), stopping.Token);
+                if (restarted == true)
                 {
-                    SetBusyTimeout(connection, 0);
+                    Interlocked.Increment(ref heldRestarts);
                 }
-            }, stopping.Token);
+            }
         }
         catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or AggregateException)
         {
@@ -184,14 +203,35 @@ internal sealed partial class WalCheckpointer : IDisposable
             return;
         }
 
-        if (restarted)
+        if (restarted == true)
         {
             Interlocked.Increment(ref restarts);
         }
-        else
+        else if (restarted == false)
         {
             // A reader of the old log (a long query, an export) kept it: not again at once.
             nextRestart = Environment.TickCount64 + (long)RestartRetry.TotalMilliseconds;
+        }
+    }
+
+    /// <summary>The RESTART checkpoint, in a turn of the writer: whether readers let the log start again.</summary>
+    private bool RestartInTurn(SqliteConnection connection)
+    {
+        SetBusyTimeout(connection, RestartBusyMilliseconds);
+        try
+        {
+            var result = Checkpoint(connection, "RESTART");
+            if (result.Busy != 0)
+            {
+                return false;
+            }
+
+            restartedAtFrames = result.Frames;
+            return true;
+        }
+        finally
+        {
+            SetBusyTimeout(connection, 0);
         }
     }
 

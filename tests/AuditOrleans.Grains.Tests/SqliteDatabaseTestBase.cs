@@ -73,16 +73,18 @@ public abstract class SqliteDatabaseTestBase : IAsyncLifetime
     }
 
     /// <summary>One write of <paramref name="rows"/> contacts named "{prefix}-{i}-" and <paramref name="filler"/>: a large write, to grow the log.</summary>
-    protected Task<int> WriteRowsAsync(string prefix, int rows, string filler) =>
-        Database.WriteAsync(async (c, t) =>
-        {
-            for (var i = 0; i < rows; i++)
+    protected Task<int> WriteRowsAsync(string prefix, int rows, string filler, WritePriority priority = WritePriority.Normal) =>
+        Database.WriteAsync(
+            async (c, t) =>
             {
-                await InsertAsync(c, t, $"{prefix}-{i}-{filler}@example.com");
-            }
+                for (var i = 0; i < rows; i++)
+                {
+                    await InsertAsync(c, t, $"{prefix}-{i}-{filler}@example.com");
+                }
 
-            return rows;
-        });
+                return rows;
+            },
+            priority);
 
     protected async Task<List<string>> EmailsAsync()
     {

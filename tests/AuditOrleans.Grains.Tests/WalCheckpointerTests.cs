@@ -16,8 +16,10 @@ public sealed class WalCheckpointerTests : SqliteDatabaseTestBase
 
     protected override long? WalRestartFrames => 64;
 
-    [Fact]
-    public async Task PastItsLengthLimitTheLogIsStartedAgainInTurnsOfTheWriterAndNothingIsLost()
+    [Theory]
+    [InlineData(WritePriority.Normal)]
+    [InlineData(WritePriority.Alert)]
+    public async Task PastItsLengthLimitTheLogIsStartedAgainInTurnsOfTheWriterAndNothingIsLost(WritePriority priority)
     {
         // Four writers that queue their next write before the last one commits, so the writer thread
         // is never idle, until the log has been started again twice (each write about 16 KB, so a
@@ -30,7 +32,7 @@ public sealed class WalCheckpointerTests : SqliteDatabaseTestBase
         {
             for (var i = 0; Database.WalRestarts < 2 && DateTime.UtcNow < giveUp; i++)
             {
-                await WriteRowsAsync($"w{w}-{i:D6}", 8, Filler);
+                await WriteRowsAsync($"w{w}-{i:D6}", 8, Filler, priority);
                 Interlocked.Increment(ref written);
             }
         })));
@@ -42,9 +44,13 @@ public sealed class WalCheckpointerTests : SqliteDatabaseTestBase
         // thread, while the writes went on.
         Assert.True(Database.WalRestarts >= 2, $"{Database.WalRestarts} restarts in {written} writes.");
 
-        // With no alert writes, each restart copied the last pages while only the normal writes
-        // were paused, and its turn had nothing left to copy: none held every write for a sync.
-        Assert.Equal(0, Database.WalHeldRestarts);
+        // Bulk writes: each restart copied the last pages while only the normal writes were paused,
+        // and its turn had nothing left to copy, so none held every write for a sync. Alert writes
+        // go on during that pause (most passes then see a commit), and the log stays bounded anyway.
+        if (priority == WritePriority.Normal)
+        {
+            Assert.Equal(0, Database.WalHeldRestarts);
+        }
 
         // The log is usable after its restarts: it holds what was written since the last one, and every write is in.
         await using var connection = new SqliteConnection($"Data Source={Directory.Combine("t.db")}");

@@ -22,9 +22,10 @@ namespace AuditOrleans.Grains.Storage;
 /// commit came meanwhile, it asks the writer thread for a turn between two groups (never before a
 /// waiting alert) and runs a RESTART checkpoint in it, which then has nothing to copy or sync:
 /// it waits at most <see cref="RestartBusyMilliseconds"/> for readers of the old log, and the next
-/// commit writes the log from its beginning. Only a log that reached twice the threshold that way
-/// (alerts committing during every such pass) is restarted with every write waiting for the copy
-/// and the sync. The file itself is kept, up to 512 MiB, so that the next commits overwrite it
+/// commit writes the log from its beginning. When commits came during every such pass of
+/// <see cref="QuietAttempts"/> attempts (a stream of alerts), or the log reached twice the
+/// threshold meanwhile, the restart is done with every write waiting for the copy and the sync,
+/// as it was before the pause. The file itself is kept, up to 512 MiB, so that the next commits overwrite it
 /// instead of growing it again (docs/architecture.md, Persistence: Checkpoints).
 /// </remarks>
 internal sealed partial class WalCheckpointer : IDisposable
@@ -60,6 +61,9 @@ internal sealed partial class WalCheckpointer : IDisposable
     /// <summary>Passes tried with the normal writes paused, each followed by a restart unless an alert committed during it.</summary>
     private const int QuietPasses = 3;
 
+    /// <summary>Attempts (one every <see cref="Interval"/>) of <see cref="QuietPasses"/> each before a restart that holds every write.</summary>
+    private const int QuietAttempts = 4;
+
     /// <summary>How long after a restart that readers kept from finishing the next one is tried.</summary>
     private static readonly TimeSpan RestartRetry = TimeSpan.FromSeconds(5);
 
@@ -73,6 +77,7 @@ internal sealed partial class WalCheckpointer : IDisposable
     private bool failing;
     private long restarts;
     private long heldRestarts;
+    private int quietFailures;
     private long nextRestart;
 
     // The log's length at the last restart. Until the writer's next commit writes the log from its
@@ -187,9 +192,13 @@ internal sealed partial class WalCheckpointer : IDisposable
                 },
                 stopping.Token);
 
-            if (restarted is null && pass.Frames >= 2 * restartFrames)
+            quietFailures = restarted is null ? quietFailures + 1 : 0;
+            if (restarted is null && (quietFailures >= QuietAttempts || pass.Frames >= 2 * restartFrames))
             {
-                // Alerts committed during every quiet pass: every write waits for this one.
+                // Alerts committed during every quiet pass of several attempts (or a reader kept the
+                // log): every write waits for this one, rather than pausing the normal writes again
+                // and again. Until then, the next pass tries again.
+                quietFailures = 0;
                 writer.Exclusive(() => restarted = RestartInTurn(connection), stopping.Token);
                 if (restarted == true)
                 {

@@ -36,9 +36,9 @@ internal sealed partial class WalCheckpointer : IDisposable
     /// <summary>
     /// The log's length past which it is started again: 256 MiB (16,384 pages of 16 KiB, 65,536 of
     /// 4 KiB in a database created before the larger pages), a restart every 2 to 3 s at 9,000
-    /// events/s. Each restart holds the writer for a few to tens of milliseconds (the pages
-    /// committed since the last pass, and their sync), so a shorter log holds it more often (at
-    /// 64 MiB, twice a second at 8,000 events/s).
+    /// events/s. Each restart pauses the normal writes for a few to tens of milliseconds (the pages
+    /// committed since the last pass, and the sync of the database file), so a shorter log pauses
+    /// them more often (at 64 MiB, twice a second at 8,000 events/s).
     /// </summary>
     public const long RestartBytes = 256L * 1024 * 1024;
 
@@ -70,10 +70,10 @@ internal sealed partial class WalCheckpointer : IDisposable
     private readonly string connectionString;
     private readonly SqliteGroupCommit writer;
     private readonly long? restartFramesSet;
-    private long restartFrames;
     private readonly ILogger logger;
     private readonly CancellationTokenSource stopping = new();
     private readonly Thread thread;
+    private long restartFrames;
     private bool failing;
     private long restarts;
     private long heldRestarts;

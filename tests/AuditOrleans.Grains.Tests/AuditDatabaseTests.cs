@@ -62,21 +62,14 @@ public sealed class AuditDatabaseTests : SqliteDatabaseTestBase
     public async Task ADatabaseOfAnOlderVersionGetsTheAnchorSignatureColumnsAndItsUnsignedAnchorIsReported()
     {
         // The anchors table as versions before signed anchors created it, with an anchor and the rest of its chain.
-        var connectionString = $"Data Source={Directory.Combine("old.db")};Pooling=False";
         var payload = AuditEventJson.Serialize(new AuditEvent { Id = "e4", RecordedAt = DateTimeOffset.UnixEpoch.AddDays(1), StatusCode = 200 });
         var anchorHash = new string('c', 64);
         var hash = HashChain.Compute("p", "fr-par", 4, anchorHash, payload);
-        await using (var connection = new SqliteConnection(connectionString))
-        {
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText =
-                "CREATE TABLE audit_chain_anchors (project_id TEXT NOT NULL, region TEXT NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL, " +
-                "purged_at INTEGER NOT NULL, PRIMARY KEY (project_id, region)) WITHOUT ROWID; " +
-                "INSERT INTO audit_chain_anchors VALUES ('p', 'fr-par', 3, $a, 86400000000);";
-            command.Parameters.AddWithValue("$a", anchorHash);
-            await command.ExecuteNonQueryAsync();
-        }
+        var connectionString = await OldDatabaseAsync(
+            "old.db",
+            "CREATE TABLE audit_chain_anchors (project_id TEXT NOT NULL, region TEXT NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL, " +
+            "purged_at INTEGER NOT NULL, PRIMARY KEY (project_id, region)) WITHOUT ROWID; " +
+            $"INSERT INTO audit_chain_anchors VALUES ('p', 'fr-par', 3, '{anchorHash}', 86400000000);");
 
         var options = Options.Create(new AuditOrleansOptions
         {
@@ -114,17 +107,11 @@ public sealed class AuditDatabaseTests : SqliteDatabaseTestBase
     public async Task FiringsOfAnOlderVersionGetTheLifecycleColumnsAndReadAsFirings()
     {
         // fired_alerts as versions before episodes created it, with one firing.
-        var connectionString = $"Data Source={Directory.Combine("old-firings.db")};Pooling=False";
-        await using (var connection = new SqliteConnection(connectionString))
-        {
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText =
-                "CREATE TABLE fired_alerts (id TEXT NOT NULL PRIMARY KEY, project_id TEXT NOT NULL, region TEXT NOT NULL, alert TEXT NOT NULL, severity TEXT NOT NULL, " +
-                "triggered_at INTEGER NOT NULL, event_time INTEGER NOT NULL, window_start INTEGER NOT NULL, window_end INTEGER NOT NULL, facts TEXT NOT NULL, is_test INTEGER NOT NULL DEFAULT 0); " +
-                "INSERT INTO fired_alerts VALUES ('f1', 'p', 'fr-par', 'ApiKeyCreated', 'Medium', 1, 1, 0, 2, '{}', 0);";
-            await command.ExecuteNonQueryAsync();
-        }
+        var connectionString = await OldDatabaseAsync(
+            "old-firings.db",
+            "CREATE TABLE fired_alerts (id TEXT NOT NULL PRIMARY KEY, project_id TEXT NOT NULL, region TEXT NOT NULL, alert TEXT NOT NULL, severity TEXT NOT NULL, " +
+            "triggered_at INTEGER NOT NULL, event_time INTEGER NOT NULL, window_start INTEGER NOT NULL, window_end INTEGER NOT NULL, facts TEXT NOT NULL, is_test INTEGER NOT NULL DEFAULT 0); " +
+            "INSERT INTO fired_alerts VALUES ('f1', 'p', 'fr-par', 'ApiKeyCreated', 'Medium', 1, 1, 0, 2, '{}', 0);");
 
         using var old = new AuditDatabase(
             Options.Create(new AuditOrleansOptions { Storage = { ConnectionString = connectionString } }), NullLogger<AuditDatabase>.Instance);
@@ -142,16 +129,10 @@ public sealed class AuditDatabaseTests : SqliteDatabaseTestBase
         Assert.Equal(16_384, await PageSizeAsync(Database));
 
         // A file as older versions created it: SQLite's default pages, a table and a row.
-        var connectionString = $"Data Source={Directory.Combine("old-pages.db")};Pooling=False";
-        await using (var connection = new SqliteConnection(connectionString))
-        {
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText =
-                "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; " +
-                "CREATE TABLE notification_contacts_old (email TEXT NOT NULL PRIMARY KEY); INSERT INTO notification_contacts_old VALUES ('kept@example.com');";
-            await command.ExecuteNonQueryAsync();
-        }
+        var connectionString = await OldDatabaseAsync(
+            "old-pages.db",
+            "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; " +
+            "CREATE TABLE notification_contacts_old (email TEXT NOT NULL PRIMARY KEY); INSERT INTO notification_contacts_old VALUES ('kept@example.com');");
 
         var logs = new TestLogSink();
         using var old = new AuditDatabase(
@@ -173,6 +154,18 @@ public sealed class AuditDatabaseTests : SqliteDatabaseTestBase
             Options.Create(new AuditOrleansOptions { Storage = { ConnectionString = $"Data Source={Directory.Combine("new-pages.db")};Pooling=False" } }), new LoggerFactory([fresh]).CreateLogger<AuditDatabase>());
         await created.ApplySchemaAsync();
         Assert.DoesNotContain(fresh.Lines, l => l.Contains("pages of", StringComparison.Ordinal));
+    }
+
+    /// <summary>A database file as an older version left it, made by <paramref name="sql"/>; returns its connection string.</summary>
+    private async Task<string> OldDatabaseAsync(string file, string sql)
+    {
+        var connectionString = $"Data Source={Directory.Combine(file)};Pooling=False";
+        await using var connection = new SqliteConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+        return connectionString;
     }
 
     private static async Task<long> PageSizeAsync(AuditDatabase database)
